@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the service reads, validated once at start. A bad value stops the process
+ * with a message naming the variable (see `loadConfig`).
+ */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalUrl = optionalString.pipe(z.string().url().optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(3000, 0, 65535),
+  /** Where `anno dev` keeps the embedded database and the Temporal dev server's SQLite file. */
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_MAX: int(10, 1, 200),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_URL: optionalUrl,
+  TEMPORAL_UI_PORT: int(8233, 1, 65535),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('annotation'),
+  TEMPORAL_LLM_TASK_QUEUE: z.string().min(1).default('annotation-llm'),
+  JWT_SECRET: optionalString,
+  JWT_JWKS_URL: optionalUrl,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  /** Requests per minute per user (per IP without a token). */
+  RATE_LIMIT_PER_MINUTE: int(1200, 1),
+  /** Largest JSON body in bytes; item imports of 100,000 items fit in the default. */
+  BODY_LIMIT_BYTES: int(64 * 1024 * 1024, 1024),
+  /** Concurrent LLM calls per worker process, across all jobs. */
+  LLM_CONCURRENCY: int(32, 1, 4096),
+  LLM_TIMEOUT_MS: int(60_000, 100),
+  PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),
+  /** Batches a preAnnotation run completes before it continues as new (keeps history small). */
+  PRE_ANNOTATION_BATCHES_PER_RUN: int(100, 1, 1000),
+  /** Seconds without a heartbeat before a batch activity is retried on another worker. */
+  ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3600),
+  /** Optional OpenAI-compatible engine registered from the environment at start. */
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_MODEL: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  /** Absolute path of DATA_DIR. */
+  dataDir: string;
+  /** JWT secret actually used (development falls back to a fixed, loudly logged secret). */
+  jwtSecret: string | undefined;
+  temporalUiUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export const DEV_JWT_SECRET = 'anno-development-secret-do-not-use-in-production';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_JWKS_URL) {
+    problems.push('JWT_SECRET or JWT_JWKS_URL: one is required in production');
+  }
+  if (e.JWT_SECRET && e.JWT_SECRET.length < 16) problems.push('JWT_SECRET: must be at least 16 characters');
+  if (e.OPENAI_BASE_URL && !e.OPENAI_MODEL) problems.push('OPENAI_MODEL: required when OPENAI_BASE_URL is set');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...e,
+    dataDir: path.resolve(e.DATA_DIR),
+    jwtSecret: e.JWT_SECRET ?? (e.JWT_JWKS_URL ? undefined : DEV_JWT_SECRET),
+    temporalUiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),
+  };
+}

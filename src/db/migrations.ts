@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+import * as initialSchema from '../../migrations/20261125000001_initial_schema';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are imported, not discovered on disk, so they run the same under tsx, jest and
+ * the compiled build. Add each new file in `migrations/` here, in order.
+ */
+const migrations: Record<string, Migration> = {
+  '20261125000001_initial_schema': initialSchema,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

@@ -1,0 +1,34 @@
+import knexFactory from 'knex';
+import { resolveTemporalCli } from '../../src/temporal/cli-binary';
+import { TEST_PG_ADMIN_URL } from './db';
+
+/**
+ * Runs once before the suite: makes sure a Temporal CLI is at hand (exported as
+ * TEMPORAL_CLI_PATH for every test file) and removes databases left by killed earlier runs.
+ */
+export default async function globalSetup(): Promise<void> {
+  const cli = resolveTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log: (m) => console.log(m) });
+  if (cli) process.env.TEMPORAL_CLI_PATH = cli;
+
+  const admin = knexFactory({ client: 'pg', connection: TEST_PG_ADMIN_URL, pool: { min: 0, max: 1 } });
+  try {
+    const { rows } = await admin.raw(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'anno\\_test\\_%' OR datname LIKE 'anno\\_bench\\_%'",
+    );
+    for (const { datname } of rows as { datname: string }[]) {
+      const pid = Number(datname.split('_')[2]);
+      if (pid && pid !== process.pid && !isAlive(pid)) await admin.raw(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await admin.destroy();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
