@@ -1,0 +1,83 @@
+/**
+ * The LLM switcher's contract. Activities and the live suggestion endpoint call
+ * `LlmSwitcher.generate`; nothing else talks to a provider.
+ */
+
+export type LabelSchemaType = 'single_label' | 'multi_label';
+
+export interface LabelSchema {
+  type: LabelSchemaType;
+  labels: string[];
+}
+
+/** A label value as stored and returned by the API. */
+export type AnnotationValue = { label: string } | { labels: string[] };
+
+/** A labelled example the prompt (or the local engine) can learn from. */
+export interface LabelledExample {
+  text: string;
+  value: AnnotationValue;
+}
+
+/** What a provider needs to know about the project. */
+export interface ProjectContext {
+  tenantId: string;
+  projectId: string;
+  labelSchema: LabelSchema;
+  guidelines?: string | null;
+  /** Few-shot examples (gold labels, later accepted feedback); bounded by the caller. */
+  examples?: LabelledExample[];
+}
+
+export interface GenerateRequest {
+  project: ProjectContext;
+  /** The engine to try first; its fallbacks follow on failure. */
+  engineId: string;
+  /** Extra fallback engine ids after the engine's own (e.g. the project's routing fallbacks). */
+  fallbackEngineIds?: string[];
+  item: { id?: string; text: string };
+  instructions?: string;
+  /** For the usage ledger. */
+  jobId?: string;
+  signal?: AbortSignal;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+export interface GenerateResult {
+  value: AnnotationValue;
+  confidence: number;
+  engineId: string;
+  model: string;
+  latencyMs: number;
+  cached: boolean;
+  usage: TokenUsage;
+  costUsd: string;
+  /** Engines tried before this one succeeded, with why each failed. */
+  failedAttempts: EngineAttemptFailure[];
+}
+
+export interface EngineAttemptFailure {
+  engineId: string;
+  reason: string;
+}
+
+/** Every engine in the route failed; `attempts` says why, in order. */
+export class AllEnginesFailedError extends Error {
+  constructor(public readonly attempts: EngineAttemptFailure[]) {
+    super(
+      attempts.length
+        ? `all engines failed: ${attempts.map((a) => `${a.engineId}: ${a.reason}`).join('; ')}`
+        : 'no engine available',
+    );
+    this.name = 'AllEnginesFailedError';
+  }
+}
+
+export interface LlmSwitcher {
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+}
