@@ -1,0 +1,232 @@
+import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
+import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
+import { Semaphore } from '../src/annotation/semaphore';
+import { appendEvent } from '../src/events/outbox';
+import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
+import { loadProjectContext } from './project-context';
+
+export interface PreAnnotationDeps {
+  db: Knex;
+  switcher: LlmSwitcher;
+  /** Concurrent LLM calls in this worker process, across every job. */
+  llmConcurrency: number;
+}
+
+export interface AnnotateBatchInput {
+  tenantId: string;
+  projectId: string;
+  jobId: string;
+  engineId: string;
+  fallbackEngineIds: string[];
+  concurrency: number;
+  instructions?: string;
+  fromSeq: number;
+  toSeq: number;
+}
+
+interface PendingItem {
+  item_id: string;
+  data: { text?: string } & Record<string, unknown>;
+}
+
+export function itemText(data: PendingItem['data']): string {
+  return typeof data.text === 'string' ? data.text : JSON.stringify(data);
+}
+
+/** Pre-annotation activities, built from their dependencies so tests pass real or fake ones. */
+export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
+  const { db, switcher } = deps;
+  const workerLimit = new Semaphore(deps.llmConcurrency);
+  // One limiter per job in this process, so a job's `concurrency` holds across its batches.
+  const jobLimits = new Map<string, { sem: Semaphore; users: number }>();
+
+  function jobLimiter(jobId: string, concurrency: number) {
+    let entry = jobLimits.get(jobId);
+    if (!entry) jobLimits.set(jobId, (entry = { sem: new Semaphore(concurrency), users: 0 }));
+    entry.users++;
+    return {
+      sem: entry.sem,
+      done: () => {
+        if (--entry!.users === 0) jobLimits.delete(jobId);
+      },
+    };
+  }
+
+  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem) {
+    const row = {
+      id: crypto.randomUUID(),
+      tenant_id: input.tenantId,
+      project_id: input.projectId,
+      item_id: item.item_id,
+      job_id: input.jobId,
+      source: 'ai',
+    };
+    try {
+      const result = await switcher.generate({
+        project,
+        engineId: input.engineId,
+        fallbackEngineIds: input.fallbackEngineIds,
+        item: { id: item.item_id, text: itemText(item.data) },
+        instructions: input.instructions,
+        jobId: input.jobId,
+      });
+      await insertAnnotation(db, {
+        ...row,
+        annotator_id: result.engineId,
+        engine_id: result.engineId,
+        value: JSON.stringify(result.value),
+        confidence: result.confidence,
+        status: routeByConfidence(result.confidence, thresholdsFrom(project.routing)),
+      });
+    } catch (err) {
+      // Only a provider verdict makes an item `failed`; anything else (the database) retries.
+      if (!(err instanceof AllEnginesFailedError)) throw err;
+      await insertAnnotation(db, {
+        ...row,
+        annotator_id: input.engineId,
+        engine_id: input.engineId,
+        value: null,
+        confidence: null,
+        status: 'failed',
+        error: err.message.slice(0, 2000),
+      });
+    }
+  }
+
+  return {
+    /** Marks the job running and says how many items it covers. */
+    async startPreAnnotationJob({ jobId }: { jobId: string }): Promise<{ total: number; startedAt: string }> {
+      const [job] = await db('jobs')
+        .where({ id: jobId })
+        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), updated_at: db.fn.now() })
+        .returning(['started_at']);
+      if (!job) throw new Error(`job ${jobId} not found`);
+      const [{ count }] = await db('job_items').where({ job_id: jobId }).count({ count: '*' });
+      return { total: Number(count), startedAt: new Date(job.started_at).toISOString() };
+    },
+
+    /**
+     * Annotates the job's items with sequence numbers in [fromSeq, toSeq). Items already
+     * annotated for this job (an earlier attempt got that far) are skipped, and the unique
+     * (job, item) index makes a racing duplicate a no-op, so each item is written once.
+     * Returns the batch's counters as the database has them.
+     */
+    async annotateBatch(input: AnnotateBatchInput): Promise<JobCounters> {
+      const ctx = Context.current();
+      const project = await loadProjectContext(db, input.tenantId, input.projectId);
+      const pending: PendingItem[] = await db('job_items as ji')
+        .join('items as i', 'i.id', 'ji.item_id')
+        .where('ji.job_id', input.jobId)
+        .andWhere('ji.seq', '>=', input.fromSeq)
+        .andWhere('ji.seq', '<', input.toSeq)
+        .whereNotExists(db('annotations as a').whereRaw('a.job_id = ji.job_id AND a.item_id = ji.item_id'))
+        .orderBy('ji.seq')
+        .select('ji.item_id', 'i.data');
+
+      const limiter = jobLimiter(input.jobId, input.concurrency);
+      let done = 0;
+      try {
+        await Promise.all(
+          pending.map((item) =>
+            limiter.sem.use(() =>
+              workerLimit.use(async () => {
+                await annotateOne(input, project, item);
+                done++;
+                ctx.heartbeat({ done, fromSeq: input.fromSeq });
+              }),
+            ),
+          ),
+        );
+      } finally {
+        limiter.done();
+      }
+      return batchCounters(db, input);
+    },
+
+    /** Keeps the job row and the outbox in step with the workflow (monotonic: never goes back). */
+    async recordPreAnnotationProgress(input: {
+      tenantId: string;
+      projectId: string;
+      jobId: string;
+      total: number;
+      counters: JobCounters;
+      status: JobStatus;
+    }): Promise<void> {
+      const progress = { total: input.total, ...input.counters };
+      await db('jobs')
+        .where({ id: input.jobId, tenant_id: input.tenantId })
+        .andWhereRaw("COALESCE((progress->>'processed')::int, 0) <= ?", [input.counters.processed])
+        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+        .update({ progress: JSON.stringify(progress), updated_at: db.fn.now() });
+      await appendEvent(db, {
+        tenantId: input.tenantId,
+        projectId: input.projectId,
+        type: 'job.progress',
+        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...progress },
+        dedupeKey: `job.progress:${input.jobId}:${input.counters.processed}`,
+      });
+    },
+
+    async setPreAnnotationStatus(input: { tenantId: string; jobId: string; status: 'running' | 'paused' }): Promise<void> {
+      await db('jobs')
+        .where({ id: input.jobId, tenant_id: input.tenantId })
+        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+        .update({ status: input.status, updated_at: db.fn.now() });
+    },
+
+    async finishPreAnnotationJob(input: {
+      tenantId: string;
+      projectId: string;
+      jobId: string;
+      status: 'completed' | 'cancelled' | 'failed';
+      total: number;
+      counters: JobCounters;
+      error?: string;
+    }): Promise<void> {
+      const progress = { total: input.total, ...input.counters };
+      await db('jobs')
+        .where({ id: input.jobId, tenant_id: input.tenantId })
+        .update({
+          status: input.status,
+          progress: JSON.stringify(progress),
+          result: JSON.stringify(progress),
+          error: input.error ?? null,
+          completed_at: db.fn.now(),
+          updated_at: db.fn.now(),
+        });
+      await appendEvent(db, {
+        tenantId: input.tenantId,
+        projectId: input.projectId,
+        type: 'job.completed',
+        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...progress },
+        dedupeKey: `job.completed:${input.jobId}`,
+      });
+    },
+  };
+}
+
+export type PreAnnotationActivities = ReturnType<typeof createPreAnnotationActivities>;
+
+async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise<void> {
+  await db('annotations')
+    .insert(row)
+    .onConflict(db.raw('(job_id, item_id) WHERE job_id IS NOT NULL'))
+    .ignore();
+}
+
+async function batchCounters(db: Knex, input: AnnotateBatchInput): Promise<JobCounters> {
+  const rows: { status: string; count: string }[] = await db('annotations as a')
+    .join('job_items as ji', function () {
+      this.on('ji.item_id', 'a.item_id').andOn('ji.job_id', 'a.job_id');
+    })
+    .where('a.job_id', input.jobId)
+    .andWhere('ji.seq', '>=', input.fromSeq)
+    .andWhere('ji.seq', '<', input.toSeq)
+    .groupBy('a.status')
+    .select('a.status')
+    .count({ count: '*' });
+  return countersFromStatuses(Object.fromEntries(rows.map((r) => [r.status, Number(r.count)])));
+}

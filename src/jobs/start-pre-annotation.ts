@@ -1,0 +1,153 @@
+import crypto from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
+import { workflowIds } from '../temporal/workflow-ids';
+import type { PreAnnotationInput } from '../../workflows/pre-annotation';
+
+export const PRE_ANNOTATION_JOB_TYPE = 'pre_annotation';
+
+export interface StartPreAnnotationRequest {
+  tenantId: string;
+  userId: string;
+  project: { id: string; routing: Record<string, unknown> | null };
+  itemIds?: string[];
+  engineId?: string;
+  batchSize?: number;
+  concurrency?: number;
+  instructions?: string;
+}
+
+/** A request the caller can fix: the API answers it with a 422 naming the field. */
+export class StartJobRejected extends Error {
+  constructor(
+    public readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Settings = Pick<
+  Config,
+  | 'TEMPORAL_TASK_QUEUE'
+  | 'TEMPORAL_LLM_TASK_QUEUE'
+  | 'PRE_ANNOTATION_BATCH_SIZE'
+  | 'PRE_ANNOTATION_BATCHES_PER_RUN'
+  | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'
+  | 'LLM_CONCURRENCY'
+>;
+
+/**
+ * Creates a pre-annotation job: the job row and its item snapshot in one transaction, then
+ * the workflow. If Temporal refuses the start, the job is marked failed, never left pending.
+ */
+export async function startPreAnnotation(
+  db: Knex,
+  client: Client,
+  settings: Settings,
+  req: StartPreAnnotationRequest,
+): Promise<{ jobId: string; workflowId: string; runId: string; total: number }> {
+  const routing = req.project.routing ?? {};
+  const engineId = req.engineId ?? (routing.default_engine_id as string | undefined) ?? BUILTIN_LOCAL_ENGINE_ID;
+  const fallbackEngineIds = Array.isArray(routing.fallback_engine_ids) ? (routing.fallback_engine_ids as string[]) : [];
+  const engine = await db('engines')
+    .where({ id: engineId, enabled: true })
+    .andWhere((q) => q.where('tenant_id', req.tenantId).orWhereNull('tenant_id'))
+    .first();
+  if (!engine) throw new StartJobRejected(req.engineId ? 'engine_id' : 'project.routing.default_engine_id', `engine ${engineId} not found`);
+
+  const jobId = crypto.randomUUID();
+  const workflowId = workflowIds.preAnnotation(req.tenantId, jobId);
+  const input: PreAnnotationInput = {
+    tenantId: req.tenantId,
+    projectId: req.project.id,
+    jobId,
+    engineId,
+    fallbackEngineIds,
+    batchSize: req.batchSize ?? settings.PRE_ANNOTATION_BATCH_SIZE,
+    concurrency: req.concurrency ?? settings.LLM_CONCURRENCY,
+    instructions: req.instructions,
+    batchesPerRun: settings.PRE_ANNOTATION_BATCHES_PER_RUN,
+    llmTaskQueue: settings.TEMPORAL_LLM_TASK_QUEUE,
+    heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
+  };
+
+  const total = await db.transaction(async (trx) => {
+    await trx('jobs').insert({
+      id: jobId,
+      tenant_id: req.tenantId,
+      project_id: req.project.id,
+      type: PRE_ANNOTATION_JOB_TYPE,
+      status: 'pending',
+      workflow_id: workflowId,
+      params: JSON.stringify({
+        engine_id: engineId,
+        fallback_engine_ids: fallbackEngineIds,
+        batch_size: input.batchSize,
+        concurrency: input.concurrency,
+        instructions: input.instructions ?? null,
+        item_ids: req.itemIds ? req.itemIds.length : 'unannotated',
+      }),
+      created_by: req.userId,
+    });
+    return snapshotItems(trx, req, jobId);
+  });
+  await db('jobs').where({ id: jobId }).update({ progress: JSON.stringify({ total, processed: 0 }) });
+
+  try {
+    const handle = await client.workflow.start('preAnnotation', {
+      taskQueue: settings.TEMPORAL_TASK_QUEUE,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [
+        { key: TENANT_ID, value: req.tenantId },
+        { key: PROJECT_ID, value: req.project.id },
+        { key: JOB_TYPE, value: PRE_ANNOTATION_JOB_TYPE },
+      ],
+    });
+    await db('jobs').where({ id: jobId }).update({ run_id: handle.firstExecutionRunId });
+    return { jobId, workflowId, runId: handle.firstExecutionRunId, total };
+  } catch (err) {
+    await db('jobs')
+      .where({ id: jobId })
+      .update({ status: 'failed', error: `workflow start failed: ${(err as Error).message}`, updated_at: db.fn.now() });
+    throw err;
+  }
+}
+
+/** Writes the job's item list (seq 0..n-1) and returns n. Explicit ids must all be the project's. */
+async function snapshotItems(trx: Knex.Transaction, req: StartPreAnnotationRequest, jobId: string): Promise<number> {
+  if (req.itemIds) {
+    const unique = [...new Set(req.itemIds)];
+    const found = new Set<string>();
+    for (let i = 0; i < unique.length; i += 5000) {
+      const rows = await trx('items')
+        .where({ project_id: req.project.id, tenant_id: req.tenantId })
+        .whereIn('id', unique.slice(i, i + 5000))
+        .pluck('id');
+      rows.forEach((id: string) => found.add(id));
+    }
+    const missing = unique.filter((id) => !found.has(id));
+    if (missing.length) {
+      throw new StartJobRejected('item_ids', `${missing.length} item(s) not found in this project, e.g. ${missing.slice(0, 3).join(', ')}`);
+    }
+    for (let i = 0; i < unique.length; i += 5000) {
+      await trx('job_items').insert(unique.slice(i, i + 5000).map((itemId, k) => ({ job_id: jobId, seq: i + k, item_id: itemId })));
+    }
+    return unique.length;
+  }
+  // Default: every item of the project with no AI annotation yet, in insertion order.
+  await trx.raw(
+    `INSERT INTO job_items (job_id, seq, item_id)
+     SELECT ?, (row_number() OVER (ORDER BY i.seq)) - 1, i.id
+       FROM items i
+      WHERE i.project_id = ? AND i.tenant_id = ?
+        AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.source = 'ai' AND a.status <> 'failed')`,
+    [jobId, req.project.id, req.tenantId],
+  );
+  const [{ count }] = await trx('job_items').where({ job_id: jobId }).count({ count: '*' });
+  return Number(count);
+}
