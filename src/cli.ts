@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { mintToken } from './auth/jwt';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createDatabase, isEmbedded, migrateLatest } from './db/knex';
+import { registerEnvironmentEngine } from './llm/env-engine';
+import { createLogger } from './logger';
+import { runApiProcess } from './processes/api';
+import { runDevProcess } from './processes/dev';
+import { runWorkerProcess } from './processes/worker';
+
+const USAGE = `Usage: anno <command>
+
+  dev       everything in one process on embedded defaults (npm start)
+  api       the HTTP API and WebSocket hub (needs TEMPORAL_ADDRESS)
+  worker    the Temporal workers (needs TEMPORAL_ADDRESS)
+  migrate   apply database migrations
+  token     print a development JWT: --tenant T --sub U --roles admin[,manager...] [--projects id,id] [--expires 24h]
+`;
+
+function openDatabase(config: Config) {
+  return createDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DATABASE_POOL_MAX });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const logger = createLogger(config);
+
+  switch (command) {
+    case 'token': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          tenant: { type: 'string' },
+          sub: { type: 'string' },
+          roles: { type: 'string', default: 'admin' },
+          projects: { type: 'string' },
+          expires: { type: 'string', default: '24h' },
+        },
+      });
+      if (!values.tenant || !values.sub) throw new Error('token needs --tenant and --sub');
+      if (!config.jwtSecret) throw new Error('JWT_SECRET is required to mint tokens');
+      const token = await mintToken({
+        secret: config.jwtSecret,
+        tenantId: values.tenant,
+        sub: values.sub,
+        roles: values.roles!.split(',').map((r) => r.trim()) as never,
+        projects: values.projects?.split(',').map((p) => p.trim()),
+        expiresIn: values.expires!,
+      });
+      process.stdout.write(`${token}\n`);
+      return;
+    }
+    case 'migrate': {
+      const db = openDatabase(config);
+      try {
+        const applied = await migrateLatest(db);
+        await registerEnvironmentEngine(db, config);
+        logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
+      } finally {
+        await db.destroy();
+      }
+      return;
+    }
+    case 'api':
+    case 'worker':
+    case 'dev': {
+      const db = openDatabase(config);
+      try {
+        if (command === 'dev' || isEmbedded(db)) {
+          // The embedded database has no separate migrate step: it is migrated on start.
+          await migrateLatest(db);
+          await registerEnvironmentEngine(db, config);
+        }
+        if (command === 'api') await runApiProcess(config, db, logger);
+        else if (command === 'worker') await runWorkerProcess(config, db, (m) => logger.info(m));
+        else await runDevProcess(config, db, logger);
+      } finally {
+        await db.destroy();
+      }
+      return;
+    }
+    default:
+      process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 78; // EX_CONFIG
+    return;
+  }
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});

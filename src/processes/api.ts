@@ -1,0 +1,50 @@
+import http from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { createApp } from '../api/app';
+import type { Config } from '../config';
+
+export interface RunningApi {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. */
+export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection): Promise<RunningApi> {
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({ config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE } });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** `anno api`: connects to TEMPORAL_ADDRESS and serves until SIGINT/SIGTERM. */
+export async function runApiProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
+  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for `anno api`');
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const api = await startApi(config, db, logger, connection);
+  logger.info({ url: api.url }, 'API listening');
+  await untilSignal();
+  await api.close();
+  await connection.close();
+}
+
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals) => resolve(signal);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}

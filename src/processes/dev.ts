@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { resolveTemporalCli } from '../temporal/cli-binary';
+import { startDevServer } from '../temporal/dev-server';
+import { runWorkers } from '../temporal/worker';
+import { startApi, untilSignal } from './api';
+import { buildWorkers } from './worker';
+
+/**
+ * `anno dev` (`npm start`): everything in one process on embedded defaults — the Temporal
+ * dev server (unless TEMPORAL_ADDRESS is set), the workers and the API.
+ */
+export async function runDevProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
+  let address = config.TEMPORAL_ADDRESS;
+  let stopServer: (() => Promise<void>) | undefined;
+  let uiUrl = config.temporalUiUrl;
+  if (!address) {
+    const cliPath = resolveTemporalCli({ explicitPath: config.TEMPORAL_CLI_PATH, log: (m) => logger.info(m) });
+    logger.info({ cliPath: cliPath ?? '(SDK download)' }, 'starting the Temporal dev server');
+    const env = await startDevServer({
+      cliPath,
+      dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.TEMPORAL_NAMESPACE,
+      uiPort: config.TEMPORAL_UI_PORT,
+    });
+    address = env.address;
+    stopServer = () => env.teardown();
+    uiUrl = config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`;
+  }
+  const devConfig: Config = { ...config, TEMPORAL_ADDRESS: address, temporalUiUrl: uiUrl };
+
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const workers = await buildWorkers(devConfig, db, nativeConnection);
+  const api = await startApi(devConfig, db, logger, connection);
+  const stop = untilSignal();
+  const running = runWorkers(workers, stop);
+
+  logger.info(
+    { api: api.url, docs: `${api.url}/openapi.json`, temporal_ui: uiUrl, temporal: address },
+    'annotation orchestrator is up',
+  );
+  process.stdout.write(
+    `\n  API          ${api.url}/api/v1\n  OpenAPI      ${api.url}/openapi.json\n  Temporal UI  ${uiUrl}\n  Temporal     ${address}\n\n` +
+      `  Mint a token: npm run anno -- token --tenant demo --sub me --roles admin\n\n`,
+  );
+  await stop;
+  logger.info('shutting down');
+  await api.close();
+  await running;
+  await nativeConnection.close();
+  await connection.close();
+  await stopServer?.();
+}

@@ -1,0 +1,38 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import { createSwitcher } from '../llm/switcher';
+import { createWorkers, runWorkers } from '../temporal/worker';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+
+/** Builds this process's Temporal workers (workflows + activities) on a given connection. */
+export async function buildWorkers(
+  config: Config,
+  db: Knex,
+  connection: NativeConnection,
+  workflowBundle?: WorkflowBundleOption,
+): Promise<Worker[]> {
+  return createWorkers({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    llmTaskQueue: config.TEMPORAL_LLM_TASK_QUEUE,
+    db,
+    switcher: createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS }),
+    llmConcurrency: config.LLM_CONCURRENCY,
+    workflowBundle,
+  });
+}
+
+/** `anno worker`: runs until SIGINT/SIGTERM (the SDK drains in-flight tasks on shutdown). */
+export async function runWorkerProcess(config: Config, db: Knex, log: (m: string) => void): Promise<void> {
+  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for `anno worker`');
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workers = await buildWorkers(config, db, connection);
+  log(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
+  try {
+    await runWorkers(workers);
+  } finally {
+    await connection.close();
+  }
+}
