@@ -1,0 +1,154 @@
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { progressView, ZERO_COUNTERS, type JobCounters, type JobProgressView, type JobStatus } from '../annotation/job-progress';
+import { temporalUiLink } from '../temporal/workflow-ids';
+import type { PreAnnotationProgress } from '../../workflows/pre-annotation';
+
+export interface JobRow {
+  id: string;
+  tenant_id: string;
+  project_id: string;
+  type: string;
+  status: JobStatus;
+  workflow_id: string;
+  run_id: string | null;
+  params: Record<string, unknown>;
+  progress: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+export const OPEN_STATUSES: JobStatus[] = ['pending', 'running', 'paused'];
+
+export async function findJob(db: Knex, tenantId: string, jobId: string, type?: string): Promise<JobRow | undefined> {
+  const q = db('jobs').where({ id: jobId, tenant_id: tenantId });
+  if (type) q.andWhere({ type });
+  return q.first();
+}
+
+function countersOf(progress: Record<string, unknown>): JobCounters {
+  const n = (k: keyof JobCounters) => Number(progress?.[k] ?? 0);
+  return { processed: n('processed'), succeeded: n('succeeded'), failed: n('failed'), auto_accepted: n('auto_accepted'), needs_review: n('needs_review') };
+}
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+/** Progress from the job row: right once the run is closed, a little behind while it runs. */
+export function progressFromRow(job: JobRow): JobProgressView {
+  return progressView({
+    status: job.status,
+    total: Number(job.progress?.total ?? 0),
+    counters: { ...ZERO_COUNTERS, ...countersOf(job.progress) },
+    startedAt: iso(job.started_at),
+    updatedAt: iso(job.updated_at),
+  });
+}
+
+/**
+ * Live progress while the workflow runs (its `progress` query), else the row. If the query
+ * cannot be answered (no worker right now) the row is the best truth we have.
+ */
+export async function currentProgress(client: Client, job: JobRow): Promise<JobProgressView> {
+  if (!OPEN_STATUSES.includes(job.status) || job.type !== 'pre_annotation') return progressFromRow(job);
+  try {
+    const live = await withTimeout(
+      client.workflow.getHandle(job.workflow_id).query<PreAnnotationProgress>('progress'),
+      3000,
+    );
+    return progressView({
+      status: live.status,
+      total: live.total,
+      counters: live.counters,
+      startedAt: live.startedAt,
+      updatedAt: live.updatedAt,
+    });
+  } catch {
+    return progressFromRow(job);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), ms);
+    }),
+  ]);
+}
+
+export interface JobLinks {
+  self: string;
+  progress: string;
+  results?: string;
+  temporal_ui: string;
+}
+
+export function jobLinks(job: Pick<JobRow, 'id' | 'type' | 'workflow_id' | 'run_id'>, uiUrl: string, namespace: string): JobLinks {
+  const base = '/api/v1/annotation';
+  const links: JobLinks = {
+    self: `${base}/jobs/${job.id}`,
+    progress: `${base}/jobs/${job.id}`,
+    temporal_ui: temporalUiLink(uiUrl, namespace, job.workflow_id, job.run_id),
+  };
+  if (job.type === 'pre_annotation') {
+    links.progress = `${base}/pre-annotate/${job.id}/progress`;
+    links.results = `${base}/pre-annotate/${job.id}/results`;
+  }
+  return links;
+}
+
+/** The job as the API shows it. */
+export function presentJob(job: JobRow, progress: JobProgressView, links: JobLinks) {
+  return {
+    job_id: job.id,
+    type: job.type,
+    project_id: job.project_id,
+    status: progress.status,
+    workflow_id: job.workflow_id,
+    run_id: job.run_id,
+    params: job.params,
+    progress,
+    result: job.result,
+    error: job.error,
+    created_by: job.created_by,
+    created_at: iso(job.created_at),
+    started_at: iso(job.started_at),
+    updated_at: iso(job.updated_at),
+    completed_at: iso(job.completed_at),
+    links,
+  };
+}
+
+/** One page of a pre-annotation job's results, in the job's item order. */
+export async function preAnnotationResults(db: Knex, jobId: string, page: number, pageSize: number) {
+  const base = db('annotations as a').join('job_items as ji', function () {
+    this.on('ji.job_id', 'a.job_id').andOn('ji.item_id', 'a.item_id');
+  }).where('a.job_id', jobId);
+  const [{ count }] = await base.clone().count({ count: '*' });
+  const rows = await base
+    .clone()
+    .join('items as i', 'i.id', 'a.item_id')
+    .orderBy('ji.seq')
+    .offset((page - 1) * pageSize)
+    .limit(pageSize)
+    .select('a.item_id', 'i.external_id', 'a.value', 'a.confidence', 'a.engine_id', 'a.status', 'a.error', 'a.created_at');
+  return {
+    total: Number(count),
+    items: rows.map((r) => ({
+      item_id: r.item_id,
+      external_id: r.external_id,
+      value: r.value,
+      confidence: r.confidence,
+      engine_id: r.engine_id,
+      status: r.status,
+      ...(r.error ? { error: r.error } : {}),
+      created_at: iso(r.created_at),
+    })),
+  };
+}
