@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { startPreAnnotation } from '../../src/jobs/start-pre-annotation';
@@ -7,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { seedItems, seedProject, sentimentTexts } from '../helpers/seed';
 import { startTestTemporal } from '../helpers/temporal';
+import { spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
 
 /**
  * Durable means durable: a worker process killed with SIGKILL in the middle of a job, a new
@@ -14,7 +13,6 @@ import { startTestTemporal } from '../helpers/temporal';
  */
 jest.setTimeout(180_000);
 
-const ROOT = path.resolve(__dirname, '../..');
 let tdb: TestDatabase;
 let env: TestWorkflowEnvironment;
 let fake: FakeOpenAI;
@@ -26,21 +24,13 @@ afterAll(async () => {
   await Promise.all([env?.teardown(), tdb?.drop(), fake?.close()]);
 });
 
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      TEMPORAL_ADDRESS: env.address,
-      DATABASE_URL: tdb.url,
-      LLM_CONCURRENCY: '8',
-      ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '2',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+function startWorkerProcess() {
+  return spawnWorkerProcess({
+    TEMPORAL_ADDRESS: env.address,
+    DATABASE_URL: tdb.url,
+    LLM_CONCURRENCY: '8',
+    ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '2',
   });
-  return child;
 }
 
 async function annotated(jobId: string): Promise<number> {
@@ -61,15 +51,13 @@ test('a worker killed with SIGKILL mid-job: the job completes, every item annota
   });
 
   const first = startWorkerProcess();
-  const exited = new Promise((r) => first.once('exit', r));
   // Kill it once real progress is on disk but well before the end.
   const deadline = Date.now() + 90_000;
   while ((await annotated(job.jobId)) < N / 4) {
     if (Date.now() > deadline) throw new Error('the first worker made no progress');
     await new Promise((r) => setTimeout(r, 50));
   }
-  first.kill('SIGKILL');
-  await exited;
+  await stopProcess(first, 'SIGKILL');
   const atKill = await annotated(job.jobId);
   expect(atKill).toBeLessThan(N);
 
@@ -79,8 +67,7 @@ test('a worker killed with SIGKILL mid-job: the job completes, every item annota
     expect(result.status).toBe('completed');
     expect(result.counters.processed).toBe(N);
   } finally {
-    second.kill('SIGTERM');
-    await new Promise((r) => second.once('exit', r));
+    await stopProcess(second);
   }
   const rows = await tdb.db('annotations').where({ job_id: job.jobId }).select('item_id');
   expect(rows).toHaveLength(N);

@@ -1,0 +1,128 @@
+/**
+ * Pre-annotation benchmark: a job of N items against the fake OpenAI-compatible server with
+ * latency L and LLM concurrency C, through Temporal, compared with the ideal N·L/C and with a
+ * plain in-process loop doing the same provider calls and database writes.
+ *
+ *   npm run bench:pre-annotate -- --items 10000 --latency 20 --concurrency 32 --batch 100
+ */
+import crypto from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../src/config';
+import { createSwitcher } from '../../src/llm/switcher';
+import { routeByConfidence, DEFAULT_THRESHOLDS } from '../../src/annotation/routing';
+import { forEachLimited } from '../../src/annotation/semaphore';
+import { startPreAnnotation } from '../../src/jobs/start-pre-annotation';
+import { loadProjectContext } from '../../activities/project-context';
+import { itemText } from '../../activities/pre-annotation';
+import { createTestDatabase } from '../helpers/db';
+import { startFakeOpenAI } from '../helpers/fake-openai';
+import { seedItems, seedProject, sentimentTexts } from '../helpers/seed';
+import { startTestTemporal } from '../helpers/temporal';
+import { peakRssMb, spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
+import { resolveTemporalCli } from '../../src/temporal/cli-binary';
+
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '10000' },
+    latency: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '100' },
+    'batches-per-run': { type: 'string', default: '100' },
+    'skip-plain': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.items);
+const L = Number(values.latency);
+const C = Number(values.concurrency);
+const B = Number(values.batch);
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+async function main() {
+  process.env.TEMPORAL_CLI_PATH ??= resolveTemporalCli({ log: console.log });
+  const [tdb, env, fake] = await Promise.all([createTestDatabase('anno_bench'), startTestTemporal(), startFakeOpenAI({ latencyMs: L })]);
+  try {
+    const { tenantId, projectId } = await seedProject(tdb.db);
+    const engineId = crypto.randomUUID();
+    await tdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'fake', provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl });
+    const texts = sentimentTexts(N);
+    console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}`);
+
+    // 1. The plain loop: same calls, same writes, same concurrency, no Temporal.
+    let plainMs = NaN;
+    if (!values['skip-plain']) {
+      const plain = await seedProject(tdb.db, { tenantId });
+      const ids = await seedItems(tdb.db, tenantId, plain.projectId, texts);
+      const switcher = createSwitcher({ db: tdb.db, timeoutMs: 60_000 });
+      const project = await loadProjectContext(tdb.db, tenantId, plain.projectId);
+      const items = await tdb.db('items').whereIn('id', ids.slice(0, 1)).select('id', 'data');
+      void items;
+      const t0 = performance.now();
+      const rows = await tdb.db('items').where({ project_id: plain.projectId }).orderBy('seq').select('id', 'data');
+      await forEachLimited(rows, C, async (item) => {
+        const r = await switcher.generate({ project, engineId, item: { id: item.id, text: itemText(item.data) } });
+        await tdb.db('annotations').insert({
+          id: crypto.randomUUID(), tenant_id: tenantId, project_id: plain.projectId, item_id: item.id, source: 'ai',
+          annotator_id: r.engineId, engine_id: r.engineId, value: JSON.stringify(r.value), confidence: r.confidence,
+          status: routeByConfidence(r.confidence, DEFAULT_THRESHOLDS),
+        });
+      });
+      plainMs = performance.now() - t0;
+    }
+
+    // 2. The same work as a Temporal job, the worker in its own process.
+    await seedItems(tdb.db, tenantId, projectId, texts);
+    const worker = spawnWorkerProcess({
+      TEMPORAL_ADDRESS: env.address,
+      DATABASE_URL: tdb.url,
+      LLM_CONCURRENCY: String(C),
+      PRE_ANNOTATION_BATCHES_PER_RUN: values['batches-per-run']!,
+    });
+    let peakMb = 0;
+    const sampler = setInterval(() => (peakMb = Math.max(peakMb, peakRssMb(worker.pid!))), 200);
+    try {
+      const config = loadConfig({ ...process.env, PRE_ANNOTATION_BATCHES_PER_RUN: values['batches-per-run'] });
+      // Warm-up: the worker bundles workflow code at start; time the job from its start.
+      const warm = await seedProject(tdb.db, { tenantId });
+      await seedItems(tdb.db, tenantId, warm.projectId, texts.slice(0, 10));
+      const w = await startPreAnnotation(tdb.db, env.client, config, { tenantId, userId: 'bench', project: { id: warm.projectId, routing: {} }, engineId });
+      await env.client.workflow.getHandle(w.workflowId).result();
+
+      const t0 = performance.now();
+      const job = await startPreAnnotation(tdb.db, env.client, config, {
+        tenantId, userId: 'bench', project: { id: projectId, routing: {} }, engineId, batchSize: B, concurrency: C,
+      });
+      const result = await env.client.workflow.getHandle(job.workflowId).result();
+      const jobMs = performance.now() - t0;
+      peakMb = Math.max(peakMb, peakRssMb(worker.pid!));
+
+      let runs = 0;
+      let maxHistory = 0;
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = '${job.workflowId}'` })) {
+        runs++;
+        maxHistory = Math.max(maxHistory, run.historyLength);
+      }
+      const [{ count }] = await tdb.db('annotations').where({ job_id: job.jobId }).countDistinct({ count: 'item_id' });
+      const idealMs = (N * L) / C;
+      console.log('');
+      console.log(`items annotated (distinct)   ${count} of ${N} (${result.counters.failed} failed)`);
+      console.log(`job wall time                ${seconds(jobMs)} s`);
+      console.log(`throughput                   ${(N / (jobMs / 1000)).toFixed(0)} items/s`);
+      console.log(`ideal N·L/C                  ${seconds(idealMs)} s   ratio ${(jobMs / idealMs).toFixed(2)}x`);
+      if (!Number.isNaN(plainMs)) console.log(`plain in-process loop        ${seconds(plainMs)} s   ratio ${(jobMs / plainMs).toFixed(2)}x`);
+      console.log(`runs (continue-as-new)       ${runs}`);
+      console.log(`largest history of any run   ${maxHistory} events`);
+      console.log(`worker peak RSS              ${peakMb.toFixed(0)} MB`);
+    } finally {
+      clearInterval(sampler);
+      await stopProcess(worker);
+    }
+  } finally {
+    await Promise.all([env.teardown(), tdb.drop(), fake.close()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
