@@ -8,6 +8,8 @@ import type { LabelOrder, RatingValue } from './types';
  */
 export interface LabelDistribution {
   total: number;
+  /** The counts as an ordered list: JS objects list integer-like keys ("1", "2") first, this keeps the label order. */
+  entries: [label: string, count: number][];
   counts: Record<string, number>;
   proportions: Record<string, number>;
 }
@@ -24,6 +26,7 @@ export function labelDistribution(values: Iterable<RatingValue>, labels: LabelOr
   // Object.fromEntries defines own properties, so a label such as "__proto__" stays an ordinary key.
   return {
     total,
+    entries: [...counts],
     counts: Object.fromEntries(counts),
     proportions: Object.fromEntries([...counts].map(([k, c]) => [k, total === 0 ? 0 : c / total])),
   };
