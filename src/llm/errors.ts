@@ -2,9 +2,14 @@
  * How one engine call failed. The `outcome` is what the usage ledger records; the message is
  * the reason the switcher reports in `EngineAttemptFailure`.
  */
+import type { TokenUsage } from './types';
+
 export type FailureOutcome = 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
 
 export class EngineCallError extends Error {
+  /** Tokens the failed call still consumed (e.g. an answer that did not parse), for the ledger. */
+  usage?: TokenUsage;
+
   constructor(
     public readonly outcome: FailureOutcome,
     message: string,
@@ -23,8 +28,13 @@ export class InvalidOutputError extends EngineCallError {
   }
 }
 
+export function withUsage<E extends EngineCallError>(err: E, usage: TokenUsage): E {
+  err.usage = usage;
+  return err;
+}
+
 export function timeoutError(ms: number): EngineCallError {
-  return new EngineCallError('timeout', `timeout after ${ms}ms`);
+  return new EngineCallError('timeout', `no answer within ${ms}ms`);
 }
 
 /** Any thrown value as an EngineCallError (unknown errors are plain 'error'). */

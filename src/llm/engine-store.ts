@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+
+/** An `engines` row as the switcher uses it (prices are exact numeric strings). */
+export interface EngineRecord {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  provider: 'openai' | 'anthropic' | 'local' | string;
+  model: string;
+  base_url: string | null;
+  /** Name of the environment variable holding the API key; the key itself is never stored. */
+  api_key_env: string | null;
+  params: Record<string, unknown>;
+  price_input_per_1k: string;
+  price_output_per_1k: string;
+  rate_limit: { rpm?: number; tpm?: number } | null;
+  fallback_engine_ids: string[];
+  enabled: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const COLUMNS = [
+  'id',
+  'tenant_id',
+  'name',
+  'provider',
+  'model',
+  'base_url',
+  'api_key_env',
+  'params',
+  'price_input_per_1k',
+  'price_output_per_1k',
+  'rate_limit',
+  'fallback_engine_ids',
+  'enabled',
+];
+
+/**
+ * The engines a tenant may use: its own and the built-ins (tenant_id NULL). An engine of another
+ * tenant, or an id that is not a UUID, is simply absent ("not found"). Keyed by id.
+ */
+export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string[]): Promise<Map<string, EngineRecord>> {
+  const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID.test(id)).map((id) => id.toLowerCase()))];
+  const found = new Map<string, EngineRecord>();
+  if (!wanted.length) return found;
+  const rows = await db('engines')
+    .select(COLUMNS)
+    .whereIn('id', wanted)
+    .andWhere((q) => q.where('tenant_id', tenantId).orWhereNull('tenant_id'));
+  for (const row of rows) found.set(String(row.id).toLowerCase(), normalize(row));
+  return found;
+}
+
+export async function loadVisibleEngine(db: Knex, tenantId: string, id: string): Promise<EngineRecord | null> {
+  return (await loadVisibleEngines(db, tenantId, [id])).get(String(id).toLowerCase()) ?? null;
+}
+
+function normalize(row: Record<string, any>): EngineRecord {
+  return {
+    id: String(row.id),
+    tenant_id: row.tenant_id ?? null,
+    name: row.name,
+    provider: row.provider,
+    model: row.model,
+    base_url: row.base_url ?? null,
+    api_key_env: row.api_key_env ?? null,
+    params: jsonObject(row.params) ?? {},
+    price_input_per_1k: String(row.price_input_per_1k ?? '0'),
+    price_output_per_1k: String(row.price_output_per_1k ?? '0'),
+    rate_limit: jsonObject(row.rate_limit) as EngineRecord['rate_limit'],
+    fallback_engine_ids: (jsonValue(row.fallback_engine_ids) as unknown[] | null)?.filter((x): x is string => typeof x === 'string') ?? [],
+    enabled: row.enabled !== false,
+  };
+}
+
+function jsonValue(v: unknown): unknown {
+  if (typeof v === 'string') {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return null;
+    }
+  }
+  return v ?? null;
+}
+
+function jsonObject(v: unknown): Record<string, unknown> | null {
+  const parsed = jsonValue(v);
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+}

@@ -1,0 +1,49 @@
+import type { Knex } from 'knex';
+import type { TokenUsage } from './types';
+
+export type UsageOutcome = 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
+
+/** One engine call, successful or not, as the `llm_usage` ledger records it. */
+export interface UsageEntry {
+  tenantId: string;
+  projectId?: string | null;
+  jobId?: string | null;
+  engineId: string;
+  model: string;
+  usage: TokenUsage;
+  costUsd: string;
+  latencyMs: number;
+  outcome: UsageOutcome;
+  error?: string | null;
+  cached?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_ERROR_CHARS = 2000;
+
+export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
+  await db('llm_usage').insert({
+    tenant_id: entry.tenantId,
+    // uuid columns: an id that is not a UUID (a caller's free-form key) is left out, not fatal.
+    project_id: uuidOrNull(entry.projectId),
+    job_id: uuidOrNull(entry.jobId),
+    engine_id: uuidOrNull(entry.engineId),
+    model: entry.model,
+    prompt_tokens: int(entry.usage.promptTokens),
+    completion_tokens: int(entry.usage.completionTokens),
+    cached_tokens: int(entry.usage.cachedTokens),
+    cost_usd: entry.costUsd,
+    latency_ms: int(entry.latencyMs),
+    outcome: entry.outcome,
+    error: entry.error ? entry.error.slice(0, MAX_ERROR_CHARS) : null,
+    cached: entry.cached ?? false,
+  });
+}
+
+function uuidOrNull(v: string | null | undefined): string | null {
+  return v && UUID.test(v) ? v : null;
+}
+
+function int(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.min(2_147_483_647, Math.round(n)) : 0;
+}

@@ -1,0 +1,111 @@
+import crypto from 'node:crypto';
+import OpenAI from 'openai';
+import { EngineCallError, InvalidOutputError, timeoutError, withUsage } from '../errors';
+import { jsonSchemaFor } from '../prompt';
+import { retryAfterSeconds } from './retry-after';
+import type { Provider, ProviderRequest, ProviderResponse } from './types';
+
+/**
+ * OpenAI-compatible chat completions through the official SDK: OpenAI itself, vLLM, Ollama,
+ * LM Studio, anything at `engine.base_url`. Temperature 0, structured output (a JSON schema
+ * whose label is an enum of the label set) unless `params.structured_output === false`.
+ * The SDK never retries (maxRetries 0): failover and Temporal retries are the retry policy.
+ */
+export interface OpenAIProviderOptions {
+  /** Where API keys are read from (default process.env); keys are looked up, never stored. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Engine params passed through to the API when set. */
+const PASSTHROUGH = ['max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty', 'stop'] as const;
+
+export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
+  const env = options.env ?? process.env;
+  const clients = new Map<string, OpenAI>();
+
+  function clientFor(request: ProviderRequest): OpenAI {
+    const { engine } = request;
+    const apiKey = (engine.api_key_env ? env[engine.api_key_env] : undefined) || 'not-needed';
+    const baseURL = engine.base_url ?? undefined;
+    const key = `${baseURL ?? ''}\u0000${crypto.createHash('sha256').update(apiKey).digest('hex')}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = new OpenAI({ baseURL, apiKey, timeout: request.timeoutMs, maxRetries: 0 });
+      if (clients.size >= 256) clients.delete(clients.keys().next().value as string);
+      clients.set(key, client);
+    }
+    return client;
+  }
+
+  return {
+    async call(request: ProviderRequest): Promise<ProviderResponse> {
+      const { engine, messages, project } = request;
+      const params = engine.params ?? {};
+      const body: Record<string, unknown> = {
+        model: engine.model,
+        messages,
+        temperature: typeof params.temperature === 'number' ? params.temperature : 0,
+      };
+      for (const name of PASSTHROUGH) if (params[name] !== undefined && params[name] !== null) body[name] = params[name];
+      if (params.structured_output !== false) {
+        body.response_format = { type: 'json_schema', json_schema: jsonSchemaFor(project.labelSchema) };
+      } else if (params.json_mode === true) {
+        body.response_format = { type: 'json_object' };
+      }
+
+      let completion: OpenAI.Chat.Completions.ChatCompletion;
+      try {
+        completion = await clientFor(request).chat.completions.create(
+          body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+          { timeout: request.timeoutMs, signal: request.signal, maxRetries: 0 },
+        );
+      } catch (err) {
+        throw classifyOpenAIError(err, request.timeoutMs);
+      }
+
+      const choice = completion.choices?.[0];
+      const usage = {
+        promptTokens: completion.usage?.prompt_tokens ?? 0,
+        completionTokens: completion.usage?.completion_tokens ?? 0,
+        cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+      };
+      const text = choice?.message?.content;
+      if (typeof text !== 'string' || !text.trim()) {
+        const refusal = choice?.message?.refusal;
+        throw withUsage(new InvalidOutputError(refusal ? `refusal: ${refusal}` : `no content (finish_reason ${choice?.finish_reason ?? 'none'})`), usage);
+      }
+      return { text, usage };
+    },
+  };
+}
+
+/** An SDK error as an EngineCallError with the ledger outcome. */
+export function classifyOpenAIError(err: unknown, timeoutMs: number): EngineCallError {
+  if (err instanceof EngineCallError) return err;
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return timeoutError(timeoutMs);
+  if (err instanceof OpenAI.APIUserAbortError) return new EngineCallError('error', 'aborted');
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const message = shortMessage(err);
+    if (err.status === 429) {
+      const headers = err.headers as Headers | undefined;
+      const retryAfter = headers ? retryAfterSeconds((n) => headers.get(n)) : undefined;
+      return new EngineCallError('rate_limited', `http 429${retryAfter !== undefined ? ` (retry after ${retryAfter}s)` : ''}: ${message}`, {
+        status: 429,
+        retryAfterSeconds: retryAfter,
+      });
+    }
+    return new EngineCallError('error', `http ${err.status}: ${message}`, { status: err.status });
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    const cause = (err as { cause?: unknown }).cause;
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    return new EngineCallError('error', `connection error${detail}`);
+  }
+  return new EngineCallError('error', err instanceof Error ? err.message : String(err));
+}
+
+function shortMessage(err: InstanceType<typeof OpenAI.APIError>): string {
+  const body = err.error as { message?: unknown } | undefined;
+  const msg = typeof body?.message === 'string' ? body.message : err.message;
+  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+}

@@ -1,0 +1,296 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A real HTTP server speaking the OpenAI chat-completions API (POST /v1/chat/completions,
+ * GET /v1/models) on 127.0.0.1 and an ephemeral port, for tests and benchmarks. It answers like
+ * a well-behaved classifier: the label whose name occurs in the last user message (else the
+ * first label) with confidence 0.9, as JSON content, with a plausible `usage`. A fault hook can
+ * turn any request into an HTTP error, a hang, malformed content or an off-schema label.
+ */
+
+export interface FakeChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface FakeChatRequest {
+  /** 0-based arrival order. */
+  index: number;
+  /** The parsed JSON body as received. */
+  body: Record<string, any>;
+  model: string;
+  messages: FakeChatMessage[];
+  /** Text of the last user message (the item, with this project's prompts). */
+  lastUserText: string;
+  /** The label set, from the response_format JSON schema or the system prompt's `Labels: [...]`. */
+  labels: string[];
+  multiLabel: boolean;
+  headers: http.IncomingHttpHeaders;
+  receivedAt: number;
+}
+
+export type FakeFault =
+  /** An HTTP error; `retryAfter` (seconds) sets the Retry-After header. */
+  | { status: number; body?: unknown; retryAfter?: number | string }
+  /** Never answer (the connection stays open until the client gives up or the server closes). */
+  | 'timeout'
+  /** Answer 200 with content that is not JSON and not a label. */
+  | 'malformed'
+  /** Answer 200 with this label (or labels), in the schema or not. */
+  | { label: string | string[]; confidence?: number }
+  /** Answer 200 with this raw message content. */
+  | { content: string }
+  | null
+  | undefined;
+
+export type FaultHook = (request: FakeChatRequest) => FakeFault | Promise<FakeFault>;
+
+export interface FakeOpenAIOptions {
+  /** Delay before every answer, in ms (default 0). */
+  latencyMs?: number;
+  fault?: FaultHook | null;
+  /** Model ids listed by GET /v1/models (default ['fake-gpt']). */
+  models?: string[];
+  /** Labels to use when a request carries none. */
+  labels?: string[];
+  /** Prompt tokens to report as cached (prompt_tokens_details.cached_tokens); default 0. */
+  cachedTokens?: (request: FakeChatRequest) => number;
+  /** How many requests `requests` keeps (the oldest are dropped); default 100,000. */
+  maxLog?: number;
+}
+
+export interface FakeOpenAI {
+  /** e.g. http://127.0.0.1:40123/v1 */
+  baseUrl: string;
+  /** Received chat requests, in arrival order (bounded by `maxLog`). */
+  requests: FakeChatRequest[];
+  /** Chat requests received in total (not bounded). */
+  readonly requestCount: number;
+  /** Requests being handled right now, and the most at once since start (or `resetStats`). */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  setLatency(ms: number): void;
+  setFault(fault: FaultHook | null): void;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  let latencyMs = options.latencyMs ?? 0;
+  let fault: FaultHook | null = options.fault ?? null;
+  const models = options.models ?? ['fake-gpt'];
+  const maxLog = options.maxLog ?? 100_000;
+  const requests: FakeChatRequest[] = [];
+  let requestCount = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let completionId = 0;
+  // Latency timers, cleared on close so a stopped server leaves nothing pending.
+  const timers = new Set<NodeJS.Timeout>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+      if (req.method === 'GET' && path === '/v1/models') {
+        return sendJson(res, 200, {
+          object: 'list',
+          data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake-openai' })),
+        });
+      }
+      if (req.method === 'POST' && path === '/v1/chat/completions') {
+        let body: Record<string, any>;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return sendJson(res, 400, { error: { message: 'invalid JSON body', type: 'invalid_request_error', code: null } });
+        }
+        if (!body || !Array.isArray(body.messages)) {
+          return sendJson(res, 400, { error: { message: "'messages' is required", type: 'invalid_request_error', code: null } });
+        }
+        const request = describe(body, req.headers, requestCount++, options.labels ?? []);
+        requests.push(request);
+        if (requests.length > maxLog) requests.splice(0, requests.length - maxLog);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        let done = false;
+        const finish = () => {
+          if (!done) {
+            done = true;
+            inFlight--;
+          }
+        };
+        res.on('close', finish);
+        void handleChat(request, res).finally(() => {
+          if (res.writableEnded) finish();
+        });
+        return;
+      }
+      sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: null } });
+    });
+  });
+
+  async function handleChat(request: FakeChatRequest, res: http.ServerResponse): Promise<void> {
+    let decision: FakeFault;
+    try {
+      decision = fault ? await fault(request) : null;
+    } catch (err) {
+      decision = { status: 500, body: { error: { message: `fault hook threw: ${(err as Error).message}`, type: 'server_error', code: null } } };
+    }
+    if (decision === 'timeout') return; // never answer
+    if (latencyMs > 0) await sleep(latencyMs);
+    if (res.destroyed) return;
+
+    if (decision && typeof decision === 'object' && 'status' in decision) {
+      const headers: Record<string, string> = {};
+      if (decision.retryAfter !== undefined) headers['retry-after'] = String(decision.retryAfter);
+      const errorBody = decision.body ?? {
+        error: { message: `fake upstream error ${decision.status}`, type: decision.status === 429 ? 'rate_limit_exceeded' : 'server_error', code: null },
+      };
+      return sendJson(res, decision.status, errorBody, headers);
+    }
+
+    let content: string;
+    if (decision === 'malformed') content = 'Sorry, I am not able to answer that in JSON {"label": ';
+    else if (decision && typeof decision === 'object' && 'content' in decision) content = decision.content;
+    else if (decision && typeof decision === 'object' && 'label' in decision) {
+      const confidence = decision.confidence ?? 0.9;
+      content = Array.isArray(decision.label)
+        ? JSON.stringify({ labels: decision.label, confidence })
+        : request.multiLabel
+          ? JSON.stringify({ labels: [decision.label], confidence })
+          : JSON.stringify({ label: decision.label, confidence });
+    } else content = defaultAnswer(request);
+
+    const promptChars = request.messages.reduce((n, m) => n + m.content.length, 0);
+    const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
+    const completionTokens = Math.max(1, Math.ceil(content.length / 4));
+    const cached = Math.min(promptTokens, Math.max(0, Math.floor(options.cachedTokens?.(request) ?? 0)));
+    sendJson(res, 200, {
+      id: `chatcmpl-fake-${++completionId}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: { cached_tokens: cached },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    });
+  }
+
+  // Many concurrent keep-alive clients: no per-connection limits, long keep-alive.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  server.maxHeadersCount = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    get requestCount() {
+      return requestCount;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    setLatency(ms: number) {
+      latencyMs = Math.max(0, ms);
+    },
+    setFault(f: FaultHook | null) {
+      fault = f;
+    },
+    resetStats() {
+      requests.length = 0;
+      requestCount = 0;
+      maxInFlight = inFlight;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function describe(body: Record<string, any>, headers: http.IncomingHttpHeaders, index: number, fallbackLabels: string[]): FakeChatRequest {
+  const messages: FakeChatMessage[] = body.messages.map((m: any) => ({ role: String(m?.role ?? ''), content: contentText(m?.content) }));
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const schema = body.response_format?.json_schema?.schema;
+  let labels: string[] = [];
+  let multiLabel = false;
+  if (Array.isArray(schema?.properties?.label?.enum)) labels = schema.properties.label.enum;
+  else if (Array.isArray(schema?.properties?.labels?.items?.enum)) {
+    labels = schema.properties.labels.items.enum;
+    multiLabel = true;
+  } else {
+    const system = messages.find((m) => m.role === 'system')?.content ?? '';
+    const m = /Labels:\s*(\[.*\])/.exec(system);
+    if (m) {
+      try {
+        labels = JSON.parse(m[1]);
+      } catch {
+        labels = [];
+      }
+    }
+    multiLabel = /multi_label/.test(system);
+  }
+  if (!labels.length) labels = fallbackLabels;
+  return {
+    index,
+    body,
+    model: String(body.model ?? ''),
+    messages,
+    lastUserText: lastUser?.content ?? '',
+    labels,
+    multiLabel,
+    headers,
+    receivedAt: Date.now(),
+  };
+}
+
+/** The label(s) named in the last user message, else the first label; confidence 0.9. */
+function defaultAnswer(request: FakeChatRequest): string {
+  const text = request.lastUserText.toLowerCase();
+  const named = request.labels.filter((l) => text.includes(l.toLowerCase()));
+  const first = request.labels[0] ?? 'unknown';
+  if (request.multiLabel) return JSON.stringify({ labels: named.length ? named : [first], confidence: 0.9 });
+  return JSON.stringify({ label: named[0] ?? first, confidence: 0.9 });
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join('');
+  return '';
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return;
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
