@@ -1,0 +1,38 @@
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { ParameterizedContext } from 'koa';
+import type { RouterContext } from '@koa/router';
+import type { Principal } from '../auth/jwt';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+
+/** Everything a request handler may touch; built once by the process that serves the API. */
+export interface ApiDeps {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  temporal: { client: Client; namespace: string };
+}
+
+/** What the middleware chain leaves on `ctx.state` for the next link. */
+export interface ApiState {
+  correlationId: string;
+  /** Request-scoped logger carrying the correlation id. */
+  log: Logger;
+  /** Set by `identify` when a valid bearer token came with the request. */
+  principal?: Principal;
+  /** Why the token (if any) was refused; `authenticate` reports it in the 401. */
+  authError?: string;
+  /** The parsed JSON body (`jsonBody`), before validation. */
+  body?: unknown;
+  /** Validated input (`validate`). */
+  input?: unknown;
+}
+
+/** Added to Koa's context prototype by `createApp` (`app.context.deps`). */
+export interface ApiContextExtras {
+  deps: ApiDeps;
+}
+
+export type ApiContext = ParameterizedContext<ApiState, ApiContextExtras>;
+export type ApiRouterContext<S = ApiState> = RouterContext<S, ApiContextExtras>;

@@ -1,0 +1,48 @@
+import type { Middleware } from 'koa';
+import type { z, ZodType } from 'zod';
+import { FieldIssue, validationFailed, zodIssues } from '../errors';
+import type { ApiContextExtras, ApiRouterContext, ApiState } from '../deps';
+
+export interface RequestSchemas {
+  params?: ZodType;
+  query?: ZodType;
+  body?: ZodType;
+}
+
+type Out<S> = S extends ZodType ? z.output<S> : undefined;
+
+/** What `validate(schemas)` leaves on `ctx.state.input`. */
+export interface ValidatedInput<S extends RequestSchemas> {
+  params: Out<S['params']>;
+  query: Out<S['query']>;
+  body: Out<S['body']>;
+}
+
+/** A router context whose `state.input` is typed from the route's schemas. */
+export type ValidatedContext<S extends RequestSchemas> = ApiRouterContext<ApiState & { input: ValidatedInput<S> }>;
+
+/**
+ * Parses path params, query and the JSON body (from `jsonBody`) with zod. Every issue of every
+ * part is reported at once, as a 422 with `{field, message}` details.
+ */
+export function validate<S extends RequestSchemas>(schemas: S): Middleware<ApiState, ApiContextExtras> {
+  return async (ctx, next) => {
+    const sources = {
+      params: (ctx as unknown as { params?: Record<string, string> }).params ?? {},
+      query: ctx.query,
+      body: ctx.state.body,
+    };
+    const input: Record<string, unknown> = {};
+    const issues: FieldIssue[] = [];
+    for (const part of ['params', 'query', 'body'] as const) {
+      const schema = schemas[part];
+      if (!schema) continue;
+      const result = schema.safeParse(sources[part]);
+      if (result.success) input[part] = result.data;
+      else issues.push(...zodIssues(result.error));
+    }
+    if (issues.length) throw validationFailed(issues);
+    ctx.state.input = input;
+    await next();
+  };
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { paginationQuery } from '../middleware/pagination';
+
+export const LABEL_SCHEMA_TYPES = ['single_label', 'multi_label'] as const;
+
+const label = z.string().trim().min(1, 'labels must be non-empty').max(200);
+
+export const LabelSchema = z
+  .object({
+    // Span and free-text schemas may come later; until then anything else is a 422.
+    type: z.enum(LABEL_SCHEMA_TYPES),
+    labels: z
+      .array(label)
+      .min(1)
+      .max(200)
+      .refine((labels) => new Set(labels).size === labels.length, 'labels must be unique'),
+  })
+  .meta({ id: 'LabelSchema' });
+
+export type LabelSchemaValue = z.output<typeof LabelSchema>;
+
+export const REVIEW_STRATEGIES = ['least_loaded', 'round_robin'] as const;
+
+export const ROUTING_DEFAULTS = {
+  high_confidence_threshold: 0.85,
+  low_confidence_threshold: 0.5,
+  default_engine_id: null as string | null,
+  fallback_engine_ids: [] as string[],
+  review_strategy: 'least_loaded' as (typeof REVIEW_STRATEGIES)[number],
+  annotators_per_item: 1,
+};
+
+const threshold = z.number().min(0).max(1);
+
+/** Routing as stored on the project: every field present. */
+export const Routing = z
+  .object({
+    high_confidence_threshold: threshold,
+    low_confidence_threshold: threshold,
+    default_engine_id: z.uuid().nullable(),
+    fallback_engine_ids: z.array(z.uuid()).max(20),
+    review_strategy: z.enum(REVIEW_STRATEGIES),
+    annotators_per_item: z.number().int().min(1).max(20),
+  })
+  .meta({ id: 'Routing' });
+
+export type RoutingValue = z.output<typeof Routing>;
+
+/** Routing as a client sends it: any subset, the rest from ROUTING_DEFAULTS. */
+export const RoutingInput = Routing.partial()
+  .transform((r) => ({ ...ROUTING_DEFAULTS, ...stripUndefined(r) }))
+  .refine((r) => r.low_confidence_threshold < r.high_confidence_threshold, {
+    message: 'low_confidence_threshold must be below high_confidence_threshold',
+    path: ['low_confidence_threshold'],
+  });
+
+export const CreateProjectBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    label_schema: LabelSchema,
+    guidelines: z.string().max(100_000).nullish(),
+    routing: RoutingInput.optional(),
+  })
+  .meta({ id: 'CreateProject' });
+
+export const ProjectParams = z.object({ project_id: z.uuid().meta({ description: 'Project id' }) });
+
+export const ListProjectsQuery = paginationQuery;
+
+export const ProjectResponse = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    label_schema: LabelSchema,
+    guidelines: z.string().nullable(),
+    routing: Routing,
+    created_by: z.string(),
+    created_at: z.string().meta({ format: 'date-time' }),
+    updated_at: z.string().meta({ format: 'date-time' }),
+  })
+  .meta({ id: 'Project' });
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,27 @@
+import Router from '@koa/router';
+import type { ApiContextExtras, ApiState } from './deps';
+import { itemsRouter } from './items/routes';
+import { membersRouter } from './members/routes';
+import { API_PREFIX } from './openapi';
+import { projectsRouter } from './projects/routes';
+
+/**
+ * Every resource router, mounted under /api/v1 in this order. Each is a module-level
+ * `new Router<ApiState, ApiContextExtras>()` whose routes are made with `defineRoute`
+ * (see src/api/openapi.ts), so mounting it here also puts it in /openapi.json.
+ */
+export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
+  projectsRouter,
+  itemsRouter,
+  membersRouter,
+  // ─── Append resource routers below, one line each (import them above) ───────────────
+  // preAnnotationRouter,   // src/api/pre-annotation/routes.ts: /annotation/pre-annotate…
+  // jobsRouter,            // src/api/jobs/routes.ts: /annotation/jobs…
+];
+
+/** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */
+export function createApiRouter(): Router<ApiState, ApiContextExtras> {
+  const api = new Router<ApiState, ApiContextExtras>({ prefix: API_PREFIX });
+  for (const router of RESOURCE_ROUTERS) api.use(router.routes());
+  return api;
+}

@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Our own registry (not prom-client's global one) so tests and several apps in one process
+ * never collide on metric names. Every module that counts something imports `metrics`.
+ */
+const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'anno_' });
+
+export const metrics = {
+  registry,
+  httpRequestDuration: new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, matched route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  }),
+  jobsStarted: new Counter({
+    name: 'anno_jobs_started_total',
+    help: 'Jobs (workflows) started, by job type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  }),
+  jobsCompleted: new Counter({
+    name: 'anno_jobs_completed_total',
+    help: 'Jobs finished, by job type and final status',
+    labelNames: ['type', 'status'] as const,
+    registers: [registry],
+  }),
+  llmCalls: new Counter({
+    name: 'anno_llm_calls_total',
+    help: 'LLM calls, by engine and outcome (ok, error, invalid_output, timeout, rate_limited)',
+    labelNames: ['engine', 'outcome'] as const,
+    registers: [registry],
+  }),
+  llmTokens: new Counter({
+    name: 'anno_llm_tokens_total',
+    help: 'LLM tokens, by engine and kind (prompt, completion, cached)',
+    labelNames: ['engine', 'kind'] as const,
+    registers: [registry],
+  }),
+  llmCostUsd: new Counter({
+    name: 'anno_llm_cost_usd_total',
+    help: 'LLM cost in US dollars, by engine',
+    labelNames: ['engine'] as const,
+    registers: [registry],
+  }),
+  llmCacheHits: new Counter({
+    name: 'anno_llm_cache_hits_total',
+    help: 'LLM responses served from the cache, by engine',
+    labelNames: ['engine'] as const,
+    registers: [registry],
+  }),
+  websocketConnections: new Gauge({
+    name: 'anno_websocket_connections',
+    help: 'Open WebSocket connections on this replica',
+    registers: [registry],
+  }),
+};
+
+export const metricsContentType = registry.contentType;
+
+/** The Prometheus text exposition of every metric above. */
+export function metricsText(): Promise<string> {
+  return registry.metrics();
+}
