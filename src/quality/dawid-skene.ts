@@ -26,7 +26,7 @@ export interface DawidSkeneOptions {
   maxIterations?: number;
   /** Largest allowed change of any posterior between iterations at convergence; default 1e-6. */
   tolerance?: number;
-  /** Pseudo-count added to each prior and confusion cell; default 0.01. */
+  /** Pseudo-count added to each prior and confusion cell; default 0.01 (0 gives the classic unsmoothed estimates). */
   smoothing?: number;
 }
 
@@ -101,7 +101,8 @@ export function dawidSkene(ratings: readonly Rating[], options: DawidSkeneOption
     for (let row = 0; row < A * K; row++) {
       let sum = 0;
       for (let l = 0; l < K; l++) sum += counts[row * K + l];
-      for (let l = 0; l < K; l++) logConf[row * K + l] = Math.log(counts[row * K + l] / sum);
+      // Without smoothing an annotator may have no mass on a class: no evidence, so a uniform row.
+      for (let l = 0; l < K; l++) logConf[row * K + l] = sum > 0 ? Math.log(counts[row * K + l] / sum) : -Math.log(K);
     }
 
     // E-step.
@@ -115,6 +116,8 @@ export function dawidSkene(ratings: readonly Rating[], options: DawidSkeneOption
       }
       let max = -Infinity;
       for (let k = 0; k < K; k++) if (scores[k] > max) max = scores[k];
+      // Only reachable with smoothing 0: every class has probability 0. Keep the item's posterior.
+      if (max === -Infinity) continue;
       let sum = 0;
       for (let k = 0; k < K; k++) sum += Math.exp(scores[k] - max);
       const logZ = max + Math.log(sum);

@@ -70,6 +70,13 @@ describe('Dawid–Skene', () => {
     expect(once.converged).toBe(false);
   });
 
+  it('works without smoothing (classic estimates) and stays finite', () => {
+    const classic = dawidSkene(ratings, { labels, smoothing: 0 });
+    for (const it of classic.items) for (const p of it.posterior) expect(Number.isFinite(p)).toBe(true);
+    const correct = classic.items.filter((it, i) => it.label === truth[i]).length / truth.length;
+    expect(correct).toBeGreaterThan(0.93);
+  });
+
   it('agrees with majority vote on unanimous items', () => {
     const r = dawidSkene(fromItemRows([['a', 'a', 'a'], ['b', 'b', 'b'], ['a', 'a', 'b']]), { labels: ['a', 'b'] });
     expect(r.items.map((it) => it.label)).toEqual(['a', 'b', 'a']);
