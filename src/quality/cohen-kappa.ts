@@ -72,7 +72,11 @@ export interface CohenKappaOptions {
   weights?: KappaWeights;
 }
 
-/** Cohen's kappa of two parallel label sequences: `a[t]` and `b[t]` rate the same item. */
+/**
+ * Cohen's kappa of two parallel label sequences: `a[t]` and `b[t]` rate the same item.
+ * Unweighted, a value outside `labels` becomes an extra category (scikit-learn would drop the pair);
+ * weighted, it is an error because it has no position.
+ */
 export function cohenKappa(a: readonly RatingValue[], b: readonly RatingValue[], options: CohenKappaOptions = {}): number | null {
   if (a.length !== b.length) throw new Error('cohenKappa needs two sequences of equal length');
   const weights = options.weights ?? 'none';
