@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initialSchema from '../../migrations/20261125000001_initial_schema';
+import * as llmCache from '../../migrations/20261125000101_llm_cache';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
  */
 const migrations: Record<string, Migration> = {
   '20261125000001_initial_schema': initialSchema,
+  '20261125000101_llm_cache': llmCache,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
