@@ -7,7 +7,7 @@ import { listPage, pageOf, paged, paginationQuery } from '../middleware/paginati
 import { defineRoute } from '../openapi';
 import { ProjectRow, ensureTenant, findProjectForPrincipal, scopeToPrincipal } from '../scope';
 import { presentProject } from './presenter';
-import { CreateProjectBody, ProjectParams, ProjectResponse, RoutingValue } from './schema';
+import { CreateProjectBody, ProjectParams, ProjectResponse, ROUTING_DEFAULTS, RoutingValue } from './schema';
 
 export const projectsRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -38,7 +38,8 @@ defineRoute(
           name: body.name,
           label_schema: JSON.stringify(body.label_schema) as never,
           guidelines: body.guidelines ?? null,
-          routing: JSON.stringify(body.routing ?? {}) as never,
+          // Stored whole, so workflows reading the row never need to know the defaults.
+          routing: JSON.stringify(body.routing ?? ROUTING_DEFAULTS) as never,
           created_by: principal.userId,
         })
         .returning('*');
