@@ -160,17 +160,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return sendJson(res, decision.status, errorBody, headers);
     }
 
-    let content: string;
-    if (decision === 'malformed') content = 'Sorry, I am not able to answer that in JSON {"label": ';
-    else if (decision && typeof decision === 'object' && 'content' in decision) content = decision.content;
-    else if (decision && typeof decision === 'object' && 'label' in decision) {
-      const confidence = decision.confidence ?? 0.9;
-      content = Array.isArray(decision.label)
-        ? JSON.stringify({ labels: decision.label, confidence })
-        : request.multiLabel
-          ? JSON.stringify({ labels: [decision.label], confidence })
-          : JSON.stringify({ label: decision.label, confidence });
-    } else content = defaultAnswer(request);
+    const content = answerContent(request, decision);
 
     const promptChars = request.messages.reduce((n, m) => n + m.content.length, 0);
     const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
@@ -273,8 +263,20 @@ function describe(body: Record<string, any>, headers: http.IncomingHttpHeaders, 
   };
 }
 
+/** The assistant content for a request: the fault's content or label, else the default answer. */
+export function answerContent(request: Pick<FakeChatRequest, 'labels' | 'multiLabel' | 'lastUserText'>, decision: FakeFault): string {
+  if (decision === 'malformed') return 'Sorry, I am not able to answer that in JSON {"label": ';
+  if (decision && typeof decision === 'object' && 'content' in decision) return decision.content;
+  if (decision && typeof decision === 'object' && 'label' in decision) {
+    const confidence = decision.confidence ?? 0.9;
+    if (Array.isArray(decision.label)) return JSON.stringify({ labels: decision.label, confidence });
+    return request.multiLabel ? JSON.stringify({ labels: [decision.label], confidence }) : JSON.stringify({ label: decision.label, confidence });
+  }
+  return defaultAnswer(request);
+}
+
 /** The label(s) named in the last user message, else the first label; confidence 0.9. */
-function defaultAnswer(request: FakeChatRequest): string {
+export function defaultAnswer(request: Pick<FakeChatRequest, 'labels' | 'multiLabel' | 'lastUserText'>): string {
   const text = request.lastUserText.toLowerCase();
   const named = request.labels.filter((l) => text.includes(l.toLowerCase()));
   const first = request.labels[0] ?? 'unknown';

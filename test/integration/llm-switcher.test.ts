@@ -71,7 +71,6 @@ beforeAll(async () => {
     engine(ids.plain, { name: 'plain', model: 'model-plain', params: { structured_output: false } }),
     { ...engine(ids.other, { name: 'theirs', model: 'model-theirs' }), tenant_id: T2 },
   ]);
-  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000 });
 });
 
 afterAll(async () => {
@@ -84,6 +83,9 @@ beforeEach(async () => {
   fake.setLatency(0);
   fake.resetStats();
   await tdb.db('llm_usage').delete();
+  await tdb.db('llm_cache').delete();
+  // A fresh switcher per test: no breaker, limiter or Retry-After state carried across tests.
+  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000 });
 });
 
 /** cost = tokens/1000 * price, computed here with integers at a fixed scale of 10 decimals. */

@@ -1,0 +1,190 @@
+import { performance } from 'node:perf_hooks';
+import type { Knex } from 'knex';
+import { cacheGet, cacheKey, cachePut, cacheTtlSeconds } from './cache';
+import type { CircuitBreaker } from './circuit-breaker';
+import { computeCostUsd } from './cost';
+import type { EngineRecord } from './engine-store';
+import { asEngineCallError, EngineCallError, type FailureOutcome } from './errors';
+import { recordUsage, type UsageEntry } from './ledger';
+import { parseModelOutput, type ParsedOutput } from './parse';
+import type { ChatMessage } from './prompt';
+import type { Provider } from './providers/types';
+import { ZERO_USAGE } from './providers/types';
+import { estimateTokens, type RateLimiter } from './rate-limiter';
+import { withDeadline } from './deadline';
+import type { GenerateRequest, GenerateResult, TokenUsage } from './types';
+
+/** pino-compatible; only what the switcher uses. */
+export interface SwitcherLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AttemptContext {
+  db: Knex;
+  providers: Partial<Record<string, Provider>>;
+  limiter: RateLimiter;
+  breaker: CircuitBreaker;
+  timeoutMs: number;
+  cacheTtlSeconds: number;
+  logger?: SwitcherLogger;
+}
+
+export type AttemptOutcome = { ok: true; result: Omit<GenerateResult, 'failedAttempts'> } | { ok: false; reason: string };
+
+/**
+ * One engine of the route: cache → rate limiter → circuit breaker → provider (under a deadline)
+ * → parse and validate → usage ledger. Every provider call and every cache hit writes one ledger
+ * row; an engine skipped before calling (open circuit, unknown provider) writes none. Throws only
+ * when the caller aborts; any other failure is an `{ok: false, reason}` for the failover loop.
+ */
+export async function attemptEngine(
+  ctx: AttemptContext,
+  engine: EngineRecord,
+  request: GenerateRequest,
+  messages: ChatMessage[],
+): Promise<AttemptOutcome> {
+  const provider = ctx.providers[engine.provider];
+  if (!provider) return { ok: false, reason: `unsupported: provider "${engine.provider}" is not available` };
+  const { project } = request;
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+
+  // 1. Cache.
+  const ttl = cacheTtlSeconds(engine, ctx.cacheTtlSeconds);
+  const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, engine, messages, labelSchema: project.labelSchema }) : null;
+  if (key) {
+    const hit = await readCache(ctx, key);
+    const parsed = hit === null ? null : tryParse(hit, request);
+    if (parsed) {
+      const latencyMs = elapsed();
+      await ledger(ctx, request, engine, { usage: { ...ZERO_USAGE }, costUsd: '0', latencyMs, outcome: 'ok', cached: true });
+      return { ok: true, result: result(engine, parsed, { latencyMs, cached: true, usage: { ...ZERO_USAGE }, costUsd: '0' }) };
+    }
+  }
+
+  // 2. Rate limiter (waits), 3. circuit breaker (refuses; checked first so nobody queues for an open circuit).
+  if (ctx.breaker.wouldRefuse(engine.id)) return { ok: false, reason: circuitOpenReason(ctx, engine) };
+  const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
+  const maxAnswer = typeof engine.params?.max_tokens === 'number' ? Math.min(engine.params.max_tokens, 256) : 50;
+  const estimated = engine.provider === 'local' ? 0 : estimateTokens(promptChars, maxAnswer);
+  await ctx.limiter.acquire(engine.id, engine.rate_limit, estimated, request.signal);
+  if (!ctx.breaker.tryAcquire(engine.id)) {
+    ctx.limiter.settle(engine.id, estimated, 0);
+    return { ok: false, reason: circuitOpenReason(ctx, engine) };
+  }
+
+  // 4. Provider, 5. parse, 6. ledger.
+  const isLocal = engine.provider === 'local';
+  const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
+  const callStarted = performance.now();
+  let usage: TokenUsage = { ...ZERO_USAGE };
+  try {
+    const response = await withDeadline(timeoutMs, request.signal, (signal) =>
+      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal }),
+    );
+    usage = isLocal ? { ...ZERO_USAGE } : response.usage;
+    const parsed = parseModelOutput(response.text, project.labelSchema);
+    const latencyMs = Math.round(performance.now() - callStarted);
+    const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
+    ctx.breaker.onSuccess(engine.id);
+    ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
+    if (key) await writeCache(ctx, key, engine, request, response.text, usage, ttl);
+    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' });
+    return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
+  } catch (thrown) {
+    const latencyMs = Math.round(performance.now() - callStarted);
+    const callerAborted = request.signal?.aborted === true;
+    const err = callerAborted ? new EngineCallError('error', 'aborted by caller') : asEngineCallError(thrown);
+    if (err.usage && !isLocal) usage = err.usage;
+    updateHealth(ctx, engine, err.outcome, callerAborted, err);
+    ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
+    const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
+    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
+    if (callerAborted) throw abortReason(request.signal!);
+    return { ok: false, reason: `${err.outcome}: ${err.message}` };
+  }
+}
+
+/** Breaker and limiter bookkeeping after a failed call. */
+function updateHealth(ctx: AttemptContext, engine: EngineRecord, outcome: FailureOutcome, callerAborted: boolean, err: EngineCallError): void {
+  if (callerAborted || outcome === 'rate_limited') ctx.breaker.release(engine.id);
+  else if (outcome === 'invalid_output') ctx.breaker.onSuccess(engine.id); // it answered: the engine is up
+  else ctx.breaker.onFailure(engine.id);
+  const retryAfter = err.details.retryAfterSeconds;
+  if (outcome === 'rate_limited' && retryAfter !== undefined) ctx.limiter.pause(engine.id, retryAfter);
+}
+
+function circuitOpenReason(ctx: AttemptContext, engine: EngineRecord): string {
+  const ms = ctx.breaker.retryInMs(engine.id);
+  return `circuit_open: ${ctx.breaker.failureThreshold} consecutive failures${ms > 0 ? `, next probe in ${Math.ceil(ms / 1000)}s` : ''}`;
+}
+
+function result(
+  engine: EngineRecord,
+  parsed: ParsedOutput,
+  rest: { latencyMs: number; cached: boolean; usage: TokenUsage; costUsd: string },
+): Omit<GenerateResult, 'failedAttempts'> {
+  return { value: parsed.value, confidence: parsed.confidence, engineId: engine.id, model: engine.model, ...rest };
+}
+
+function tryParse(text: string, request: GenerateRequest): ParsedOutput | null {
+  try {
+    return parseModelOutput(text, request.project.labelSchema);
+  } catch {
+    return null; // a stale entry that no longer fits the schema: call the engine instead
+  }
+}
+
+async function readCache(ctx: AttemptContext, key: string): Promise<string | null> {
+  try {
+    return await cacheGet(ctx.db, key);
+  } catch (err) {
+    ctx.logger?.warn({ err }, 'llm cache read failed; calling the engine');
+    return null;
+  }
+}
+
+async function writeCache(ctx: AttemptContext, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number) {
+  try {
+    await cachePut(
+      ctx.db,
+      key,
+      { tenantId: request.project.tenantId, engineId: engine.id, model: engine.model, responseText: text, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
+      ttl,
+    );
+  } catch (err) {
+    ctx.logger?.warn({ err, engineId: engine.id }, 'llm cache write failed');
+  }
+}
+
+async function ledger(
+  ctx: AttemptContext,
+  request: GenerateRequest,
+  engine: EngineRecord,
+  e: { usage: TokenUsage; costUsd: string; latencyMs: number; outcome: UsageEntry['outcome']; error?: string; cached?: boolean },
+): Promise<void> {
+  const entry: UsageEntry = {
+    tenantId: request.project.tenantId,
+    projectId: request.project.projectId,
+    jobId: request.jobId,
+    engineId: engine.id,
+    model: engine.model,
+    ...e,
+  };
+  try {
+    await recordUsage(ctx.db, entry);
+  } catch (err) {
+    // The annotation is worth more than its ledger row: log loudly, keep the answer.
+    ctx.logger?.error({ err, engineId: entry.engineId, outcome: entry.outcome }, 'llm usage ledger write failed');
+  }
+}
+
+function engineTimeout(engine: EngineRecord, fallback: number): number {
+  const t = engine.params?.timeout_ms;
+  return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : fallback;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}

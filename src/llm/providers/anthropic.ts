@@ -1,0 +1,112 @@
+import crypto from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
+import { EngineCallError, InvalidOutputError, timeoutError, withUsage } from '../errors';
+import { jsonSchemaFor } from '../prompt';
+import { retryAfterSeconds } from './retry-after';
+import type { Provider, ProviderRequest, ProviderResponse } from './types';
+
+/**
+ * Anthropic's Messages API through the official SDK. The system prompt goes in `system`, the
+ * few-shot pairs and the item in `messages`; temperature 0; structured output
+ * (`output_config.format` with the label-set JSON schema) unless
+ * `params.structured_output === false`. No SDK retries: failover is the retry policy.
+ */
+export interface AnthropicProviderOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_MAX_TOKENS = 256;
+
+export function createAnthropicProvider(options: AnthropicProviderOptions = {}): Provider {
+  const env = options.env ?? process.env;
+  const clients = new Map<string, Anthropic>();
+
+  function clientFor(request: ProviderRequest): Anthropic {
+    const { engine } = request;
+    const apiKey = (engine.api_key_env ? env[engine.api_key_env] : undefined) || 'not-needed';
+    const baseURL = engine.base_url ?? undefined;
+    const key = `${baseURL ?? ''}\u0000${crypto.createHash('sha256').update(apiKey).digest('hex')}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = new Anthropic({ baseURL, apiKey, authToken: null, timeout: request.timeoutMs, maxRetries: 0 });
+      if (clients.size >= 256) clients.delete(clients.keys().next().value as string);
+      clients.set(key, client);
+    }
+    return client;
+  }
+
+  return {
+    async call(request: ProviderRequest): Promise<ProviderResponse> {
+      const { engine, messages, project } = request;
+      const params = engine.params ?? {};
+      const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+      const body: Record<string, unknown> = {
+        model: engine.model,
+        max_tokens: typeof params.max_tokens === 'number' ? params.max_tokens : DEFAULT_MAX_TOKENS,
+        temperature: typeof params.temperature === 'number' ? params.temperature : 0,
+        messages: messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content })),
+      };
+      if (system) body.system = system;
+      if (params.structured_output !== false) {
+        body.output_config = { format: { type: 'json_schema', schema: jsonSchemaFor(project.labelSchema).schema } };
+      }
+
+      let message: Anthropic.Messages.Message;
+      try {
+        message = await clientFor(request).messages.create(body as unknown as Anthropic.Messages.MessageCreateParamsNonStreaming, {
+          timeout: request.timeoutMs,
+          signal: request.signal,
+          maxRetries: 0,
+        });
+      } catch (err) {
+        throw classifyAnthropicError(err, request.timeoutMs);
+      }
+
+      const u = message.usage;
+      const cachedTokens = u?.cache_read_input_tokens ?? 0;
+      // Anthropic's input_tokens excludes cache reads and writes; the ledger counts all prompt tokens.
+      const usage = {
+        promptTokens: (u?.input_tokens ?? 0) + cachedTokens + (u?.cache_creation_input_tokens ?? 0),
+        completionTokens: u?.output_tokens ?? 0,
+        cachedTokens,
+      };
+      const text = (message.content ?? [])
+        .map((block) => (block.type === 'text' ? block.text : ''))
+        .join('')
+        .trim();
+      if (!text) throw withUsage(new InvalidOutputError(`no text content (stop_reason ${message.stop_reason ?? 'none'})`), usage);
+      return { text, usage };
+    },
+  };
+}
+
+export function classifyAnthropicError(err: unknown, timeoutMs: number): EngineCallError {
+  if (err instanceof EngineCallError) return err;
+  if (err instanceof Anthropic.APIConnectionTimeoutError) return timeoutError(timeoutMs);
+  if (err instanceof Anthropic.APIUserAbortError) return new EngineCallError('error', 'aborted');
+  if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
+    const message = shortMessage(err);
+    if (err.status === 429) {
+      const headers = err.headers as Headers | undefined;
+      const retryAfter = headers ? retryAfterSeconds((n) => headers.get(n)) : undefined;
+      return new EngineCallError('rate_limited', `http 429${retryAfter !== undefined ? ` (retry after ${retryAfter}s)` : ''}: ${message}`, {
+        status: 429,
+        retryAfterSeconds: retryAfter,
+      });
+    }
+    return new EngineCallError('error', `http ${err.status}: ${message}`, { status: err.status });
+  }
+  if (err instanceof Anthropic.APIConnectionError) {
+    const cause = (err as { cause?: unknown }).cause;
+    return new EngineCallError('error', `connection error${cause instanceof Error ? `: ${cause.message}` : ''}`);
+  }
+  return new EngineCallError('error', err instanceof Error ? err.message : String(err));
+}
+
+function shortMessage(err: InstanceType<typeof Anthropic.APIError>): string {
+  // Anthropic error bodies: {"type":"error","error":{"type":"...","message":"..."}}
+  const body = err.error as { error?: { message?: unknown }; message?: unknown } | undefined;
+  const inner = body?.error?.message ?? body?.message;
+  const msg = typeof inner === 'string' ? inner : err.message;
+  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+}

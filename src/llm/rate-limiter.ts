@@ -1,0 +1,174 @@
+/**
+ * Token buckets per engine, one for requests per minute and one for tokens per minute. A call
+ * that does not fit waits (FIFO, abortable) rather than fails. A 429's Retry-After pauses the
+ * engine. Per process: each worker enforces the limits of its own calls.
+ */
+
+export interface RateLimits {
+  rpm?: number | null;
+  tpm?: number | null;
+}
+
+export interface RateLimiterOptions {
+  now?: () => number;
+}
+
+interface Waiter {
+  tokens: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface Bucket {
+  rpm: number; // 0 = unlimited
+  tpm: number;
+  requests: number; // available now (may go negative for tokens after settling)
+  tokens: number;
+  updatedAt: number;
+  pausedUntil: number;
+  queue: Waiter[];
+  timer: NodeJS.Timeout | null;
+}
+
+const MINUTE = 60_000;
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly now: () => number;
+
+  constructor(options: RateLimiterOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Waits until the engine may make one request of about `tokens` tokens, then takes them. */
+  acquire(engineId: string, limits: RateLimits | null | undefined, tokens: number, signal?: AbortSignal): Promise<void> {
+    const bucket = this.bucket(engineId, limits);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (bucket.queue.length === 0 && this.take(bucket, tokens)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { tokens, resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = bucket.queue.indexOf(waiter);
+          if (i >= 0) bucket.queue.splice(i, 1);
+          reject(abortReason(signal));
+          this.pump(bucket);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      bucket.queue.push(waiter);
+      this.pump(bucket);
+    });
+  }
+
+  /** Corrects the token bucket once the real usage is known (a refund or a debt). */
+  settle(engineId: string, estimatedTokens: number, actualTokens: number): void {
+    const bucket = this.buckets.get(engineId);
+    if (!bucket || !bucket.tpm) return;
+    this.refill(bucket);
+    bucket.tokens = Math.min(bucket.tpm, bucket.tokens + estimatedTokens - actualTokens);
+  }
+
+  /** No request starts for this engine before `seconds` from now (a 429's Retry-After). */
+  pause(engineId: string, seconds: number): void {
+    if (!(seconds > 0)) return;
+    const bucket = this.bucket(engineId, undefined);
+    bucket.pausedUntil = Math.max(bucket.pausedUntil, this.now() + seconds * 1000);
+  }
+
+  /** Milliseconds until the engine is no longer paused (0 when it is not). */
+  pausedForMs(engineId: string): number {
+    const bucket = this.buckets.get(engineId);
+    return bucket ? Math.max(0, bucket.pausedUntil - this.now()) : 0;
+  }
+
+  waiting(engineId: string): number {
+    return this.buckets.get(engineId)?.queue.length ?? 0;
+  }
+
+  private bucket(engineId: string, limits: RateLimits | null | undefined): Bucket {
+    let bucket = this.buckets.get(engineId);
+    if (!bucket) {
+      bucket = { rpm: 0, tpm: 0, requests: 0, tokens: 0, updatedAt: this.now(), pausedUntil: 0, queue: [], timer: null };
+      this.buckets.set(engineId, bucket);
+    }
+    if (limits !== undefined) {
+      const rpm = positive(limits?.rpm);
+      const tpm = positive(limits?.tpm);
+      // A new or changed limit starts with a full bucket (clamped to the new capacity).
+      this.refill(bucket);
+      if (rpm !== bucket.rpm) bucket.requests = rpm;
+      if (tpm !== bucket.tpm) bucket.tokens = tpm;
+      bucket.rpm = rpm;
+      bucket.tpm = tpm;
+    }
+    return bucket;
+  }
+
+  private refill(bucket: Bucket): void {
+    const now = this.now();
+    const elapsed = Math.max(0, now - bucket.updatedAt);
+    bucket.updatedAt = now;
+    if (bucket.rpm) bucket.requests = Math.min(bucket.rpm, bucket.requests + (elapsed * bucket.rpm) / MINUTE);
+    if (bucket.tpm) bucket.tokens = Math.min(bucket.tpm, bucket.tokens + (elapsed * bucket.tpm) / MINUTE);
+  }
+
+  /** Takes capacity for one request if it is there now. */
+  private take(bucket: Bucket, tokens: number): boolean {
+    return this.waitMs(bucket, tokens) === 0 && (this.consume(bucket, tokens), true);
+  }
+
+  private consume(bucket: Bucket, tokens: number): void {
+    if (bucket.rpm) bucket.requests -= 1;
+    if (bucket.tpm) bucket.tokens -= Math.min(tokens, bucket.tpm);
+  }
+
+  /** Milliseconds until a request of `tokens` fits (0: now). */
+  private waitMs(bucket: Bucket, tokens: number): number {
+    this.refill(bucket);
+    const now = this.now();
+    let wait = Math.max(0, bucket.pausedUntil - now);
+    if (bucket.rpm && bucket.requests < 1) wait = Math.max(wait, ((1 - bucket.requests) * MINUTE) / bucket.rpm);
+    // A request larger than the whole bucket waits for a full bucket, never forever.
+    const need = Math.min(tokens, bucket.tpm);
+    if (bucket.tpm && bucket.tokens < need) wait = Math.max(wait, ((need - bucket.tokens) * MINUTE) / bucket.tpm);
+    return wait > 0 ? Math.ceil(wait) : 0;
+  }
+
+  private pump(bucket: Bucket): void {
+    if (bucket.timer) {
+      clearTimeout(bucket.timer);
+      bucket.timer = null;
+    }
+    while (bucket.queue.length) {
+      const head = bucket.queue[0];
+      const wait = this.waitMs(bucket, head.tokens);
+      if (wait > 0) {
+        bucket.timer = setTimeout(() => {
+          bucket.timer = null;
+          this.pump(bucket);
+        }, wait);
+        return;
+      }
+      bucket.queue.shift();
+      this.consume(bucket, head.tokens);
+      if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
+      head.resolve();
+    }
+  }
+}
+
+/** Rough token count of a prompt (4 characters a token) plus the expected answer. */
+export function estimateTokens(promptChars: number, maxAnswerTokens = 50): number {
+  return Math.ceil(promptChars / 4) + maxAnswerTokens;
+}
+
+function positive(n: number | null | undefined): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
