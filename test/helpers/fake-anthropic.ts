@@ -19,6 +19,8 @@ export interface FakeMessagesRequest {
   labels: string[];
   multiLabel: boolean;
   headers: http.IncomingHttpHeaders;
+  /** The key the client sent (x-api-key, or a Bearer authorization as newer SDKs send). */
+  apiKey: string | null;
 }
 
 export type AnthropicFaultHook = (request: FakeMessagesRequest) => FakeFault | Promise<FakeFault>;
@@ -159,7 +161,9 @@ function describe(body: Record<string, any>, headers: http.IncomingHttpHeaders, 
     multiLabel = /multi_label/.test(system);
   }
   const lastUser = [...messages].reverse().find((m: { role: string }) => m.role === 'user');
-  return { index, body, model: String(body.model ?? ''), system, messages, lastUserText: lastUser?.content ?? '', labels, multiLabel, headers };
+  const bearer = /^Bearer\s+(.+)$/i.exec(String(headers.authorization ?? ''))?.[1] ?? null;
+  const apiKey = typeof headers['x-api-key'] === 'string' ? headers['x-api-key'] : bearer;
+  return { index, body, model: String(body.model ?? ''), system, messages, lastUserText: lastUser?.content ?? '', labels, multiLabel, headers, apiKey };
 }
 
 function error(type: string, message: string) {
