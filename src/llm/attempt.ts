@@ -89,8 +89,10 @@ export async function attemptEngine(
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     ctx.breaker.onSuccess(engine.id);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
-    if (key) await writeCache(ctx, key, engine, request, response.text, usage, ttl);
-    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' });
+    await Promise.all([
+      key ? writeCache(ctx, key, engine, request, response.text, usage, ttl) : undefined,
+      ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' }),
+    ]);
     return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
   } catch (thrown) {
     const latencyMs = Math.round(performance.now() - callStarted);
