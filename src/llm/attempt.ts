@@ -52,7 +52,7 @@ export async function attemptEngine(
 
   // 1. Cache.
   const ttl = cacheTtlSeconds(engine, ctx.cacheTtlSeconds);
-  const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, engine, messages, labelSchema: project.labelSchema }) : null;
+  const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
   if (key) {
     const hit = await readCache(ctx, key);
     const parsed = hit === null ? null : tryParse(hit, request);

@@ -6,24 +6,27 @@ import type { LabelSchema } from './types';
 
 /**
  * The response cache (table `llm_cache`): a successful raw answer keyed by sha256 of tenant,
- * engine, model, prompt and params, until it expires. The switcher reads it before the rate
+ * project, engine, model, prompt and params, until it expires. Scoped to the project so that
+ * re-runs and retried batches hit while separate projects (and benchmarks) stay independent. The switcher reads it before the rate
  * limiter; a hit is parsed like a fresh answer, marked cached and costs 0.
  */
 
 export interface CacheKeyInput {
   tenantId: string;
+  projectId: string;
   engine: Pick<EngineRecord, 'id' | 'provider' | 'model' | 'base_url' | 'params'>;
   messages: ChatMessage[];
   labelSchema: LabelSchema;
 }
 
-export function cacheKey({ tenantId, engine, messages, labelSchema }: CacheKeyInput): string {
+export function cacheKey({ tenantId, projectId, engine, messages, labelSchema }: CacheKeyInput): string {
   return crypto
     .createHash('sha256')
     .update(
       stableJson({
         v: 1,
         tenantId,
+        projectId,
         engineId: engine.id,
         provider: engine.provider,
         model: engine.model,

@@ -77,28 +77,37 @@ describe('cache', () => {
     ]);
     const [entry] = await tdb.db('llm_cache').select('*');
     expect(entry).toMatchObject({ tenant_id: T, engine_id: ids.gpt, model: 'gpt-x', hits: 1, response_text: '{"label":"spam","confidence":0.9}' });
-    expect(entry.key).toBe(cacheKey({ tenantId: T, engine: { id: ids.gpt, provider: 'openai', model: 'gpt-x', base_url: openai.baseUrl, params: {} }, messages: buildMessages({ project, item: { text: 'This is spam, buy now' } }), labelSchema: project.labelSchema }));
+    expect(entry.key).toBe(cacheKey({ tenantId: T, projectId: project.projectId, engine: { id: ids.gpt, provider: 'openai', model: 'gpt-x', base_url: openai.baseUrl, params: {} }, messages: buildMessages({ project, item: { text: 'This is spam, buy now' } }), labelSchema: project.labelSchema }));
   });
 
-  it('misses on another prompt, after expiry, and for engines with caching off; never caches failures', async () => {
-    await switcher.generate(request());
-    await switcher.generate(request({ item: { text: 'ham sandwich for lunch' } }));
-    expect(openai.requestCount).toBe(2);
+  it('misses on another prompt, another project, after expiry, and with caching off; never caches failures', async () => {
+    const calls = async (fn: () => Promise<unknown>) => {
+      const before = openai.requestCount;
+      await fn();
+      return openai.requestCount - before;
+    };
+    expect(await calls(() => switcher.generate(request()))).toBe(1);
+    expect(await calls(() => switcher.generate(request()))).toBe(0);
+    expect(await calls(() => switcher.generate(request({ item: { text: 'ham sandwich for lunch' } })))).toBe(1);
+    expect(await calls(() => switcher.generate(request({ project: { ...project, projectId: crypto.randomUUID() } })))).toBe(1);
 
     await tdb.db('llm_cache').update({ expires_at: new Date(Date.now() - 1000) });
-    expect((await switcher.generate(request())).cached).toBe(false);
-    expect(openai.requestCount).toBe(3);
+    expect(await calls(() => switcher.generate(request()))).toBe(1);
 
-    await switcher.generate(request({ engineId: ids.nocache }));
-    await switcher.generate(request({ engineId: ids.nocache }));
-    expect(openai.requestCount).toBe(5);
+    expect(await calls(() => switcher.generate(request({ engineId: ids.nocache })))).toBe(1);
+    expect(await calls(() => switcher.generate(request({ engineId: ids.nocache })))).toBe(1);
     expect(await tdb.db('llm_cache').where({ engine_id: ids.nocache })).toEqual([]);
 
+    const disabled = createSwitcher({ db: tdb.db, timeoutMs: 5000, cacheTtlSeconds: 0 });
+    expect(await calls(() => disabled.generate(request({ item: { text: 'uncached spam' } })))).toBe(1);
+    expect(await calls(() => disabled.generate(request({ item: { text: 'uncached spam' } })))).toBe(1);
+
     openai.setFault(() => ({ status: 500 }));
-    const text = { text: 'never seen before: spam?' };
-    await expect(switcher.generate(request({ item: text }))).rejects.toBeInstanceOf(AllEnginesFailedError);
+    const item = { text: 'never seen before: spam?' };
+    await expect(switcher.generate(request({ item }))).rejects.toBeInstanceOf(AllEnginesFailedError);
     openai.setFault(null);
-    expect((await switcher.generate(request({ item: text }))).cached).toBe(false);
+    const after = await switcher.generate(request({ item }));
+    expect(after.cached).toBe(false);
   });
 });
 

@@ -4,8 +4,8 @@ import type { ProjectContext } from '../../../src/llm/types';
 
 const project: ProjectContext = { tenantId: 't1', projectId: 'p', labelSchema: { type: 'single_label', labels: ['a', 'b'] } };
 const engine = { id: 'e1', provider: 'openai', model: 'm', base_url: 'http://x/v1', params: { temperature: 0, max_tokens: 20 } };
-const key = (over: Partial<typeof engine> = {}, text = 'hello', tenantId = 't1') =>
-  cacheKey({ tenantId, engine: { ...engine, ...over }, messages: buildMessages({ project, item: { text } }), labelSchema: project.labelSchema });
+const key = (over: Partial<typeof engine> = {}, text = 'hello', tenantId = 't1', projectId = 'p') =>
+  cacheKey({ tenantId, projectId, engine: { ...engine, ...over }, messages: buildMessages({ project, item: { text } }), labelSchema: project.labelSchema });
 
 describe('cacheKey', () => {
   it('is a sha256 hex digest, stable for equal inputs whatever the key order of params', () => {
@@ -13,10 +13,11 @@ describe('cacheKey', () => {
     expect(key()).toBe(key({ params: { max_tokens: 20, temperature: 0 } }));
   });
 
-  it('changes with the tenant, engine, model, base URL, params and prompt', () => {
+  it('changes with the tenant, project, engine, model, base URL, params and prompt', () => {
     const base = key();
     const variants = [
       key({}, 'hello', 't2'),
+      key({}, 'hello', 't1', 'p2'),
       key({ id: 'e2' }),
       key({ model: 'm2' }),
       key({ base_url: 'http://y/v1' }),
