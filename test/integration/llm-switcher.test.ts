@@ -247,6 +247,18 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     expect(fake.requests.map((r) => r.model)).toEqual(['model-theirs']);
   });
 
+  it('reports an unreachable server as a connection error and fails over', async () => {
+    const dead = crypto.randomUUID();
+    await tdb.db('engines').insert({ id: dead, tenant_id: T1, name: 'dead', provider: 'openai', model: 'model-dead', base_url: 'http://127.0.0.1:1/v1' });
+    const result = await switcher.generate(request({ engineId: dead, fallbackEngineIds: [ids.b] }));
+    expect(result.engineId).toBe(ids.b);
+    expect(result.failedAttempts).toEqual([{ engineId: dead, reason: expect.stringMatching(/^error: connection error/) }]);
+    expect((await usageRows()).map((r) => [r.engine_id, r.outcome])).toEqual([
+      [dead, 'error'],
+      [ids.b, 'ok'],
+    ]);
+  });
+
   it('works without structured output, reading the labels from the prompt', async () => {
     const result = await switcher.generate(request({ engineId: ids.plain, item: { text: 'Quite NEUTRAL about it' } }));
     expect(result.value).toEqual({ label: 'neutral' });
