@@ -5,6 +5,13 @@
  * failed one opens it for another cool-down.
  */
 
+/**
+ * Defaults: high enough that item-specific failures (a poison item answered with a 500) mixed
+ * with successes under concurrency do not trip it; a dead engine trips it within a batch.
+ */
+export const DEFAULT_FAILURE_THRESHOLD = 10;
+export const DEFAULT_COOLDOWN_MS = 15_000;
+
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 export interface CircuitBreakerOptions {
@@ -27,8 +34,8 @@ export class CircuitBreaker {
   private readonly circuits = new Map<string, Circuit>();
 
   constructor(options: CircuitBreakerOptions = {}) {
-    this.failureThreshold = Math.max(1, options.failureThreshold ?? 5);
-    this.cooldownMs = Math.max(0, options.cooldownMs ?? 30_000);
+    this.failureThreshold = Math.max(1, options.failureThreshold ?? DEFAULT_FAILURE_THRESHOLD);
+    this.cooldownMs = Math.max(0, options.cooldownMs ?? DEFAULT_COOLDOWN_MS);
     this.now = options.now ?? Date.now;
   }
 
