@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
           await registerEnvironmentEngine(db, config);
         }
         if (command === 'api') await runApiProcess(config, db, logger);
-        else if (command === 'worker') await runWorkerProcess(config, db, (m) => logger.info(m));
+        else if (command === 'worker') await runWorkerProcess(config, db, logger);
         else await runDevProcess(config, db, logger);
       } finally {
         await db.destroy();

@@ -84,16 +84,19 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
 
-  let state: CarriedState;
-  if (input.carried) {
-    state = input.carried;
-  } else {
-    const started = await db.startPreAnnotationJob({ jobId });
-    state = { cursor: 0, total: started.total, counters: ZERO_COUNTERS, startedAt: started.startedAt, paused: false, runs: 0 };
-  }
+  // Handlers first, so a query or signal that arrives before the job has started is answered.
+  let state: CarriedState = input.carried ?? {
+    cursor: 0,
+    total: 0,
+    counters: ZERO_COUNTERS,
+    startedAt: new Date().toISOString(),
+    paused: false,
+    runs: 0,
+  };
+  let started = input.carried !== undefined;
   let cancelled = false;
   let updatedAt = new Date().toISOString();
-  const status = (): JobStatus => (cancelled ? 'cancelled' : state.paused ? 'paused' : 'running');
+  const status = (): JobStatus => (cancelled ? 'cancelled' : !started ? 'pending' : state.paused ? 'paused' : 'running');
 
   setHandler(progressQuery, () => ({
     status: status(),
@@ -107,6 +110,12 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
   setHandler(cancelSignal, () => void (cancelled = true));
+
+  if (!started) {
+    const job = await db.startPreAnnotationJob({ jobId });
+    state = { ...state, total: job.total, startedAt: job.startedAt };
+    started = true;
+  }
 
   const inFlight = new Map<number, Promise<void>>();
   const maxInFlight = batchesInFlight(input.concurrency, input.batchSize);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
+import { installTemporalRuntime } from '../temporal/runtime';
 import { runWorkers } from '../temporal/worker';
 import { startApi, untilSignal } from './api';
 import { buildWorkers } from './worker';
@@ -15,6 +16,7 @@ import { buildWorkers } from './worker';
  * dev server (unless TEMPORAL_ADDRESS is set), the workers and the API.
  */
 export async function runDevProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
+  installTemporalRuntime(logger);
   let address = config.TEMPORAL_ADDRESS;
   let stopServer: (() => Promise<void>) | undefined;
   let uiUrl = config.temporalUiUrl;

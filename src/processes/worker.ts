@@ -2,6 +2,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { createSwitcher } from '../llm/switcher';
+import type { Logger } from '../logger';
+import { installTemporalRuntime } from '../temporal/runtime';
 import { createWorkers, runWorkers } from '../temporal/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 
@@ -25,11 +27,12 @@ export async function buildWorkers(
 }
 
 /** `anno worker`: runs until SIGINT/SIGTERM (the SDK drains in-flight tasks on shutdown). */
-export async function runWorkerProcess(config: Config, db: Knex, log: (m: string) => void): Promise<void> {
+export async function runWorkerProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for `anno worker`');
+  installTemporalRuntime(logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await buildWorkers(config, db, connection);
-  log(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
+  logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
