@@ -4,7 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import type { ZodError } from 'zod';
-import { ApiError, FieldIssue, payloadTooLarge, validationFailed, zodIssues } from '../errors';
+import { ApiError, FieldIssue, badRequest, payloadTooLarge, validationFailed, zodIssues } from '../errors';
 import { readJson } from '../middleware/json-body';
 import type { ProjectRow } from '../scope';
 import { ItemInputValue, MAX_ITEMS_PER_REQUEST, importBodySchema, itemInputSchema } from './schema';
@@ -111,13 +111,18 @@ export async function importJson(ctx: Context, db: Knex, { project, limit, after
  */
 export async function importNdjson(ctx: Context, db: Knex, { project, limit, afterWrite }: ImportOptions): Promise<ImportResult> {
   const schema = itemInputSchema(project.label_schema);
-  const limited = new ByteLimit(limit);
-  ctx.req.on('error', (err) => limited.destroy(err));
-  ctx.req.pipe(limited);
-  const lines = readline.createInterface({ input: limited, crlfDelay: Infinity });
-  try {
-    return await db.transaction(async (trx) => {
-      const writer = new ItemWriter(trx, project);
+  return db.transaction(async (trx) => {
+    const writer = new ItemWriter(trx, project);
+    const limited = new ByteLimit(limit);
+    ctx.req.on('error', (err) => limited.destroy(err));
+    // A client that goes away mid-upload must not leave the transaction waiting for more lines.
+    ctx.req.on('close', () => {
+      if (!ctx.req.complete) limited.destroy(badRequest('Request body ended early (client aborted)', 'REQUEST_ABORTED'));
+    });
+    ctx.req.pipe(limited);
+    // readline emits lines as soon as it exists; iterate it in the same tick, or lines are lost.
+    const lines = readline.createInterface({ input: limited, crlfDelay: Infinity });
+    try {
       let lineNo = 0;
       let count = 0;
       for await (const line of lines) {
@@ -140,11 +145,11 @@ export async function importNdjson(ctx: Context, db: Knex, { project, limit, aft
       await writer.flush();
       await afterWrite?.(trx, writer.result());
       return writer.result();
-    });
-  } finally {
-    lines.close();
-    ctx.req.unpipe(limited);
-  }
+    } finally {
+      lines.close();
+      ctx.req.unpipe(limited);
+    }
+  });
 }
 
 /** Errors out once more than `limit` bytes have passed. */
