@@ -118,7 +118,8 @@ describe('headers on every response', () => {
 
 describe('error shape', () => {
   it('401 without a token, with a bad token, and with a non-Bearer header', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer not-a-jwt' }, { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }]) {
+    const variants: Record<string, string>[] = [{}, { Authorization: 'Bearer not-a-jwt' }, { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }];
+    for (const headers of variants) {
       const res = await api.request('/api/v1/projects', { headers });
       expect(res.status).toBe(401);
       expectErrorShape(await errorOf(res), 'UNAUTHORIZED');
