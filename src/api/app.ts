@@ -80,7 +80,7 @@ defineRoute(
     method: 'get',
     path: '/ready',
     summary: 'Readiness: the database and Temporal answer',
-    description: '503 (error shape, details naming each dependency that is down) when either does not answer within 2 s.',
+    description: '503 (error shape, details naming each dependency that is down) when either does not answer within about 2 s.',
     responses: { 200: { description: 'Ready', schema: ReadyResponse }, 503: { description: 'Not ready' } },
   },
   async (ctx) => {
@@ -122,12 +122,20 @@ defineRoute(
 export async function readinessProblems(deps: ApiDeps): Promise<FieldIssue[]> {
   const checks: [string, () => Promise<unknown>][] = [
     ['database', () => deps.db.raw('select 1')],
-    ['temporal', () => deps.temporal.client.workflowService.getSystemInfo({})],
+    // A gRPC deadline (not only our timer) so the client's retries stop too: nothing is left
+    // in flight to fail later, e.g. after the connection is closed.
+    [
+      'temporal',
+      () =>
+        deps.temporal.client.withDeadline(Date.now() + READY_TIMEOUT_MS, () =>
+          deps.temporal.client.workflowService.getSystemInfo({}),
+        ),
+    ],
   ];
   const results = await Promise.all(
     checks.map(async ([field, check]) => {
       try {
-        await withTimeout(check(), READY_TIMEOUT_MS);
+        await withTimeout(check(), READY_TIMEOUT_MS + 1000);
         return null;
       } catch (err) {
         deps.logger.warn({ err, dependency: field }, 'readiness check failed');

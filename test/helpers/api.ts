@@ -58,7 +58,8 @@ export async function startTestApi(opts: {
   let ownConnection: Connection | undefined;
   let client = opts.temporalClient;
   if (!client) {
-    ownConnection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 });
+    // No retry interceptor: its backoff timers would outlive close() and throw from the void.
+    ownConnection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500, interceptors: [] });
     client = new Client({ connection: ownConnection });
   }
   const deps: ApiDeps = {
