@@ -23,7 +23,7 @@ export interface ApiState {
   principal?: Principal;
   /** Why the token (if any) was refused; `authenticate` reports it in the 401. */
   authError?: string;
-  /** The parsed JSON body (`jsonBody`), before validation. */
+  /** The parsed JSON body (`requireJson`), before validation. */
   body?: unknown;
   /** Validated input (`validate`). */
   input?: unknown;

@@ -29,7 +29,7 @@ import { z, type ZodObject, type ZodType } from 'zod';
 import type { Role } from '../auth/jwt';
 import type { ApiContextExtras, ApiState } from './deps';
 import { auth } from './middleware/auth';
-import { jsonBody } from './middleware/json-body';
+import { requireJson } from './middleware/json-body';
 import { RequestSchemas, ValidatedContext, validate } from './middleware/validate';
 
 export const API_PREFIX = '/api/v1';
@@ -122,7 +122,7 @@ export function defineRoute<S extends RequestSchemas>(
   documentRoute(spec);
   const chain: Middleware<ApiState, ApiContextExtras>[] = [];
   if (!spec.public) chain.push(auth(...(spec.roles ?? [])));
-  if (['post', 'put', 'patch'].includes(spec.method) && !spec.rawBody) chain.push(jsonBody());
+  if (['post', 'put', 'patch'].includes(spec.method) && !spec.rawBody) chain.push(requireJson());
   if (spec.request) chain.push(validate(spec.request));
   // The handler ends the chain: a matched route never falls through to the 404 fallback.
   chain.push(async (ctx) => {

@@ -114,6 +114,9 @@ describe('JSON import', () => {
     const res = await importJson(projectId, tooMany);
     expect(res.status).toBe(413);
     expect((await errorOf(res)).code).toBe('PAYLOAD_TOO_LARGE');
+    const noBody = await api.request(`/api/v1/projects/${projectId}/items`, { method: 'POST', token: manager });
+    expect(noBody.status).toBe(422);
+    expect((await errorOf(noBody)).details[0].field).toBe('items');
     const empty = await importJson(projectId, []);
     expect(empty.status).toBe(422);
     expect((await errorOf(empty)).details[0].field).toBe('items');

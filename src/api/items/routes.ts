@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { unsupportedMediaType } from '../errors';
-import { assertDeclaredLength } from '../middleware/json-body';
+import { unsupportedMediaType, validationFailed } from '../errors';
+import { assertDeclaredLength, hasBody } from '../middleware/json-body';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { ProjectParams } from '../projects/schema';
@@ -40,6 +40,7 @@ defineRoute(
     const { db, config } = ctx.deps;
     const principal = ctx.state.principal!;
     const project = await findProjectForPrincipal(db, principal, ctx.state.input.params.project_id);
+    if (!hasBody(ctx)) throw validationFailed([{ field: 'items', message: 'Required: send {"items": [...]} or NDJSON' }]);
     const type = ctx.is(JSON_TYPE, '+json', NDJSON_TYPE);
     if (!type) throw unsupportedMediaType([JSON_TYPE, NDJSON_TYPE]);
     assertDeclaredLength(ctx, config.BODY_LIMIT_BYTES);

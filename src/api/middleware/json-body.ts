@@ -22,7 +22,7 @@ export function assertDeclaredLength(ctx: Context, limit: number): void {
  * Parses a JSON body into `ctx.state.body` (`{}` when there is none). A body of another type is
  * a 415, unparseable JSON a 400 MALFORMED_JSON, more than BODY_LIMIT_BYTES a 413.
  */
-export function jsonBody(): Middleware<ApiState, ApiContextExtras> {
+export function requireJson(): Middleware<ApiState, ApiContextExtras> {
   return async (ctx, next) => {
     if (!hasBody(ctx)) {
       ctx.state.body = {};

@@ -22,7 +22,7 @@ export interface ValidatedInput<S extends RequestSchemas> {
 export type ValidatedContext<S extends RequestSchemas> = ApiRouterContext<ApiState & { input: ValidatedInput<S> }>;
 
 /**
- * Parses path params, query and the JSON body (from `jsonBody`) with zod. Every issue of every
+ * Parses path params, query and the JSON body (from `requireJson`) with zod. Every issue of every
  * part is reported at once, as a 422 with `{field, message}` details.
  */
 export function validate<S extends RequestSchemas>(schemas: S): Middleware<ApiState, ApiContextExtras> {

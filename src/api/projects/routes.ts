@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { FieldIssue, validationFailed } from '../errors';
 import { listPage, pageOf, paged, paginationQuery } from '../middleware/pagination';
-import { defineRoute } from '../openapi';
+import { API_PREFIX, defineRoute } from '../openapi';
 import { ProjectRow, ensureTenant, findProjectForPrincipal, scopeToPrincipal } from '../scope';
 import { presentProject } from './presenter';
 import { CreateProjectBody, ProjectParams, ProjectResponse, ROUTING_DEFAULTS, RoutingValue } from './schema';
@@ -55,7 +55,7 @@ defineRoute(
       return row;
     });
     ctx.status = 201;
-    ctx.set('Location', `/api/v1/projects/${id}`);
+    ctx.set('Location', `${API_PREFIX}/projects/${id}`);
     ctx.body = presentProject(project);
   },
 );
