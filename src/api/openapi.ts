@@ -18,6 +18,11 @@
  *   });
  *   // then append `widgetsRouter` to RESOURCE_ROUTERS in src/api/router.ts
  *
+ * Inside handlers: load what the caller names through `findProjectForPrincipal` /
+ * `scopeToPrincipal` (src/api/scope.ts), so another tenant's resource is a 404; throw the
+ * factories of src/api/errors.ts; lists take `paginationQuery.extend({...})`, answer
+ * `paged(rows.map(present), query, total)` and document `pageOf(ItemSchema)`.
+ *
  * Paths are relative to /api/v1 and use Koa's `:param` syntax. Standard error responses
  * (401/403/404/413/415/422/429/500 as they apply) are added to the spec automatically. Give
  * reusable schemas a name with `.meta({ id: 'Widget' })` so they land in components/schemas.
