@@ -6,7 +6,9 @@ export const ROOT = path.resolve(__dirname, '../..');
 
 /** Starts `anno worker` as a separate process, as production runs it. */
 export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
-  return spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', 'worker'], {
+  // node with tsx as a loader (not the tsx launcher), so the pid is the worker itself and a
+  // signal reaches it directly.
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

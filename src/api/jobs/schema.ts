@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { paginationQuery } from '../middleware/pagination';
+
+export const JOB_STATUSES = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export const JOB_TYPES = ['pre_annotation', 'batch_coverage', 'validation'] as const;
+
+export const JobParams = z.object({ job_id: z.uuid().meta({ description: 'Job id' }) });
+
+export const JobLinks = z
+  .object({
+    self: z.string(),
+    progress: z.string(),
+    results: z.string().optional(),
+    temporal_ui: z.string().meta({ description: 'This run in the Temporal UI' }),
+  })
+  .meta({ id: 'JobLinks' });
+
+export const JobProgress = z
+  .object({
+    status: z.enum(JOB_STATUSES),
+    total: z.number().int(),
+    processed: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    auto_accepted: z.number().int(),
+    needs_review: z.number().int(),
+    percent: z.number(),
+    started_at: z.string().nullable(),
+    updated_at: z.string().nullable(),
+    eta_seconds: z.number().int().nullable(),
+  })
+  .meta({ id: 'JobProgress' });
+
+export const JobResponse = z
+  .object({
+    job_id: z.uuid(),
+    type: z.string(),
+    project_id: z.uuid(),
+    status: z.enum(JOB_STATUSES),
+    workflow_id: z.string(),
+    run_id: z.string().nullable(),
+    params: z.record(z.string(), z.unknown()),
+    progress: JobProgress,
+    result: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().nullable(),
+    created_by: z.string(),
+    created_at: z.string().nullable(),
+    started_at: z.string().nullable(),
+    updated_at: z.string().nullable(),
+    completed_at: z.string().nullable(),
+    links: JobLinks,
+  })
+  .meta({ id: 'Job' });
+
+export const ListJobsQuery = paginationQuery.extend({
+  project_id: z.uuid().optional(),
+  type: z.enum(JOB_TYPES).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+});
+
+/** What long work answers with (202). */
+export const JobAccepted = z
+  .object({
+    job_id: z.uuid(),
+    workflow_id: z.string(),
+    status: z.enum(JOB_STATUSES),
+    links: JobLinks,
+  })
+  .meta({ id: 'JobAccepted' });
