@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from './deps';
 import { itemsRouter } from './items/routes';
+import { jobsRouter } from './jobs/routes';
+import { preAnnotationRouter } from './pre-annotation/routes';
 import { membersRouter } from './members/routes';
 import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
@@ -15,8 +17,8 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   itemsRouter,
   membersRouter,
   // ─── Append resource routers below, one line each (import them above) ───────────────
-  // preAnnotationRouter,   // src/api/pre-annotation/routes.ts: /annotation/pre-annotate…
-  // jobsRouter,            // src/api/jobs/routes.ts: /annotation/jobs…
+  preAnnotationRouter,
+  jobsRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */

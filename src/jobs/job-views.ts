@@ -126,10 +126,11 @@ export function presentJob(job: JobRow, progress: JobProgressView, links: JobLin
 }
 
 /** One page of a pre-annotation job's results, in the job's item order. */
-export async function preAnnotationResults(db: Knex, jobId: string, page: number, pageSize: number) {
+export async function preAnnotationResults(db: Knex, jobId: string, page: number, pageSize: number, status?: string) {
   const base = db('annotations as a').join('job_items as ji', function () {
     this.on('ji.job_id', 'a.job_id').andOn('ji.item_id', 'a.item_id');
   }).where('a.job_id', jobId);
+  if (status) base.andWhere('a.status', status);
   const [{ count }] = await base.clone().count({ count: '*' });
   const rows = await base
     .clone()

@@ -1,0 +1,125 @@
+import Router from '@koa/router';
+import { StartJobRejected, PRE_ANNOTATION_JOB_TYPE, startPreAnnotation } from '../../jobs/start-pre-annotation';
+import { currentProgress, OPEN_STATUSES, preAnnotationResults } from '../../jobs/job-views';
+import { metrics } from '../../metrics';
+import type { ApiContextExtras, ApiState } from '../deps';
+import { conflict, serviceUnavailable, validationFailed } from '../errors';
+import { findJobForPrincipal, linksFor } from '../jobs/access';
+import { JobAccepted, JobParams } from '../jobs/schema';
+import { pageOf, paged } from '../middleware/pagination';
+import { defineRoute } from '../openapi';
+import { findProjectForPrincipal } from '../scope';
+import { JobActionResponse, PreAnnotateBody, PreAnnotationProgressResponse, PreAnnotationResult, ResultsQuery } from './schema';
+
+export const preAnnotationRouter = new Router<ApiState, ApiContextExtras>();
+
+defineRoute(
+  preAnnotationRouter,
+  {
+    method: 'post',
+    path: '/annotation/pre-annotate',
+    tags: ['pre-annotation'],
+    summary: 'Start a pre-annotation job',
+    description:
+      'Snapshots the items (the given ids, or every item with no AI annotation yet) and starts a `preAnnotation` workflow that annotates them in batches with the chosen engine.',
+    roles: ['manager'],
+    request: { body: PreAnnotateBody },
+    responses: { 202: { description: 'The job was started', schema: JobAccepted } },
+  },
+  async (ctx) => {
+    const { body } = ctx.state.input;
+    const { db, temporal, config } = ctx.deps;
+    const principal = ctx.state.principal!;
+    const project = await findProjectForPrincipal(db, principal, body.project_id);
+    let started;
+    try {
+      started = await startPreAnnotation(db, temporal.client, config, {
+        tenantId: principal.tenantId,
+        userId: principal.userId,
+        project: { id: project.id, routing: project.routing },
+        itemIds: body.item_ids,
+        engineId: body.engine_id,
+        batchSize: body.batch_size,
+        concurrency: body.concurrency,
+        instructions: body.instructions,
+      });
+    } catch (err) {
+      if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
+      ctx.state.log.error({ err }, 'could not start the pre-annotation workflow');
+      throw serviceUnavailable('The workflow engine could not start the job; try again');
+    }
+    metrics.jobsStarted.inc({ type: PRE_ANNOTATION_JOB_TYPE });
+    const links = linksFor(ctx.deps, { id: started.jobId, type: PRE_ANNOTATION_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
+    ctx.status = 202;
+    ctx.set('Location', links.self);
+    ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', total: started.total, links };
+  },
+);
+
+defineRoute(
+  preAnnotationRouter,
+  {
+    method: 'get',
+    path: '/annotation/pre-annotate/:job_id/progress',
+    tags: ['pre-annotation'],
+    summary: 'Progress of a pre-annotation job',
+    description: 'Live from the workflow’s `progress` query while it runs; from the job row once the run is closed.',
+    request: { params: JobParams },
+    responses: { 200: { description: 'Progress', schema: PreAnnotationProgressResponse } },
+  },
+  async (ctx) => {
+    const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
+    const progress = await currentProgress(ctx.deps.temporal.client, job);
+    ctx.body = { job_id: job.id, ...progress };
+  },
+);
+
+defineRoute(
+  preAnnotationRouter,
+  {
+    method: 'get',
+    path: '/annotation/pre-annotate/:job_id/results',
+    tags: ['pre-annotation'],
+    summary: 'Results of a pre-annotation job',
+    description: 'One row per annotated item, in the job’s item order; available while the job runs.',
+    request: { params: JobParams, query: ResultsQuery },
+    responses: { 200: { description: 'A page of results', schema: pageOf(PreAnnotationResult) } },
+  },
+  async (ctx) => {
+    const { params, query } = ctx.state.input;
+    const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, params.job_id, PRE_ANNOTATION_JOB_TYPE);
+    const { items, total } = await preAnnotationResults(ctx.deps.db, job.id, query.page, query.page_size, query.status);
+    ctx.body = paged(items, query, total);
+  },
+);
+
+for (const action of ['pause', 'resume', 'cancel'] as const) {
+  defineRoute(
+    preAnnotationRouter,
+    {
+      method: 'post',
+      path: `/annotation/pre-annotate/:job_id/${action}`,
+      tags: ['pre-annotation'],
+      summary: `${action[0].toUpperCase()}${action.slice(1)} a pre-annotation job`,
+      description: `Sends the workflow the \`${action}\` signal. A job that has already ended answers 409.`,
+      roles: ['manager'],
+      request: { params: JobParams },
+      responses: { 202: { description: 'The signal was delivered', schema: JobActionResponse } },
+    },
+    async (ctx) => {
+      const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
+      // The row lags the workflow by a moment; a cancel already accepted also ends the job.
+      const before = await currentProgress(ctx.deps.temporal.client, job);
+      if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
+      try {
+        await ctx.deps.temporal.client.workflow.getHandle(job.workflow_id).signal(action);
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
+        throw err;
+      }
+      const progress = await currentProgress(ctx.deps.temporal.client, job);
+      ctx.status = 202;
+      ctx.body = { job_id: job.id, workflow_id: job.workflow_id, action, status: progress.status, links: linksFor(ctx.deps, job) };
+    },
+  );
+}
