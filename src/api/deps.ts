@@ -4,6 +4,7 @@ import type { ParameterizedContext } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { Principal } from '../auth/jwt';
 import type { Config } from '../config';
+import type { Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 
 /** Everything a request handler may touch; built once by the process that serves the API. */
@@ -12,6 +13,8 @@ export interface ApiDeps {
   db: Knex;
   logger: Logger;
   temporal: { client: Client; namespace: string };
+  /** The LLM switcher for live suggestions, engine health and compare (routes answer 503 without it). */
+  switcher?: Switcher;
 }
 
 /** What the middleware chain leaves on `ctx.state` for the next link. */

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app';
 import type { Config } from '../config';
+import { createSwitcher } from '../llm/switcher';
 
 export interface RunningApi {
   server: http.Server;
@@ -14,7 +15,8 @@ export interface RunningApi {
 /** Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. */
 export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection): Promise<RunningApi> {
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({ config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE } });
+  const switcher = createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, logger });
+  const app = createApp({ config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

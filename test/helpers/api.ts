@@ -7,6 +7,7 @@ import { createApp } from '../../src/api/app';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../../src/api/deps';
 import { Role, mintToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config';
+import { createSwitcher } from '../../src/llm/switcher';
 import { createLogger } from '../../src/logger';
 
 export const TEST_JWT_SECRET = 'annotation-orchestrator-test-secret-0123456789';
@@ -67,6 +68,7 @@ export async function startTestApi(opts: {
     db: opts.db,
     logger: createLogger(config),
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
+    switcher: createSwitcher({ db: opts.db, timeoutMs: config.LLM_TIMEOUT_MS }),
   };
   const app = createApp(deps);
   const server = http.createServer(app.callback());
