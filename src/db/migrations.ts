@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initialSchema from '../../migrations/20261125000001_initial_schema';
 import * as llmCache from '../../migrations/20261125000101_llm_cache';
+import * as jobBudget from '../../migrations/20261125000250_job_budget';
 import * as tasksConflicts from '../../migrations/20261125000300_tasks_conflicts';
 import * as suggestionsFeedback from '../../migrations/20261125000200_suggestions_feedback';
 
@@ -16,6 +17,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '20261125000001_initial_schema': initialSchema,
   '20261125000101_llm_cache': llmCache,
+  '20261125000250_job_budget': jobBudget,
   '20261125000300_tasks_conflicts': tasksConflicts,
   '20261125000200_suggestions_feedback': suggestionsFeedback,
 };

@@ -21,12 +21,25 @@ export interface UsageEntry {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_CHARS = 2000;
 
+/**
+ * Writes one ledger row. A row with a job also adds its cost to `jobs.cost_usd` in the same
+ * transaction, so a job's spend always equals the sum of its ledger rows (budgets read it).
+ */
 export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
+  const jobId = uuidOrNull(entry.jobId);
+  await db.transaction(async (trx) => {
+    await insertUsage(trx, entry, jobId);
+    // Cast as the ledger column stores it, so the running total adds exactly what the row holds.
+    if (jobId) await trx('jobs').where({ id: jobId }).update({ cost_usd: trx.raw('cost_usd + ?::numeric(20,10)', [entry.costUsd]) });
+  });
+}
+
+async function insertUsage(db: Knex, entry: UsageEntry, jobId: string | null): Promise<void> {
   await db('llm_usage').insert({
     tenant_id: entry.tenantId,
     // uuid columns: an id that is not a UUID (a caller's free-form key) is left out, not fatal.
     project_id: uuidOrNull(entry.projectId),
-    job_id: uuidOrNull(entry.jobId),
+    job_id: jobId,
     engine_id: uuidOrNull(entry.engineId),
     model: entry.model,
     prompt_tokens: int(entry.usage.promptTokens),
