@@ -22,14 +22,17 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
   return exited;
 }
 
-/** Peak resident memory (VmHWM) of a process and its children, in MB (Linux). */
-export function peakRssMb(pid: number): number {
-  let total = 0;
+/**
+ * Resident memory of a process and its children, in MB (Linux): `now` (VmRSS) and `peak`
+ * (VmHWM, the high-water mark since start, which includes the workflow bundling at start-up).
+ */
+export function rssMb(pid: number): { now: number; peak: number } {
+  const total = { now: 0, peak: 0 };
   const visit = (p: number) => {
     try {
       const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-      const m = /VmHWM:\s+(\d+) kB/.exec(status);
-      if (m) total += Number(m[1]) / 1024;
+      total.now += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+      total.peak += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
       const children = fs.readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim();
       for (const c of children.split(/\s+/).filter(Boolean)) visit(Number(c));
     } catch {
