@@ -1,6 +1,28 @@
 import type { Knex } from 'knex';
 import { loadVisibleEngines, type EngineRecord } from './engine-store';
 
+export type EngineLoader = typeof loadVisibleEngines;
+
+/**
+ * Engine rows memoised for `ttlMs`: a batch job asks for the same route thousands of times a
+ * minute, and an edited engine is picked up within the TTL.
+ */
+export function memoizedEngineLoader(ttlMs: number, load: EngineLoader = loadVisibleEngines): EngineLoader {
+  if (ttlMs <= 0) return load;
+  const memo = new Map<string, { at: number; value: Promise<Map<string, EngineRecord>> }>();
+  return (db, tenantId, ids) => {
+    const key = `${tenantId}\u0000${[...ids].sort().join(',')}`;
+    const now = Date.now();
+    const hit = memo.get(key);
+    if (hit && now - hit.at < ttlMs) return hit.value;
+    if (memo.size > 1000) memo.clear(); // bounded: a few routes per tenant in practice
+    const value = load(db, tenantId, ids);
+    memo.set(key, { at: now, value });
+    value.catch(() => memo.delete(key));
+    return value;
+  };
+}
+
 /** One step of a route: an engine to call, or an id skipped with the reason. */
 export type RouteStep = { engine: EngineRecord } | { engineId: string; skipReason: string };
 
@@ -9,12 +31,18 @@ export type RouteStep = { engine: EngineRecord } | { engineId: string; skipReaso
  * extra fallbacks; each id once. Ids the tenant cannot see and disabled engines stay in the
  * route as skipped steps, so the caller can report them as attempts.
  */
-export async function resolveRoute(db: Knex, tenantId: string, engineId: string, extraFallbackIds: string[] = []): Promise<RouteStep[]> {
-  const engines = await loadVisibleEngines(db, tenantId, [engineId, ...extraFallbackIds]);
+export async function resolveRoute(
+  db: Knex,
+  tenantId: string,
+  engineId: string,
+  extraFallbackIds: string[] = [],
+  load: EngineLoader = loadVisibleEngines,
+): Promise<RouteStep[]> {
+  const engines = await load(db, tenantId, [engineId, ...extraFallbackIds]);
   const primary = engines.get(engineId.toLowerCase());
   const own = primary?.fallback_engine_ids ?? [];
   const missing = own.filter((id) => !engines.has(id.toLowerCase()));
-  if (missing.length) for (const [id, e] of await loadVisibleEngines(db, tenantId, missing)) engines.set(id, e);
+  if (missing.length) for (const [id, e] of await load(db, tenantId, missing)) engines.set(id, e);
 
   const seen = new Set<string>();
   const steps: RouteStep[] = [];

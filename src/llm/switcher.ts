@@ -7,7 +7,7 @@ import { localProvider } from './providers/local';
 import { createOpenAIProvider } from './providers/openai';
 import type { Provider } from './providers/types';
 import { RateLimiter } from './rate-limiter';
-import { resolveRoute } from './route';
+import { memoizedEngineLoader, resolveRoute } from './route';
 import { AllEnginesFailedError, type EngineAttemptFailure, type GenerateRequest, type GenerateResult, type LlmSwitcher } from './types';
 
 export type { SwitcherLogger } from './attempt';
@@ -23,6 +23,8 @@ export interface SwitcherOptions {
   cacheTtlSeconds?: number;
   rateLimiter?: RateLimiter;
   circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
+  /** How long engine rows are reused before they are read again (default 0: every call reads them; workers pass a few seconds). */
+  engineCacheMs?: number;
 }
 
 export interface Switcher extends LlmSwitcher {
@@ -53,10 +55,12 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     logger: options.logger,
   };
 
+  const loadEngines = memoizedEngineLoader(options.engineCacheMs ?? 0);
+
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const { project } = request;
     if (!project?.labelSchema?.labels?.length) throw new Error('generate: the project has no labels');
-    const route = await resolveRoute(ctx.db, project.tenantId, request.engineId, request.fallbackEngineIds ?? []);
+    const route = await resolveRoute(ctx.db, project.tenantId, request.engineId, request.fallbackEngineIds ?? [], loadEngines);
     const messages = buildMessages({ project, item: request.item, instructions: request.instructions });
     const failures: EngineAttemptFailure[] = [];
 

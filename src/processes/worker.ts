@@ -20,7 +20,8 @@ export async function buildWorkers(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     llmTaskQueue: config.TEMPORAL_LLM_TASK_QUEUE,
     db,
-    switcher: createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS }),
+    // Engine rows are reused for 2 s: a batch asks for the same route for every item.
+    switcher: createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000 }),
     llmConcurrency: config.LLM_CONCURRENCY,
     workflowBundle,
   });
