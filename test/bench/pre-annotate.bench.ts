@@ -53,7 +53,7 @@ async function main() {
     if (!values['skip-plain']) {
       const plain = await seedProject(tdb.db, { tenantId });
       await seedItems(tdb.db, tenantId, plain.projectId, texts);
-      const switcher = createSwitcher({ db: tdb.db, timeoutMs: 60_000 });
+      const switcher = createSwitcher({ db: tdb.db, timeoutMs: 60_000, engineCacheMs: 2000 }); // as the worker's
       const project = await loadProjectContext(tdb.db, tenantId, plain.projectId);
       const t0 = performance.now();
       const rows = await tdb.db('items').where({ project_id: plain.projectId }).orderBy('seq').select('id', 'data');
