@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from './deps';
+import { enginesRouter } from './engines/routes';
 import { itemsRouter } from './items/routes';
 import { jobsRouter } from './jobs/routes';
 import { preAnnotationRouter } from './pre-annotation/routes';
 import { membersRouter } from './members/routes';
 import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
+import { wsStatsRouter } from '../ws/stats-route';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -19,6 +21,8 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   // ─── Append resource routers below, one line each (import them above) ───────────────
   preAnnotationRouter,
   jobsRouter,
+  enginesRouter,
+  wsStatsRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */
