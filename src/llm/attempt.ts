@@ -12,6 +12,7 @@ import type { Provider } from './providers/types';
 import { ZERO_USAGE } from './providers/types';
 import { estimateTokens, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
+import { metrics } from '../metrics';
 import type { GenerateRequest, GenerateResult, TokenUsage } from './types';
 
 /** pino-compatible; only what the switcher uses. */
@@ -174,12 +175,25 @@ async function ledger(
     model: engine.model,
     ...e,
   };
+  countUsage(engine, entry);
   try {
     await recordUsage(ctx.db, entry);
   } catch (err) {
     // The annotation is worth more than its ledger row: log loudly, keep the answer.
     ctx.logger?.error({ err, engineId: entry.engineId, outcome: entry.outcome }, 'llm usage ledger write failed');
   }
+}
+
+/** This process's Prometheus counters; the ledger table stays the system of record. */
+function countUsage(engine: EngineRecord, entry: UsageEntry): void {
+  const labels = { engine: engine.name };
+  metrics.llmCalls.inc({ ...labels, outcome: entry.cached ? 'cached' : entry.outcome });
+  if (entry.cached) metrics.llmCacheHits.inc(labels);
+  if (entry.usage.promptTokens) metrics.llmTokens.inc({ ...labels, kind: 'prompt' }, entry.usage.promptTokens);
+  if (entry.usage.completionTokens) metrics.llmTokens.inc({ ...labels, kind: 'completion' }, entry.usage.completionTokens);
+  if (entry.usage.cachedTokens) metrics.llmTokens.inc({ ...labels, kind: 'cached' }, entry.usage.cachedTokens);
+  const cost = Number(entry.costUsd);
+  if (cost > 0) metrics.llmCostUsd.inc(labels, cost);
 }
 
 function engineTimeout(engine: EngineRecord, fallback: number): number {
