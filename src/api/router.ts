@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from './deps';
 import { enginesRouter } from './engines/routes';
+import { routingRouter } from './routing/routes';
 import { itemsRouter } from './items/routes';
 import { jobsRouter } from './jobs/routes';
 import { preAnnotationRouter } from './pre-annotation/routes';
@@ -21,6 +22,7 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   preAnnotationRouter,
   jobsRouter,
   enginesRouter,
+  routingRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */
