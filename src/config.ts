@@ -38,6 +38,8 @@ const envSchema = z.object({
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  /** `anno worker` serves Prometheus metrics on this port (0: off). */
+  WORKER_METRICS_PORT: int(9464, 0, 65535),
   /** Requests per minute per user (per IP without a token). */
   RATE_LIMIT_PER_MINUTE: int(1200, 1),
   /** Largest JSON body in bytes; item imports of 100,000 items fit in the default. */

@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { createSwitcher } from '../llm/switcher';
@@ -33,10 +35,28 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   installTemporalRuntime(logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await buildWorkers(config, db, connection);
+  const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
+    metricsServer?.close();
     await connection.close();
   }
+}
+
+/** The worker has no API: its LLM and job counters are served on a port of their own. */
+async function serveMetrics(port: number, host: string): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metricsText().then(
+      (text) => res.writeHead(200, { 'Content-Type': metricsContentType }).end(text),
+      (err) => res.writeHead(500).end(String(err)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return server;
 }

@@ -10,7 +10,7 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
   // signal reaches it directly.
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { startPreAnnotation } from '../../src/jobs/start-pre-annotation';
@@ -24,12 +25,22 @@ afterAll(async () => {
   await Promise.all([env?.teardown(), tdb?.drop(), fake?.close()]);
 });
 
-function startWorkerProcess() {
+function startWorkerProcess(extra: Record<string, string> = {}) {
   return spawnWorkerProcess({
     TEMPORAL_ADDRESS: env.address,
     DATABASE_URL: tdb.url,
     LLM_CONCURRENCY: '8',
     ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '2',
+    ...extra,
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -61,11 +72,15 @@ test('a worker killed with SIGKILL mid-job: the job completes, every item annota
   const atKill = await annotated(job.jobId);
   expect(atKill).toBeLessThan(N);
 
-  const second = startWorkerProcess();
+  const metricsPort = await freePort();
+  const second = startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' });
   try {
     const result = await env.client.workflow.getHandle(job.workflowId).result();
     expect(result.status).toBe('completed');
     expect(result.counters.processed).toBe(N);
+    // The worker's own Prometheus endpoint counted the calls it made.
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/anno_llm_calls_total\{engine="fake",outcome="(ok|cached)"\} \d+/);
   } finally {
     await stopProcess(second);
   }
