@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
 import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
 import { Semaphore } from '../src/annotation/semaphore';
+import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from './project-context';
@@ -146,7 +147,10 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       return batchCounters(db, input);
     },
 
-    /** Keeps the job row and the outbox in step with the workflow (monotonic: never goes back). */
+    /**
+     * Keeps the job row and the outbox in step with the workflow (monotonic: never goes back),
+     * and answers the job's spend so far (jobs.cost_usd, equal to its ledger rows' sum).
+     */
     async recordPreAnnotationProgress(input: {
       tenantId: string;
       projectId: string;
@@ -154,7 +158,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       total: number;
       counters: JobCounters;
       status: JobStatus;
-    }): Promise<void> {
+    }): Promise<{ spentUsd: string }> {
       const progress = { total: input.total, ...input.counters };
       await db('jobs')
         .where({ id: input.jobId, tenant_id: input.tenantId })
@@ -168,13 +172,48 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...progress },
         dedupeKey: `job.progress:${input.jobId}:${input.counters.processed}`,
       });
+      const job = await db('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).first('cost_usd');
+      return { spentUsd: canonicalDecimal(job?.cost_usd) };
     },
 
-    async setPreAnnotationStatus(input: { tenantId: string; jobId: string; status: 'running' | 'paused' }): Promise<void> {
+    /**
+     * Records a pause (and why: 'budget' also emits a job.progress event with reason
+     * 'budget_exhausted') or the return to running.
+     */
+    async setPreAnnotationStatus(input: {
+      tenantId: string;
+      jobId: string;
+      status: 'running' | 'paused';
+      reason?: 'budget';
+      projectId?: string;
+      spentUsd?: string;
+      maxCostUsd?: string;
+    }): Promise<void> {
+      const pauseReason = input.status === 'paused' ? (input.reason ?? 'manual') : null;
       await db('jobs')
         .where({ id: input.jobId, tenant_id: input.tenantId })
         .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-        .update({ status: input.status, updated_at: db.fn.now() });
+        .update({
+          status: input.status,
+          progress: db.raw("jsonb_set(progress, '{pause_reason}', ?::jsonb)", [JSON.stringify(pauseReason)]),
+          updated_at: db.fn.now(),
+        });
+      if (input.reason === 'budget' && input.projectId) {
+        await appendEvent(db, {
+          tenantId: input.tenantId,
+          projectId: input.projectId,
+          type: 'job.progress',
+          payload: {
+            job_id: input.jobId,
+            job_type: 'pre_annotation',
+            status: 'paused',
+            reason: 'budget_exhausted',
+            spent_usd: input.spentUsd ?? null,
+            max_cost_usd: input.maxCostUsd ?? null,
+          },
+          dedupeKey: `job.budget_exhausted:${input.jobId}:${input.maxCostUsd}`,
+        });
+      }
     },
 
     async finishPreAnnotationJob(input: {

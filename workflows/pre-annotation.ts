@@ -11,6 +11,7 @@ import {
 import type { PreAnnotationActivities } from '../activities/pre-annotation';
 import { batchesInFlight, nextBatch, type BatchRange } from '../src/annotation/batching';
 import { addCounters, ZERO_COUNTERS, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
+import { budgetReached } from '../src/annotation/budget';
 
 export interface PreAnnotationInput {
   tenantId: string;
@@ -27,6 +28,14 @@ export interface PreAnnotationInput {
   llmTaskQueue: string;
   /** Seconds without a heartbeat before a batch is retried elsewhere. */
   heartbeatTimeoutSeconds: number;
+  /**
+   * Spend limit in USD (a decimal string), compared exactly with the job's ledger spend. Once
+   * the spend reaches it no new batch starts and the job pauses (reason 'budget') until the
+   * `setBudget` signal raises it. Batches already running finish, so the budget can be
+   * overshot by at most the batches in flight; with a budget the in-flight window drops its
+   * overlap batch (ceil(concurrency / batchSize) batches) to keep that overshoot small.
+   */
+  maxCostUsd?: string;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: CarriedState;
 }
@@ -38,7 +47,13 @@ export interface CarriedState {
   startedAt: string;
   paused: boolean;
   runs: number;
+  /** The job's spend as last read from jobs.cost_usd (decimal string). */
+  spentUsd?: string;
+  /** The budget, as raised by `setBudget`; null or absent: none. */
+  maxCostUsd?: string | null;
 }
+
+export type PauseReason = 'manual' | 'budget';
 
 export interface PreAnnotationProgress {
   status: JobStatus;
@@ -48,6 +63,9 @@ export interface PreAnnotationProgress {
   updatedAt: string;
   runs: number;
   cursor: number;
+  spentUsd: string;
+  maxCostUsd: string | null;
+  pauseReason: PauseReason | null;
 }
 
 export interface PreAnnotationResult {
@@ -60,6 +78,8 @@ export const progressQuery = defineQuery<PreAnnotationProgress>('progress');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal('cancel');
+/** Sets (raises) the job's budget; a job paused for its budget resumes when spend < budget. */
+export const setBudgetSignal = defineSignal<[{ maxCostUsd: string }]>('setBudget');
 
 const db = proxyActivities<PreAnnotationActivities>({
   startToCloseTimeout: '1 minute',
@@ -92,11 +112,16 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     startedAt: new Date().toISOString(),
     paused: false,
     runs: 0,
+    spentUsd: '0',
+    maxCostUsd: input.maxCostUsd ?? null,
   };
   let started = input.carried !== undefined;
   let cancelled = false;
   let updatedAt = new Date().toISOString();
-  const status = (): JobStatus => (cancelled ? 'cancelled' : !started ? 'pending' : state.paused ? 'paused' : 'running');
+  // Paused by a person, or by the budget while items remain (the last batches may overshoot it).
+  const holdReason = (): PauseReason | null =>
+    state.paused ? 'manual' : budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < state.total ? 'budget' : null;
+  const status = (): JobStatus => (cancelled ? 'cancelled' : !started ? 'pending' : holdReason() ? 'paused' : 'running');
 
   setHandler(progressQuery, () => ({
     status: status(),
@@ -106,7 +131,11 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     updatedAt,
     runs: state.runs,
     cursor: state.cursor,
+    spentUsd: state.spentUsd ?? '0',
+    maxCostUsd: state.maxCostUsd ?? null,
+    pauseReason: started && !cancelled ? holdReason() : null,
   }));
+  setHandler(setBudgetSignal, ({ maxCostUsd }) => void (state.maxCostUsd = maxCostUsd));
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
   setHandler(cancelSignal, () => void (cancelled = true));
@@ -119,8 +148,10 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
 
   const inFlight = new Map<number, Promise<void>>();
   const maxInFlight = batchesInFlight(input.concurrency, input.batchSize);
+  const budgetWindow = Math.max(1, maxInFlight - 1);
+  const windowSize = () => (state.maxCostUsd ? budgetWindow : maxInFlight);
   let batchesThisRun = 0;
-  let pausedRecorded = false;
+  let recordedHold: PauseReason | null = null;
 
   const runBatch = (range: BatchRange) => {
     const p = llm
@@ -137,7 +168,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
       .then(async (batch) => {
         state.counters = addCounters(state.counters, batch);
         updatedAt = new Date().toISOString();
-        await dbLocal.recordPreAnnotationProgress({
+        const recorded = await dbLocal.recordPreAnnotationProgress({
           tenantId: input.tenantId,
           projectId: input.projectId,
           jobId,
@@ -145,6 +176,8 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
           counters: state.counters,
           status: status(),
         });
+        // Histories from before budgets recorded no result here.
+        if (recorded?.spentUsd !== undefined) state.spentUsd = recorded.spentUsd;
         inFlight.delete(range.fromSeq);
       });
     inFlight.set(range.fromSeq, p);
@@ -154,21 +187,32 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     batchesThisRun >= input.batchesPerRun || workflowInfo().continueAsNewSuggested;
 
   while (!cancelled) {
-    if (state.paused) {
-      // Let running batches finish, record the pause, then wait for resume or cancel.
+    const hold = holdReason();
+    if (hold) {
+      // Let running batches finish, record the pause, then wait for resume, a budget or cancel.
       await Promise.all(inFlight.values());
-      if (!pausedRecorded) {
-        await dbLocal.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'paused' });
-        pausedRecorded = true;
+      // The finishing batches may settle a budget hold (the last items were among them).
+      if (hold === 'budget' && holdReason() !== hold) continue;
+      if (recordedHold !== hold) {
+        await dbLocal.setPreAnnotationStatus({
+          tenantId: input.tenantId,
+          jobId,
+          status: 'paused',
+          ...(hold === 'budget'
+            ? { reason: hold, projectId: input.projectId, spentUsd: state.spentUsd, maxCostUsd: state.maxCostUsd ?? undefined }
+            : {}),
+        });
+        recordedHold = hold;
       }
-      await condition(() => !state.paused || cancelled);
-      if (cancelled) break;
-      await dbLocal.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
-      pausedRecorded = false;
+      await condition(() => holdReason() !== hold || cancelled);
       continue;
     }
+    if (recordedHold) {
+      await dbLocal.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
+      recordedHold = null;
+    }
     const range = runShouldRollOver() ? null : nextBatch(state.cursor, state.total, input.batchSize);
-    if (range && inFlight.size < maxInFlight) {
+    if (range && inFlight.size < windowSize()) {
       runBatch(range);
       state.cursor = range.toSeq;
       batchesThisRun++;

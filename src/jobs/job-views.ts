@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { progressView, ZERO_COUNTERS, type JobCounters, type JobProgressView, type JobStatus } from '../annotation/job-progress';
 import { temporalUiLink } from '../temporal/workflow-ids';
+import { canonicalDecimal } from '../annotation/budget';
 import type { PreAnnotationProgress } from '../../workflows/pre-annotation';
 
 export interface JobRow {
@@ -21,6 +22,29 @@ export interface JobRow {
   started_at: Date | null;
   updated_at: Date;
   completed_at: Date | null;
+  /** LLM spend, numeric(20,10) as a string; equals the sum of the job's llm_usage rows. */
+  cost_usd?: string;
+}
+
+/** What a job has spent and may spend; the pause reason while paused ('manual' | 'budget'). */
+export interface JobSpend {
+  spent_usd: string;
+  max_cost_usd: string | null;
+  pause_reason?: string | null;
+}
+
+/** Jobs whose workflow answers the `progress` query (PreAnnotationProgress's shape) while open. */
+export const LIVE_PROGRESS_TYPES = ['pre_annotation', 'batch_coverage'];
+
+/** Spend from the row (exact: the ledger's sum), the budget from the live run when known. */
+export function spendOf(job: JobRow, live?: { maxCostUsd?: string | null; pauseReason?: string | null }): JobSpend {
+  const max = live?.maxCostUsd !== undefined ? live.maxCostUsd : (job.params?.max_cost_usd as string | undefined);
+  const reason = live ? live.pauseReason : job.status === 'paused' ? ((job.progress?.pause_reason as string | undefined) ?? 'manual') : null;
+  return {
+    spent_usd: canonicalDecimal(job.cost_usd ?? '0'),
+    max_cost_usd: max ?? null,
+    ...(reason ? { pause_reason: reason } : {}),
+  };
 }
 
 export const OPEN_STATUSES: JobStatus[] = ['pending', 'running', 'paused'];
@@ -39,34 +63,36 @@ function countersOf(progress: Record<string, unknown>): JobCounters {
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 /** Progress from the job row: right once the run is closed, a little behind while it runs. */
-export function progressFromRow(job: JobRow): JobProgressView {
-  return progressView({
+export function progressFromRow(job: JobRow): JobProgressView & JobSpend {
+  const view = progressView({
     status: job.status,
     total: Number(job.progress?.total ?? 0),
     counters: { ...ZERO_COUNTERS, ...countersOf(job.progress) },
     startedAt: iso(job.started_at),
     updatedAt: iso(job.updated_at),
   });
+  return { ...view, ...spendOf(job) };
 }
 
 /**
  * Live progress while the workflow runs (its `progress` query), else the row. If the query
  * cannot be answered (no worker right now) the row is the best truth we have.
  */
-export async function currentProgress(client: Client, job: JobRow): Promise<JobProgressView> {
-  if (!OPEN_STATUSES.includes(job.status) || job.type !== 'pre_annotation') return progressFromRow(job);
+export async function currentProgress(client: Client, job: JobRow): Promise<JobProgressView & JobSpend> {
+  if (!OPEN_STATUSES.includes(job.status) || !LIVE_PROGRESS_TYPES.includes(job.type)) return progressFromRow(job);
   try {
     const live = await withTimeout(
       client.workflow.getHandle(job.workflow_id).query<PreAnnotationProgress>('progress'),
       3000,
     );
-    return progressView({
+    const view = progressView({
       status: live.status,
       total: live.total,
       counters: live.counters,
       startedAt: live.startedAt,
       updatedAt: live.updatedAt,
     });
+    return { ...view, ...spendOf(job, live) };
   } catch {
     return progressFromRow(job);
   }

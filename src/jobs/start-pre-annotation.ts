@@ -18,6 +18,8 @@ export interface StartPreAnnotationRequest {
   batchSize?: number;
   concurrency?: number;
   instructions?: string;
+  /** Spend limit in USD, a canonical decimal string (see src/annotation/budget.ts). */
+  maxCostUsd?: string;
 }
 
 /** A request the caller can fix: the API answers it with a 422 naming the field. */
@@ -73,6 +75,7 @@ export async function startPreAnnotation(
     batchesPerRun: settings.PRE_ANNOTATION_BATCHES_PER_RUN,
     llmTaskQueue: settings.TEMPORAL_LLM_TASK_QUEUE,
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
+    ...(req.maxCostUsd ? { maxCostUsd: req.maxCostUsd } : {}),
   };
 
   const total = await db.transaction(async (trx) => {
@@ -90,6 +93,7 @@ export async function startPreAnnotation(
         concurrency: input.concurrency,
         instructions: input.instructions ?? null,
         item_ids: req.itemIds ? req.itemIds.length : 'unannotated',
+        ...(req.maxCostUsd ? { max_cost_usd: req.maxCostUsd } : {}),
       }),
       created_by: req.userId,
     });

@@ -28,6 +28,9 @@ export const JobProgress = z
     started_at: z.string().nullable(),
     updated_at: z.string().nullable(),
     eta_seconds: z.number().int().nullable(),
+    spent_usd: z.string().meta({ description: 'LLM spend in USD, exact (the sum of the job’s ledger rows)' }),
+    max_cost_usd: z.string().nullable().meta({ description: 'Budget in USD (pre-annotation), or null' }),
+    pause_reason: z.enum(['manual', 'budget']).optional(),
   })
   .meta({ id: 'JobProgress' });
 

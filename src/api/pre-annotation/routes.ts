@@ -9,7 +9,8 @@ import { JobAccepted, JobParams } from '../jobs/schema';
 import { pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
-import { JobActionResponse, PreAnnotateBody, PreAnnotationProgressResponse, PreAnnotationResult, ResultsQuery } from './schema';
+import { BudgetBody, BudgetResponse, JobActionResponse, PreAnnotateBody, PreAnnotationProgressResponse, PreAnnotationResult, ResultsQuery } from './schema';
+import { compareDecimals, canonicalDecimal } from '../../annotation/budget';
 
 export const preAnnotationRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -42,6 +43,7 @@ defineRoute(
         batchSize: body.batch_size,
         concurrency: body.concurrency,
         instructions: body.instructions,
+        maxCostUsd: body.max_cost_usd,
       });
     } catch (err) {
       if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
@@ -123,3 +125,51 @@ for (const action of ['pause', 'resume', 'cancel'] as const) {
     },
   );
 }
+
+defineRoute(
+  preAnnotationRouter,
+  {
+    method: 'post',
+    path: '/annotation/pre-annotate/:job_id/budget',
+    tags: ['pre-annotation'],
+    summary: 'Set or raise a pre-annotation job’s budget',
+    description:
+      'Sends the workflow the `setBudget` signal and stores the budget in the job’s params. The budget must be greater than what the job has spent (422 otherwise); a job paused for its budget resumes. A job that has already ended answers 409.',
+    roles: ['manager'],
+    request: { params: JobParams, body: BudgetBody },
+    responses: { 202: { description: 'The budget was delivered', schema: BudgetResponse } },
+  },
+  async (ctx) => {
+    const { db, temporal } = ctx.deps;
+    const maxCostUsd = ctx.state.input.body.max_cost_usd;
+    const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
+    const before = await currentProgress(temporal.client, job);
+    if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
+    const spent = canonicalDecimal(job.cost_usd ?? '0');
+    if (compareDecimals(maxCostUsd, spent) <= 0) {
+      throw validationFailed([{ field: 'max_cost_usd', message: `must be greater than the job's spend so far (${spent} USD)` }]);
+    }
+    try {
+      await temporal.client.workflow.getHandle(job.workflow_id).signal('setBudget', { maxCostUsd });
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
+      throw err;
+    }
+    await db('jobs')
+      .where({ id: job.id, tenant_id: job.tenant_id })
+      .update({ params: db.raw("params || jsonb_build_object('max_cost_usd', ?::text)", [maxCostUsd]), updated_at: db.fn.now() });
+    const fresh = (await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE))!;
+    const progress = await currentProgress(temporal.client, fresh);
+    ctx.status = 202;
+    ctx.body = {
+      job_id: job.id,
+      workflow_id: job.workflow_id,
+      action: 'budget',
+      status: progress.status,
+      spent_usd: progress.spent_usd,
+      max_cost_usd: maxCostUsd,
+      ...(progress.pause_reason ? { pause_reason: progress.pause_reason } : {}),
+      links: linksFor(ctx.deps, job),
+    };
+  },
+);

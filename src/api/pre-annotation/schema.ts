@@ -1,8 +1,22 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
+import { normalizeBudget } from '../../annotation/budget';
 
 export const MAX_ITEM_IDS = 100_000;
+
+/** A USD budget: a decimal > 0 (JSON number or string, ≤ 10 digits either side), as a canonical string. */
+export const BudgetUsd = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const budget = normalizeBudget(v);
+    if (budget === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a decimal greater than 0 with at most 10 digits before and after the point' });
+      return z.NEVER;
+    }
+    return budget;
+  })
+  .meta({ description: 'USD, exact decimal (e.g. "2.50" or 2.5)', example: '2.50' });
 
 export const PreAnnotateBody = z
   .object({
@@ -17,9 +31,33 @@ export const PreAnnotateBody = z
     batch_size: z.number().int().min(1).max(1000).optional().meta({ description: 'Items per activity (default PRE_ANNOTATION_BATCH_SIZE)' }),
     concurrency: z.number().int().min(1).max(1024).optional().meta({ description: 'LLM calls in flight for this job (default LLM_CONCURRENCY)' }),
     instructions: z.string().max(8000).optional().meta({ description: 'Extra instructions added to every prompt' }),
+    max_cost_usd: BudgetUsd.optional().meta({
+      description:
+        'Spend limit in USD. When the job’s LLM spend reaches it, no new batch starts and the job pauses (reason `budget`) until POST …/budget raises it; batches already running finish, so the spend can exceed the budget by at most the batches in flight.',
+    }),
   })
   .strict()
   .meta({ id: 'PreAnnotateRequest' });
+
+export const BudgetBody = z.object({ max_cost_usd: BudgetUsd }).strict().meta({ id: 'JobBudgetRequest' });
+
+/** Spend fields every pre-annotation progress view carries. */
+const SpendFields = {
+  spent_usd: z.string().meta({ description: 'LLM spend so far in USD, exact (the sum of the job’s ledger rows)' }),
+  max_cost_usd: z.string().nullable().meta({ description: 'The budget in USD, or null' }),
+  pause_reason: z.enum(['manual', 'budget']).optional().meta({ description: 'Why the job is paused (only while paused)' }),
+};
+
+export const BudgetResponse = z
+  .object({
+    job_id: z.uuid(),
+    workflow_id: z.string(),
+    action: z.literal('budget'),
+    status: z.enum(JOB_STATUSES),
+    ...SpendFields,
+    links: z.record(z.string(), z.string()),
+  })
+  .meta({ id: 'JobBudgetAccepted' });
 
 export const ResultsQuery = paginationQuery.extend({
   status: z.enum(['auto_accepted', 'needs_review', 'failed']).optional(),
@@ -57,6 +95,7 @@ export const PreAnnotationProgressResponse = z
     started_at: z.string().nullable(),
     updated_at: z.string().nullable(),
     eta_seconds: z.number().int().nullable(),
+    ...SpendFields,
   })
   .meta({ id: 'PreAnnotationProgress' });
 
