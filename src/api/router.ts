@@ -8,6 +8,7 @@ import { preAnnotationRouter } from './pre-annotation/routes';
 import { membersRouter } from './members/routes';
 import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
+import { wsStatsRouter } from '../ws/stats-route';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -23,6 +24,7 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   jobsRouter,
   enginesRouter,
   routingRouter,
+  wsStatsRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */

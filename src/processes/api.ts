@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import { createApp } from '../api/app';
 import type { Config } from '../config';
 import { createSwitcher } from '../llm/switcher';
+import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
 
 export interface RunningApi {
   server: http.Server;
   url: string;
+  /** The WebSocket hub on `server` (handlers for WebSocket messages are set on it). */
+  hub: WebSocketHub;
   close(): Promise<void>;
 }
 
@@ -16,8 +19,10 @@ export interface RunningApi {
 export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection): Promise<RunningApi> {
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const switcher = createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, logger });
-  const app = createApp({ config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher });
+  const deps = { config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher };
+  const app = createApp(deps);
   const server = http.createServer(app.callback());
+  const hub = attachWebSocketHub(server, deps);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());
@@ -28,7 +33,11 @@ export async function startApi(config: Config, db: Knex, logger: Logger, connect
   return {
     server,
     url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    hub,
+    close: async () => {
+      await hub.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { Role, mintToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config';
 import { createSwitcher } from '../../src/llm/switcher';
 import { createLogger } from '../../src/logger';
+import { attachWebSocketHub, type WebSocketHub, type WebSocketHubOptions } from '../../src/ws/hub';
 
 export const TEST_JWT_SECRET = 'annotation-orchestrator-test-secret-0123456789';
 
@@ -29,6 +30,8 @@ export interface TestApi {
   baseUrl: string;
   app: Koa<ApiState, ApiContextExtras>;
   deps: ApiDeps;
+  /** The WebSocket hub (ws://…/api/v1/annotation/ws); its relay starts with the first socket. */
+  hub: WebSocketHub;
   tokenFor: typeof tokenFor;
   /** fetch against the API; `token` adds the bearer header, `json` sends a JSON body. */
   request(path: string, init?: RequestOptions): Promise<Response>;
@@ -49,6 +52,7 @@ export async function startTestApi(opts: {
   db: Knex;
   temporalClient?: Client;
   env?: Record<string, string>;
+  ws?: WebSocketHubOptions;
 }): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -72,6 +76,7 @@ export async function startTestApi(opts: {
   };
   const app = createApp(deps);
   const server = http.createServer(app.callback());
+  const hub = attachWebSocketHub(server, deps, opts.ws);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -79,9 +84,11 @@ export async function startTestApi(opts: {
     baseUrl,
     app,
     deps,
+    hub,
     tokenFor,
     request: (path, init = {}) => apiFetch(baseUrl, path, init),
     async close() {
+      await hub.close();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await ownConnection?.close().catch(() => undefined);

@@ -1,0 +1,491 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { ApiDeps } from '../api/deps';
+import { ApiError } from '../api/errors';
+import { API_PREFIX } from '../api/openapi';
+import { Principal, canAccessProject, createTokenVerifier, type TokenVerifier } from '../auth/jwt';
+import { metrics } from '../metrics';
+import { ClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
+import { EventRelay, type RelayEvent, type RelayOptions } from './relay';
+
+export const WS_PATHS = [`${API_PREFIX}/annotation/ws`, `${API_PREFIX}/collaboration/ws`];
+
+export interface WebSocketHubOptions {
+  /** Server pings this often; a connection that misses two pongs is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+  /** Events read per replay query. Default 500. */
+  replayPageSize?: number;
+  /** A socket with more than this many bytes queued is too slow and is closed (1013). */
+  maxBufferedBytes?: number;
+  /** Passed to the relay (PostgreSQL URL for LISTEN, batch size, polling, gap timing). */
+  relay?: Omit<RelayOptions, 'db' | 'logger'>;
+}
+
+export interface HandlerContext {
+  principal: Principal;
+  deps: ApiDeps;
+  connectionId: string;
+}
+
+/** Does what the REST twin of a message does; its result is sent back in the `ack`. */
+export type MessageHandler = (ctx: HandlerContext, body: Record<string, unknown>) => Promise<unknown>;
+
+export interface HubStats {
+  connections: number;
+  subscriptions: Record<string, number>;
+  messages_in: number;
+  messages_out: number;
+}
+
+interface Subscription {
+  conn: Conn;
+  projectId: string;
+  key: string;
+  /** Live events that arrive while the replay runs wait here. */
+  buffer: RelayEvent[] | null;
+  /** Highest id sent on this subscription: nothing at or below it is sent again. */
+  lastSent: bigint;
+  /** Where this subscription started; late events (see EventRelay) below it are not sent. */
+  start: bigint;
+  closed: boolean;
+}
+
+interface Conn {
+  id: string;
+  ws: WebSocket;
+  principal: Principal;
+  subs: Map<string, Subscription>;
+  /** project id → this connection's presence there. */
+  presence: Map<string, PresencePayload>;
+  missedPongs: number;
+  counters: TenantCounters;
+}
+
+interface TenantCounters {
+  in: number;
+  out: number;
+}
+
+interface PresenceNotice extends PresencePayload {
+  replica_id: string;
+  tenant_id: string;
+  project_id: string;
+}
+
+const registry = new WeakMap<object, WebSocketHub>();
+
+/** The hub serving the API built from these deps, if any (for GET /annotation/ws/stats). */
+export function hubFor(deps: ApiDeps): WebSocketHub | undefined {
+  return registry.get(deps);
+}
+
+/**
+ * Attaches the WebSocket hub to the API's HTTP server: both WebSocket paths, token in `?token=`.
+ * The relay (LISTEN connection) starts with the first WebSocket connection.
+ */
+export function attachWebSocketHub(server: http.Server, deps: ApiDeps, options: WebSocketHubOptions = {}): WebSocketHub {
+  const hub = new WebSocketHub(deps, options);
+  hub.attach(server);
+  registry.set(deps, hub);
+  return hub;
+}
+
+const key = (tenantId: string, projectId: string) => `${tenantId}\u0000${projectId}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class WebSocketHub {
+  readonly replicaId = crypto.randomUUID();
+  private readonly wss: WebSocketServer;
+  private readonly verify: TokenVerifier;
+  private readonly conns = new Set<Conn>();
+  private readonly byProject = new Map<string, Set<Subscription>>();
+  /** tenant+project → presence id (replica:connection) → presence, local and remote. */
+  private readonly presence = new Map<string, Map<string, PresencePayload>>();
+  private readonly counters = new Map<string, TenantCounters>();
+  private readonly handlers = new Map<HandledType, MessageHandler>();
+  private relay?: EventRelay;
+  private heartbeat?: NodeJS.Timeout;
+  private server?: http.Server;
+  private closed = false;
+  private readonly pingIntervalMs: number;
+  private readonly pageSize: number;
+  private readonly maxBuffered: number;
+
+  constructor(
+    private readonly deps: ApiDeps,
+    private readonly options: WebSocketHubOptions = {},
+  ) {
+    this.verify = createTokenVerifier(deps.config);
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+    this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
+    this.pageSize = options.replayPageSize ?? 500;
+    this.maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  }
+
+  attach(server: http.Server): void {
+    this.server = server;
+    server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.beat(), this.pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  setHandler(type: HandledType, fn: MessageHandler): void {
+    this.handlers.set(type, fn);
+  }
+
+  /** The relay, started on first use. */
+  startRelay(): EventRelay {
+    this.relay ??= new EventRelay(
+      { db: this.deps.db, logger: this.deps.logger, databaseUrl: this.deps.config.DATABASE_URL, ...this.options.relay },
+      { onEvent: (e, late) => this.fanOut(e, late), onPresence: (p) => this.onRemotePresence(p) },
+    );
+    this.relay.ready.catch((err) => this.deps.logger.error({ err }, 'websocket relay failed to start'));
+    return this.relay;
+  }
+
+  stats(tenantId: string, projects?: string[]): HubStats {
+    let connections = 0;
+    const subscriptions: Record<string, number> = {};
+    for (const c of this.conns) if (c.principal.tenantId === tenantId) connections++;
+    for (const [k, subs] of this.byProject) {
+      const [t, projectId] = k.split('\u0000');
+      if (t !== tenantId || (projects && !projects.includes(projectId)) || !subs.size) continue;
+      subscriptions[projectId] = subs.size;
+    }
+    const n = this.counters.get(tenantId) ?? { in: 0, out: 0 };
+    return { connections, subscriptions, messages_in: n.in, messages_out: n.out };
+  }
+
+  // --- connections -----------------------------------------------------------------------
+
+  private onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '');
+    if (!WS_PATHS.includes(path) || this.closed) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const token = url.searchParams.get('token');
+    const verified: Promise<Principal | null> = token ? this.verify(token).catch(() => null) : Promise.resolve(null);
+    void verified.then((principal) => {
+      if (socket.destroyed) return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        if (!principal) {
+          ws.close(1008, token ? 'invalid token' : 'missing token');
+          return;
+        }
+        this.onConnection(ws, principal);
+      });
+    });
+  };
+
+  private onConnection(ws: WebSocket, principal: Principal): void {
+    if (this.closed) {
+      ws.close(1001, 'server shutting down');
+      return;
+    }
+    this.startRelay();
+    const counters = this.countersFor(principal.tenantId);
+    const conn: Conn = { id: crypto.randomUUID(), ws, principal, subs: new Map(), presence: new Map(), missedPongs: 0, counters };
+    this.conns.add(conn);
+    metrics.websocketConnections.inc();
+    ws.on('pong', () => {
+      conn.missedPongs = 0;
+    });
+    ws.on('message', (data, isBinary) => {
+      conn.missedPongs = 0;
+      counters.in++;
+      void this.onMessage(conn, data, isBinary);
+    });
+    ws.on('error', (err) => this.deps.logger.debug({ err }, 'websocket error'));
+    ws.on('close', () => this.onClose(conn));
+  }
+
+  private onClose(conn: Conn): void {
+    if (!this.conns.delete(conn)) return;
+    metrics.websocketConnections.dec();
+    for (const sub of [...conn.subs.values()]) this.unsubscribe(conn, sub.projectId);
+  }
+
+  private beat(): void {
+    for (const conn of this.conns) {
+      if (conn.missedPongs >= 2) {
+        conn.ws.terminate();
+        this.onClose(conn);
+        continue;
+      }
+      conn.missedPongs++;
+      try {
+        conn.ws.ping();
+      } catch {
+        // closing already
+      }
+    }
+  }
+
+  private send(conn: Conn, frame: string): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.ws.bufferedAmount > this.maxBuffered) {
+      this.deps.logger.warn({ connection_id: conn.id }, 'websocket client too slow; closing');
+      conn.ws.close(1013, 'too slow');
+      return;
+    }
+    conn.ws.send(frame);
+    conn.counters.out++;
+  }
+
+  private reply(conn: Conn, body: Record<string, unknown>, requestId?: string | number): void {
+    this.send(conn, JSON.stringify(requestId === undefined ? body : { ...body, request_id: requestId }));
+  }
+
+  private error(conn: Conn, code: string, message: string, requestId?: string | number, details?: unknown): void {
+    this.reply(conn, details === undefined ? { type: 'error', code, message } : { type: 'error', code, message, details }, requestId);
+  }
+
+  // --- messages ----------------------------------------------------------------------------
+
+  private async onMessage(conn: Conn, data: RawData, isBinary: boolean): Promise<void> {
+    let raw: unknown;
+    try {
+      if (isBinary) throw new Error('binary');
+      raw = JSON.parse(data.toString());
+    } catch {
+      this.error(conn, 'BAD_REQUEST', 'Messages must be JSON text');
+      return;
+    }
+    const parsed = ClientMessage.safeParse(raw);
+    if (!parsed.success) {
+      const rid = (raw as { request_id?: unknown })?.request_id;
+      const issue = parsed.error.issues[0];
+      this.error(
+        conn,
+        'VALIDATION_ERROR',
+        `Invalid message: ${issue.path.join('.') || 'type'}: ${issue.message}`,
+        typeof rid === 'string' || typeof rid === 'number' ? rid : undefined,
+        parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+      );
+      return;
+    }
+    const msg = parsed.data;
+    try {
+      switch (msg.type) {
+        case 'ping':
+          this.reply(conn, { type: 'pong' }, msg.request_id);
+          return;
+        case 'subscribe_project':
+          await this.subscribe(conn, msg.project_id, msg.last_event_id ?? undefined, msg.request_id);
+          return;
+        case 'unsubscribe_project':
+          this.unsubscribe(conn, msg.project_id);
+          this.reply(conn, { type: 'ack', for: 'unsubscribe_project', project_id: msg.project_id }, msg.request_id);
+          return;
+        case 'user_presence':
+          this.localPresence(conn, msg.project_id, msg.state, msg.item_id ?? null, msg.request_id);
+          return;
+        default:
+          await this.handle(conn, msg);
+      }
+    } catch (err) {
+      if (err instanceof ApiError) {
+        this.error(conn, err.code, err.message, msg.request_id, err.details.length ? err.details : undefined);
+        return;
+      }
+      this.deps.logger.error({ err, type: msg.type, connection_id: conn.id }, 'websocket message failed');
+      this.error(conn, 'INTERNAL_ERROR', 'The message could not be processed', msg.request_id);
+    }
+  }
+
+  private async handle(conn: Conn, msg: ClientMessage & { type: HandledType }): Promise<void> {
+    const fn = this.handlers.get(msg.type);
+    if (!fn) {
+      this.error(conn, 'NOT_IMPLEMENTED', `${msg.type} is not available on this server`, msg.request_id);
+      return;
+    }
+    const { type, request_id, ...body } = msg as Record<string, unknown> & { type: HandledType; request_id?: string | number };
+    const result = await fn({ principal: conn.principal, deps: this.deps, connectionId: conn.id }, body);
+    this.reply(conn, { type: 'ack', for: type, result: result ?? null }, request_id);
+  }
+
+  // --- subscriptions and replay ----------------------------------------------------------
+
+  private async projectVisible(principal: Principal, projectId: string): Promise<boolean> {
+    if (!UUID.test(projectId) || !canAccessProject(principal, projectId)) return false;
+    const row = await this.deps.db('projects').where({ id: projectId, tenant_id: principal.tenantId }).first('id');
+    return !!row;
+  }
+
+  private async subscribe(conn: Conn, projectId: string, lastEventId: bigint | undefined, requestId?: string | number): Promise<void> {
+    const relay = this.startRelay();
+    const [visible] = await Promise.all([this.projectVisible(conn.principal, projectId), relay.ready]);
+    if (!visible) {
+      this.error(conn, 'NOT_FOUND', `project ${projectId} not found`, requestId);
+      return;
+    }
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    this.unsubscribe(conn, projectId, false);
+    // The seam: from here on the relay hands this subscription every event above its watermark
+    // (buffered while replaying); the table gives what lies between last_event_id and it.
+    const upTo = relay.watermark;
+    const from = lastEventId === undefined || lastEventId > upTo ? upTo : lastEventId;
+    const k = key(conn.principal.tenantId, projectId);
+    const sub: Subscription = { conn, projectId, key: k, buffer: from < upTo ? [] : null, lastSent: lastEventId ?? upTo, start: from, closed: false };
+    conn.subs.set(projectId, sub);
+    let set = this.byProject.get(k);
+    if (!set) this.byProject.set(k, (set = new Set()));
+    set.add(sub);
+    this.reply(conn, { type: 'ack', for: 'subscribe_project', project_id: projectId, replay_to: from < upTo ? upTo.toString() : null }, requestId);
+    this.sendPresenceSnapshot(conn, k, projectId);
+    if (sub.buffer) await this.replay(sub, from, upTo);
+  }
+
+  private async replay(sub: Subscription, from: bigint, upTo: bigint): Promise<void> {
+    let cursor = from;
+    try {
+      while (!sub.closed && cursor < upTo) {
+        const rows = (await this.deps
+          .db('events')
+          .where({ tenant_id: sub.conn.principal.tenantId, project_id: sub.projectId })
+          .andWhere('id', '>', cursor.toString())
+          .andWhere('id', '<=', upTo.toString())
+          .orderBy('id')
+          .limit(this.pageSize)
+          .select(this.deps.db.raw('id::text AS id'), 'type', 'project_id', 'payload', 'created_at')) as {
+          id: string;
+          type: string;
+          project_id: string;
+          payload: unknown;
+          created_at: Date;
+        }[];
+        if (sub.closed) return;
+        for (const row of rows) {
+          const id = BigInt(row.id);
+          if (id > sub.lastSent) {
+            this.send(sub.conn, JSON.stringify({ type: 'event', id: row.id, event: row.type, project_id: row.project_id, payload: row.payload, created_at: new Date(row.created_at).toISOString() }));
+            sub.lastSent = id;
+          }
+        }
+        if (rows.length < this.pageSize) break;
+        cursor = BigInt(rows[rows.length - 1].id);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, project_id: sub.projectId }, 'websocket replay failed');
+      this.error(sub.conn, 'INTERNAL_ERROR', 'Replay failed; subscribe again with last_event_id');
+      this.unsubscribe(sub.conn, sub.projectId);
+      return;
+    }
+    const buffered = sub.buffer ?? [];
+    sub.buffer = null;
+    if (sub.closed) return;
+    for (const e of buffered) this.deliver(sub, e, false);
+  }
+
+  private unsubscribe(conn: Conn, projectId: string, leave = true): void {
+    const sub = conn.subs.get(projectId);
+    if (!sub) return;
+    sub.closed = true;
+    conn.subs.delete(projectId);
+    const set = this.byProject.get(sub.key);
+    set?.delete(sub);
+    if (set && !set.size) this.byProject.delete(sub.key);
+    if (leave && conn.presence.has(projectId)) this.localPresence(conn, projectId, 'left', null);
+  }
+
+  private fanOut(event: RelayEvent, late: boolean): void {
+    const set = this.byProject.get(key(event.tenantId, event.projectId));
+    if (!set) return;
+    for (const sub of set) this.deliver(sub, event, late);
+  }
+
+  private deliver(sub: Subscription, event: RelayEvent, late: boolean): void {
+    if (sub.buffer) {
+      sub.buffer.push(event);
+      return;
+    }
+    if (late ? event.id <= sub.start : event.id <= sub.lastSent) return;
+    this.send(sub.conn, event.frame);
+    if (event.id > sub.lastSent) sub.lastSent = event.id;
+  }
+
+  // --- presence ----------------------------------------------------------------------------
+
+  private localPresence(conn: Conn, projectId: string, state: PresencePayload['state'], itemId: string | null, requestId?: string | number): void {
+    if (state !== 'left' && !conn.subs.has(projectId)) {
+      this.error(conn, 'NOT_SUBSCRIBED', `subscribe to project ${projectId} before sending presence`, requestId);
+      return;
+    }
+    const had = conn.presence.has(projectId);
+    if (state === 'left' && !had) return;
+    const payload: PresencePayload = {
+      user_id: conn.principal.userId,
+      connection_id: conn.id,
+      item_id: itemId,
+      state,
+      action: state === 'left' ? 'leave' : had ? 'update' : 'join',
+    };
+    if (state === 'left') conn.presence.delete(projectId);
+    else conn.presence.set(projectId, payload);
+    this.applyPresence(conn.principal.tenantId, projectId, `${this.replicaId}:${conn.id}`, payload);
+    if (requestId !== undefined) this.reply(conn, { type: 'ack', for: 'user_presence', project_id: projectId }, requestId);
+    const notice: PresenceNotice = { ...payload, replica_id: this.replicaId, tenant_id: conn.principal.tenantId, project_id: projectId };
+    this.relay?.publishPresence(JSON.stringify(notice)).catch((err) => this.deps.logger.warn({ err }, 'presence publish failed'));
+  }
+
+  private onRemotePresence(raw: string): void {
+    let n: PresenceNotice;
+    try {
+      n = JSON.parse(raw) as PresenceNotice;
+    } catch {
+      return;
+    }
+    if (n.replica_id === this.replicaId || typeof n.tenant_id !== 'string' || typeof n.project_id !== 'string') return;
+    const { replica_id, tenant_id, project_id, ...payload } = n;
+    this.applyPresence(tenant_id, project_id, `${replica_id}:${payload.connection_id}`, payload);
+  }
+
+  private applyPresence(tenantId: string, projectId: string, presenceId: string, payload: PresencePayload): void {
+    const k = key(tenantId, projectId);
+    let map = this.presence.get(k);
+    if (payload.state === 'left') {
+      map?.delete(presenceId);
+      if (map && !map.size) this.presence.delete(k);
+    } else {
+      if (!map) this.presence.set(k, (map = new Map()));
+      map.set(presenceId, payload);
+    }
+    const set = this.byProject.get(k);
+    if (!set) return;
+    const frame = presenceFrame(projectId, payload);
+    for (const sub of set) this.send(sub.conn, frame);
+  }
+
+  private sendPresenceSnapshot(conn: Conn, k: string, projectId: string): void {
+    const map = this.presence.get(k);
+    if (!map) return;
+    for (const p of map.values()) if (p.connection_id !== conn.id) this.send(conn, presenceFrame(projectId, { ...p, action: 'join' }));
+  }
+
+  private countersFor(tenantId: string): TenantCounters {
+    let c = this.counters.get(tenantId);
+    if (!c) this.counters.set(tenantId, (c = { in: 0, out: 0 }));
+    return c;
+  }
+
+  // --- shutdown ------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.server?.off('upgrade', this.onUpgrade);
+    for (const conn of [...this.conns]) {
+      conn.ws.close(1001, 'server shutting down');
+      conn.ws.terminate();
+      this.onClose(conn);
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.relay?.close();
+    registry.delete(this.deps);
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** What a client may send over the WebSocket (API.md, "WebSocket"). `request_id` is echoed back. */
+const requestId = z.union([z.string().max(200), z.number()]).optional();
+const eventId = z
+  .union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()])
+  .transform((v) => BigInt(v));
+
+export const SubscribeMessage = z.object({
+  type: z.literal('subscribe_project'),
+  request_id: requestId,
+  project_id: z.string().min(1).max(100),
+  last_event_id: eventId.optional().nullable(),
+});
+
+export const UnsubscribeMessage = z.object({
+  type: z.literal('unsubscribe_project'),
+  request_id: requestId,
+  project_id: z.string().min(1).max(100),
+});
+
+export const PresenceMessage = z.object({
+  type: z.literal('user_presence'),
+  request_id: requestId,
+  project_id: z.string().min(1).max(100),
+  item_id: z.string().min(1).max(100).optional().nullable(),
+  state: z.enum(['viewing', 'editing', 'idle']),
+});
+
+export const PingMessage = z.object({ type: z.literal('ping'), request_id: requestId });
+
+/** Forwarded to an injected handler, which validates the rest like its REST twin does. */
+export const HandlerMessage = z.looseObject({
+  type: z.enum(['suggestion_feedback', 'review_decision']),
+  request_id: requestId,
+});
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  SubscribeMessage,
+  UnsubscribeMessage,
+  PresenceMessage,
+  PingMessage,
+  HandlerMessage,
+]);
+
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type HandledType = z.infer<typeof HandlerMessage>['type'];
+
+export interface PresencePayload {
+  user_id: string;
+  /** One user may have several tabs open: presence is per connection. */
+  connection_id: string;
+  item_id: string | null;
+  state: 'viewing' | 'editing' | 'idle' | 'left';
+  action: 'join' | 'update' | 'leave';
+}
+
+/**
+ * Presence is not stored in the outbox, so its event frame has `id: null` and never moves a
+ * client's `last_event_id`.
+ */
+export function presenceFrame(projectId: string, payload: PresencePayload, at = new Date()): string {
+  return JSON.stringify({
+    type: 'event',
+    id: null,
+    event: 'presence.update',
+    project_id: projectId,
+    payload,
+    created_at: at.toISOString(),
+  });
+}
