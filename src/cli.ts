@@ -8,6 +8,7 @@ import { createLogger } from './logger';
 import { runApiProcess } from './processes/api';
 import { runDevProcess } from './processes/dev';
 import { runWorkerProcess } from './processes/worker';
+import { writeWorkflowBundle } from './temporal/worker';
 
 const USAGE = `Usage: anno <command>
 
@@ -15,6 +16,7 @@ const USAGE = `Usage: anno <command>
   api       the HTTP API and WebSocket hub (needs TEMPORAL_ADDRESS)
   worker    the Temporal workers (needs TEMPORAL_ADDRESS)
   migrate   apply database migrations
+  bundle-workflows  write the workflow bundle for a build (dist/workflow-bundle.js)
   token     print a development JWT: --tenant T --sub U --roles admin[,manager...] [--projects id,id] [--expires 24h]
 `;
 
@@ -26,6 +28,10 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (command === 'bundle-workflows') {
+    process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle()}\n`);
     return;
   }
   const config = loadConfig();
