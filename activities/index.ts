@@ -1,4 +1,6 @@
 import { createPreAnnotationActivities, type PreAnnotationDeps } from './pre-annotation';
+import { createTaskActivities } from './tasks';
+import { createConflictActivities } from './conflicts';
 
 export type ActivityDeps = PreAnnotationDeps;
 
@@ -6,6 +8,8 @@ export type ActivityDeps = PreAnnotationDeps;
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPreAnnotationActivities(deps),
+    ...createTaskActivities(deps),
+    ...createConflictActivities(deps),
   };
 }
 

@@ -1,3 +1,5 @@
 // Every workflow the worker registers. Workflow code is deterministic: it imports only
 // @temporalio/workflow and pure modules.
 export { preAnnotation } from './pre-annotation';
+export { reviewAssignment } from './review-assignment';
+export { conflictResolution } from './conflict-resolution';

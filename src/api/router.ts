@@ -5,6 +5,9 @@ import { routingRouter } from './routing/routes';
 import { itemsRouter } from './items/routes';
 import { jobsRouter } from './jobs/routes';
 import { preAnnotationRouter } from './pre-annotation/routes';
+import { tasksRouter } from './tasks/routes';
+import { conflictsRouter } from './conflicts/routes';
+import { teamProgressRouter } from './team-progress/routes';
 import { membersRouter } from './members/routes';
 import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
@@ -22,6 +25,9 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   // ─── Append resource routers below, one line each (import them above) ───────────────
   preAnnotationRouter,
   jobsRouter,
+  tasksRouter,
+  conflictsRouter,
+  teamProgressRouter,
   enginesRouter,
   routingRouter,
   wsStatsRouter,

@@ -1,0 +1,72 @@
+import Router from '@koa/router';
+import { resolveConflictDecision, type ConflictRow } from '../../tasks/decisions';
+import type { ApiContextExtras, ApiState } from '../deps';
+import { listPage, pageOf, paged } from '../middleware/pagination';
+import { defineRoute } from '../openapi';
+import { findProjectForPrincipal } from '../scope';
+import { ConflictResponse, ListConflictsQuery, ProjectParams, ResolveConflictBody } from './schema';
+
+export const conflictsRouter = new Router<ApiState, ApiContextExtras>();
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+export function presentConflict(c: ConflictRow) {
+  return {
+    conflict_id: c.id,
+    project_id: c.project_id,
+    item_id: c.item_id,
+    status: c.status,
+    method: c.method,
+    resolved_value: c.resolved_value,
+    resolved_by: c.resolved_by,
+    reason: c.reason,
+    inputs: c.inputs as { annotator_id: string; value: unknown }[],
+    task_id: c.task_id,
+    workflow_id: c.workflow_id,
+    created_at: iso(c.created_at)!,
+    resolved_at: iso(c.resolved_at),
+  };
+}
+
+defineRoute(
+  conflictsRouter,
+  {
+    method: 'post',
+    path: '/annotation/conflicts/resolve',
+    tags: ['conflicts'],
+    summary: 'Resolve a conflict',
+    description:
+      'An expert’s resolution, delivered to the conflict’s `conflictResolution` workflow (update `resolve`). Only the assigned expert or a manager (403); an already resolved conflict is a 409. ' +
+      'Written to the audit log with who, how and the disagreeing inputs.',
+    roles: ['annotator', 'reviewer', 'manager'],
+    request: { body: ResolveConflictBody },
+    responses: { 200: { description: 'The resolved conflict', schema: ConflictResponse } },
+  },
+  async (ctx) => {
+    const { body } = ctx.state.input;
+    ctx.body = presentConflict(await resolveConflictDecision(ctx.deps, ctx.state.principal!, body));
+  },
+);
+
+defineRoute(
+  conflictsRouter,
+  {
+    method: 'get',
+    path: '/annotation/conflicts/:project_id',
+    tags: ['conflicts'],
+    summary: 'List a project’s conflicts',
+    description:
+      'Items whose human annotations disagree, newest first. Automatic resolution: majority vote (ties → the first label in the project’s label order), or Dawid–Skene once ' +
+      '50 items have ≥ 2 human annotations; resolved automatically only when the margin is at least `routing.conflict_min_margin` (default 0.3), else an expert task.',
+    request: { params: ProjectParams, query: ListConflictsQuery },
+    responses: { 200: { description: 'A page of conflicts', schema: pageOf(ConflictResponse) } },
+  },
+  async (ctx) => {
+    const { params, query } = ctx.state.input;
+    const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, params.project_id);
+    const base = ctx.deps.db('conflicts').where({ project_id: project.id, tenant_id: project.tenant_id });
+    if (query.status) base.where('status', query.status);
+    const { rows, total } = await listPage<ConflictRow>(base, query, (q) => q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]));
+    ctx.body = paged(rows.map(presentConflict), query, total);
+  },
+);

@@ -1,0 +1,222 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Knex } from 'knex';
+import type { ApiDeps } from '../api/deps';
+import { ApiError, conflict, forbidden, notFound, validationFailed } from '../api/errors';
+import { labelValueProblem } from '../annotation/label-value';
+import { canAccessProject, type Principal } from '../auth/jwt';
+import type { AnnotationValue, LabelSchema } from '../llm/types';
+import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
+import { REJECTIONS, submitReviewUpdate, type ReviewDecision, type ReviewVerdict } from '../../workflows/review-assignment';
+import { detectConflict } from './conflicts';
+
+/** What the decision functions need: the REST routes pass ctx.deps, the WebSocket hub its own. */
+export type DecisionDeps = Pick<ApiDeps, 'db' | 'temporal' | 'config'>;
+
+export interface TaskRow {
+  id: string;
+  tenant_id: string;
+  project_id: string;
+  kind: 'annotate' | 'review' | 'expert';
+  item_ids: string[];
+  item_count: number;
+  assignee_id: string | null;
+  status: 'open' | 'completed' | 'escalated' | 'cancelled';
+  strategy: string | null;
+  due_at: Date | null;
+  due_in_seconds: number | null;
+  attempts: number;
+  assignees: string[];
+  workflow_id: string;
+  source: string;
+  source_id: string | null;
+  conflict_id: string | null;
+  result: Record<string, unknown> | null;
+  created_by: string;
+  assigned_at: Date | null;
+  claimed_at: Date | null;
+  escalated_at: Date | null;
+  completed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The task, if the principal may see its project; otherwise a 404 (never a 403). */
+export async function findTaskForPrincipal(db: Knex, principal: Principal, taskId: string): Promise<TaskRow> {
+  const task = await db<TaskRow>('tasks').where({ id: taskId, tenant_id: principal.tenantId }).first();
+  if (!task || !canAccessProject(principal, task.project_id)) throw notFound('task', taskId);
+  return task;
+}
+
+/** Admins and managers (by token role or by project membership) may decide any task of a project. */
+export async function isProjectManager(db: Knex, principal: Principal, projectId: string): Promise<boolean> {
+  if (principal.roles.includes('admin') || principal.roles.includes('manager')) return true;
+  const m = await db('project_members').where({ project_id: projectId, user_id: principal.userId, tenant_id: principal.tenantId }).first('role');
+  return m?.role === 'manager' || m?.role === 'expert';
+}
+
+async function labelSchemaOf(db: Knex, projectId: string): Promise<LabelSchema> {
+  const p = await db('projects').where({ id: projectId }).first('label_schema');
+  return p.label_schema as LabelSchema;
+}
+
+/** Turns a workflow's refusal into the API error a client understands (403 / 409 / 422). */
+export function rejectionToApiError(err: unknown): ApiError | null {
+  if (err instanceof WorkflowNotFoundError) return conflict('The task or conflict is already closed');
+  if (!(err instanceof WorkflowUpdateFailedError)) {
+    if ((err as Error)?.name === 'WorkflowNotFoundError') return conflict('The task or conflict is already closed');
+    return null;
+  }
+  let cause: unknown = err.cause;
+  while (cause) {
+    if (cause instanceof ApplicationFailure) {
+      const msg = cause.message;
+      switch (cause.type) {
+        case REJECTIONS.notAssignee:
+          return forbidden(msg);
+        case REJECTIONS.alreadyDecided:
+        case REJECTIONS.closed:
+        case 'AlreadyResolved':
+          return conflict(msg);
+        case REJECTIONS.invalidValue:
+          return validationFailed([{ field: 'value', message: msg }]);
+        case REJECTIONS.invalidItem:
+          return validationFailed([{ field: 'item_ids', message: msg }]);
+      }
+    }
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return conflict(err.message);
+}
+
+export interface ReviewDecisionRequest {
+  task_id: string;
+  decision: ReviewDecision;
+  value?: AnnotationValue | null;
+  /** Items the decision covers; default every item of the task still undecided. */
+  item_ids?: string[];
+  lead_time_ms?: number;
+}
+
+export interface ReviewDecisionResult {
+  task_id: string;
+  workflow_id: string;
+  decision: ReviewDecision;
+  accepted: true;
+  item_ids: string[];
+  annotation_ids: Record<string, string>;
+  decided_by: string;
+  remaining: number;
+  conflicts: { item_id: string; conflict_id: string; created: boolean }[];
+}
+
+/**
+ * A decision on a task, delivered to its `reviewAssignment` workflow as the `submitReview`
+ * update; the workflow's verdict is the answer. Used by POST /submit, POST /tasks/{id}/decision
+ * and the WebSocket `review_decision` message. Checks first (so mistakes are 4xx, not workflow
+ * rejections): 404 unknown task, 409 closed, 403 neither assignee nor manager, 422 bad value.
+ * Two deciders at once: exactly one is accepted, the other gets a 409. Throws ApiError.
+ */
+export async function submitReviewDecision(deps: DecisionDeps, principal: Principal, req: ReviewDecisionRequest): Promise<ReviewDecisionResult> {
+  const { db } = deps;
+  const task = await findTaskForPrincipal(db, principal, req.task_id);
+  if (task.kind === 'expert') throw conflict('An expert task is resolved through POST /annotation/conflicts/resolve');
+  if (task.status === 'completed' || task.status === 'cancelled') throw conflict(`The task is already ${task.status}`);
+  const isManager = await isProjectManager(db, principal, task.project_id);
+  if (!isManager && task.assignee_id !== principal.userId) throw forbidden('Only the assignee or a manager may decide this task');
+  if (req.item_ids) {
+    const foreign = req.item_ids.filter((id) => !task.item_ids.includes(id));
+    if (foreign.length) throw validationFailed([{ field: 'item_ids', message: `not in this task: ${foreign.join(', ')}` }]);
+  }
+  if ((req.decision === 'modify' || req.decision === 'submit') && (req.value === undefined || req.value === null)) {
+    throw validationFailed([{ field: 'value', message: `a ${req.decision} needs a value` }]);
+  }
+  if (req.value !== undefined && req.value !== null) {
+    const problem = labelValueProblem(await labelSchemaOf(db, task.project_id), req.value);
+    if (problem) throw validationFailed([{ field: 'value', message: problem }]);
+  }
+  let verdict: ReviewVerdict;
+  try {
+    verdict = await deps.temporal.client.workflow.getHandle(task.workflow_id).executeUpdate(submitReviewUpdate, {
+      args: [{ userId: principal.userId, isManager, decision: req.decision, value: req.value ?? undefined, itemIds: req.item_ids, leadTimeMs: req.lead_time_ms }],
+    });
+  } catch (err) {
+    const mapped = rejectionToApiError(err);
+    if (mapped) throw mapped;
+    throw err;
+  }
+  const conflicts: ReviewDecisionResult['conflicts'] = [];
+  for (const itemId of verdict.itemIds) {
+    const c = await detectConflict(db, deps.temporal.client, deps.config, { tenantId: task.tenant_id, projectId: task.project_id, itemId });
+    if (c) conflicts.push({ item_id: itemId, conflict_id: c.conflictId, created: c.created });
+  }
+  return {
+    task_id: task.id,
+    workflow_id: task.workflow_id,
+    decision: verdict.decision,
+    accepted: true,
+    item_ids: verdict.itemIds,
+    annotation_ids: verdict.annotationIds,
+    decided_by: verdict.decidedBy,
+    remaining: verdict.remaining,
+    conflicts,
+  };
+}
+
+export interface ConflictRow {
+  id: string;
+  tenant_id: string;
+  project_id: string;
+  item_id: string;
+  status: 'open' | 'auto_resolved' | 'resolved';
+  method: string | null;
+  resolved_value: AnnotationValue | null;
+  resolved_by: string | null;
+  inputs: unknown[];
+  reason: string | null;
+  task_id: string | null;
+  workflow_id: string | null;
+  detected_by: string;
+  resolved_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function findConflictForPrincipal(db: Knex, principal: Principal, conflictId: string): Promise<ConflictRow> {
+  const row = await db<ConflictRow>('conflicts').where({ id: conflictId, tenant_id: principal.tenantId }).first();
+  if (!row || !canAccessProject(principal, row.project_id)) throw notFound('conflict', conflictId);
+  return row;
+}
+
+/**
+ * An expert's (or manager's) resolution of a conflict, through its workflow's `resolve` update.
+ * 404 unknown, 409 already resolved, 403 neither the assigned expert nor a manager, 422 bad value.
+ * Returns the resolved conflict row. Throws ApiError.
+ */
+export async function resolveConflictDecision(
+  deps: DecisionDeps,
+  principal: Principal,
+  req: { conflict_id: string; value: AnnotationValue; reason?: string | null },
+): Promise<ConflictRow> {
+  const { db } = deps;
+  const row = await findConflictForPrincipal(db, principal, req.conflict_id);
+  if (row.status !== 'open') throw conflict(`The conflict is already ${row.status}`);
+  const isManager = await isProjectManager(db, principal, row.project_id);
+  let assignee: string | null = null;
+  if (row.task_id) assignee = (await db('tasks').where({ id: row.task_id }).first('assignee_id'))?.assignee_id ?? null;
+  if (!isManager && assignee !== principal.userId) throw forbidden('Only the assigned expert or a manager may resolve this conflict');
+  const problem = labelValueProblem(await labelSchemaOf(db, row.project_id), req.value);
+  if (problem) throw validationFailed([{ field: 'value', message: problem }]);
+  if (!row.workflow_id) throw conflict('The conflict has no resolution workflow');
+  try {
+    const _status: ConflictStatus = await deps.temporal.client.workflow
+      .getHandle(row.workflow_id)
+      .executeUpdate(resolveUpdate, { args: [{ userId: principal.userId, isManager, value: req.value, reason: req.reason ?? null }] });
+    void _status;
+  } catch (err) {
+    const mapped = rejectionToApiError(err);
+    if (mapped) throw mapped;
+    throw err;
+  }
+  return (await db<ConflictRow>('conflicts').where({ id: row.id }).first())!;
+}

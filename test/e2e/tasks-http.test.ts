@@ -1,0 +1,256 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from '../../src/config';
+import { buildWorkers } from '../../src/processes/worker';
+import { submitReviewDecision } from '../../src/tasks/decisions';
+import { startTestApi, tokenFor, type TestApi } from '../helpers/api';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+
+/**
+ * Tasks, review decisions, conflicts and team progress through HTTP: the real API, a real
+ * Temporal dev server running this service's workers, real PostgreSQL.
+ */
+let tdb: TestDatabase;
+let env: TestWorkflowEnvironment;
+let api: TestApi;
+let stopWorkers: () => void;
+let workersDone: Promise<void>;
+
+const TENANT = 'acme-tasks';
+const tok = (sub: string, roles: ('manager' | 'reviewer' | 'annotator' | 'admin')[] = ['reviewer']) => tokenFor({ tenantId: TENANT, sub, roles });
+const manager = tok('mia', ['manager']);
+
+beforeAll(async () => {
+  [tdb, env] = await Promise.all([createTestDatabase(), startTestTemporal()]);
+  api = await startTestApi({ db: tdb.db, temporalClient: env.client });
+  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
+  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
+  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+});
+afterAll(async () => {
+  stopWorkers?.();
+  await workersDone;
+  await api?.close();
+  await Promise.all([env?.teardown(), tdb?.drop()]);
+});
+
+async function post(path: string, json: unknown, token = manager) {
+  const res = await api.request(`/api/v1${path}`, { method: 'POST', token, json });
+  return { status: res.status, body: (await res.json()) as any, res };
+}
+async function get(path: string, token = manager) {
+  const res = await api.request(`/api/v1${path}`, { token });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function setup(opts: { members: [string, string][]; items?: number; routing?: Record<string, unknown> }) {
+  const project = await post('/projects', {
+    name: 'Reviews',
+    label_schema: { type: 'single_label', labels: ['positive', 'negative', 'neutral'] },
+    ...(opts.routing ? { routing: opts.routing } : {}),
+  });
+  expect(project.status).toBe(201);
+  const projectId = project.body.id as string;
+  for (const [user_id, role] of opts.members) {
+    expect((await post(`/projects/${projectId}/members`, { user_id, role })).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 5)); // distinct join times: a stable member order
+  }
+  const items = await post(`/projects/${projectId}/items`, {
+    items: Array.from({ length: opts.items ?? 3 }, (_, i) => ({ data: { text: `text ${i}` } })),
+  });
+  expect(items.status).toBe(201);
+  return { projectId, itemIds: items.body.item_ids as string[] };
+}
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('assign: least_loaded and round_robin pick eligible members; list and detail', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer'], ['r3', 'reviewer'], ['a1', 'annotator'], ['mia', 'manager']] });
+  const assign = (body: Record<string, unknown>) => post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds.slice(0, 1), kind: 'review', ...body });
+
+  const t1 = await assign({ strategy: 'least_loaded' });
+  expect(t1.status).toBe(201);
+  expect(t1.body).toMatchObject({ assignee_id: 'r1', workflow_id: `review/${TENANT}/${t1.body.task_id}`, status: 'open', kind: 'review' });
+  expect(new Date(t1.body.due_at).getTime()).toBeGreaterThan(Date.now() + 23 * 3600 * 1000);
+  expect((await assign({ strategy: 'least_loaded' })).body.assignee_id).toBe('r2');
+  expect((await assign({ strategy: 'least_loaded' })).body.assignee_id).toBe('r3');
+  // round robin continues after the last assignee (r3) → r1, then r2.
+  expect((await assign({ strategy: 'round_robin' })).body.assignee_id).toBe('r1');
+  expect((await assign({ strategy: 'round_robin' })).body.assignee_id).toBe('r2');
+  // annotate tasks go to annotators; an explicit assignee must be an eligible member.
+  expect((await assign({ kind: 'annotate' })).body.assignee_id).toBe('a1');
+  const bad = await assign({ assignee_id: 'a1' });
+  expect(bad.status).toBe(422);
+  expect(bad.body.error.details[0].field).toBe('assignee_id');
+  expect((await post('/annotation/tasks/assign', { project_id: projectId, item_ids: [crypto.randomUUID()], kind: 'review' })).status).toBe(422);
+  expect((await assign({})).status).toBe(201);
+  expect((await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review' }, tok('r1'))).status).toBe(403);
+
+  const list = await get(`/annotation/tasks?project_id=${projectId}&assignee_id=r2&status=open`);
+  expect(list.status).toBe(200);
+  expect(list.body.total).toBe(2);
+  expect(list.body.items.every((t: any) => t.assignee_id === 'r2' && t.status === 'open')).toBe(true);
+  const detail = await get(`/annotation/tasks/${t1.body.task_id}`, tok('r1'));
+  expect(detail.body).toMatchObject({ task_id: t1.body.task_id, assignee_id: 'r1', kind: 'review', item_ids: itemIds.slice(0, 1), attempts: 1, overdue: false });
+  expect((await get(`/annotation/tasks/${t1.body.task_id}`, tokenFor({ tenantId: 'other', sub: 'x', roles: ['admin'] }))).status).toBe(404);
+  const events = await tdb.db('events').where({ project_id: projectId, type: 'review.assigned' });
+  expect(events.length).toBe(7);
+});
+
+test('only the assignee (or a manager) decides; a decided task is a 409; outcome recorded', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer']] });
+  const created = await post('/annotation/review-tasks', { project_id: projectId, item_ids: itemIds, reviewer_id: 'r1' });
+  expect(created.status).toBe(201);
+  expect(created.body.tasks).toHaveLength(1);
+  const task = created.body.tasks[0];
+  expect(task.assignee_id).toBe('r1');
+  const decide = (token: string, body: Record<string, unknown>) => post(`/annotation/tasks/${task.task_id}/decision`, body, token);
+
+  expect((await decide(tok('r2'), { decision: 'approve' })).status).toBe(403);
+  const invalid = await decide(tok('r1'), { decision: 'modify', value: { label: 'great' } });
+  expect(invalid.status).toBe(422);
+  expect((await decide(tok('r1'), { decision: 'modify' })).status).toBe(422);
+
+  // One item through /submit (the workflow's verdict comes back), the rest approved.
+  const sub = await post('/annotation/submit', { item_id: itemIds[0], task_id: task.task_id, value: { label: 'negative' }, lead_time_ms: 1200 }, tok('r1'));
+  expect(sub.status).toBe(201);
+  expect(sub.body.verdict).toMatchObject({ accepted: true, decision: 'modify', remaining: 2, item_ids: [itemIds[0]] });
+  expect(sub.body.annotation_id).toBe(sub.body.verdict.annotation_ids[itemIds[0]]);
+  const again = await post('/annotation/submit', { item_id: itemIds[0], task_id: task.task_id, value: { label: 'positive' } }, tok('r1'));
+  expect(again.status).toBe(409);
+
+  const ok = await decide(tok('r1'), { decision: 'reject', value: { label: 'neutral' } });
+  expect(ok.status).toBe(200);
+  expect(ok.body).toMatchObject({ accepted: true, remaining: 0, decided_by: 'r1' });
+  expect(ok.body.item_ids.sort()).toEqual(itemIds.slice(1).sort());
+  expect((await decide(tok('r1'), { decision: 'approve' })).status).toBe(409);
+
+  const done = await waitFor(() => get(`/annotation/tasks/${task.task_id}`), (r) => r.body.status === 'completed');
+  expect(done.body.result.decisions).toEqual({ modified: 1, rejected: 2 });
+  const human = await tdb.db('annotations').where({ task_id: task.task_id, source: 'human' });
+  expect(human).toHaveLength(3);
+  expect(new Set(human.map((a) => a.annotator_id))).toEqual(new Set(['r1']));
+  const audit = await tdb.db('audit_log').where({ entity_type: 'task', entity_id: task.task_id }).pluck('action');
+  expect(audit).toEqual(expect.arrayContaining(['task.assigned', 'task.decision', 'task.completed']));
+  const completed = await tdb.db('events').where({ project_id: projectId, type: 'review.completed' });
+  expect(completed).toHaveLength(1);
+  expect((await decide(tok('r1'), { decision: 'approve' })).status).toBe(409);
+});
+
+test('two reviewers deciding at once: exactly one is accepted (the function the WebSocket hub uses too)', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['boss', 'manager']] });
+  for (let round = 0; round < 3; round++) {
+    const t = await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'r1' });
+    expect(t.status).toBe(201);
+    const results = await Promise.allSettled([
+      post(`/annotation/tasks/${t.body.task_id}/decision`, { decision: 'approve' }, tok('r1')),
+      post(`/annotation/tasks/${t.body.task_id}/decision`, { decision: 'modify', value: { label: 'neutral' } }, tok('mia', ['manager'])),
+      submitReviewDecision(api.deps, { userId: 'boss', tenantId: TENANT, roles: ['reviewer'] }, { task_id: t.body.task_id, decision: 'reject' }).then(
+        () => ({ status: 200 }),
+        (err) => ({ status: err.status as number }),
+      ),
+    ]);
+    const statuses = results.map((r) => (r.status === 'fulfilled' ? r.value.status : 500)).sort();
+    expect(statuses).toEqual([200, 409, 409]);
+    const rows = await tdb.db('annotations').where({ task_id: t.body.task_id });
+    expect(rows).toHaveLength(itemIds.length);
+    expect(new Set(rows.map((r) => r.annotator_id)).size).toBe(1);
+  }
+});
+
+test('a missed deadline reassigns to another reviewer, twice, then escalates to a manager', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer'], ['r3', 'reviewer'], ['boss', 'manager']] });
+  const t = await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds.slice(0, 2), kind: 'review', due_in_seconds: 1 });
+  expect(t.status).toBe(201);
+  expect(t.body.assignee_id).toBe('r1');
+  const escalated = await waitFor(() => get(`/annotation/tasks/${t.body.task_id}`), (r) => r.body.status === 'escalated', 30_000);
+  expect(escalated.body).toMatchObject({ assignee_id: 'boss', assignees: ['r1', 'r2', 'r3', 'boss'], attempts: 4, due_at: null });
+  const events = await tdb.db('events').where({ project_id: projectId, type: 'review.assigned' }).orderBy('id');
+  expect(events.map((e) => [e.payload.assignee_id, e.payload.escalated])).toEqual([
+    ['r1', false],
+    ['r2', false],
+    ['r3', false],
+    ['boss', true],
+  ]);
+  // The earlier assignee may no longer decide; the manager it escalated to may.
+  expect((await post(`/annotation/tasks/${t.body.task_id}/decision`, { decision: 'approve' }, tok('r1'))).status).toBe(403);
+  const ok = await post(`/annotation/tasks/${t.body.task_id}/decision`, { decision: 'modify', value: { label: 'positive' } }, tok('boss', ['reviewer']));
+  expect(ok.status).toBe(200);
+  expect(ok.body).toMatchObject({ remaining: 0, decided_by: 'boss' });
+  await waitFor(() => get(`/annotation/tasks/${t.body.task_id}`), (r) => r.body.status === 'completed');
+}, 60_000);
+
+test('conflicts: opened once under concurrent submissions; majority; tie rule; expert resolution through HTTP; progress', async () => {
+  const { projectId, itemIds } = await setup({
+    members: [['a1', 'annotator'], ['a2', 'annotator'], ['a3', 'annotator'], ['boss', 'manager']],
+    items: 4,
+    routing: { annotators_per_item: 3 },
+  });
+  const submit = (who: string, itemId: string, label: string) =>
+    post('/annotation/submit', { item_id: itemId, value: { label }, lead_time_ms: 500 }, tok(who, ['annotator']));
+
+  // Item 0: three different labels, two of them at once → one conflict; a 1-1-1 tie → expert.
+  expect((await submit('a1', itemIds[0], 'positive')).body.conflict).toBeNull();
+  const racing = await Promise.all([submit('a2', itemIds[0], 'negative'), submit('a3', itemIds[0], 'neutral')]);
+  expect(racing.map((r) => r.status)).toEqual([201, 201]);
+  const ids = new Set(racing.map((r) => r.body.conflict?.conflict_id).filter(Boolean));
+  expect(ids.size).toBe(1);
+  expect(racing.filter((r) => r.body.conflict?.created).length).toBe(1);
+  expect(await tdb.db('conflicts').where({ item_id: itemIds[0] }).count({ n: '*' }).first()).toEqual({ n: '1' });
+  const conflictId = [...ids][0] as string;
+  const withTask = await waitFor(() => tdb.db('conflicts').where({ id: conflictId }).first(), (c) => Boolean(c.task_id));
+  const expertTask = await waitFor(() => get(`/annotation/tasks/${withTask.task_id}`), (r) => r.body.assignee_id !== null);
+  expect(expertTask.body).toMatchObject({ kind: 'expert', assignee_id: 'boss', conflict_id: conflictId, status: 'open' });
+
+  // Item 1: 2–1 → majority vote resolves it automatically.
+  await submit('a1', itemIds[1], 'positive');
+  expect((await submit('a2', itemIds[1], 'positive')).body.conflict).toBeNull();
+  const maj = await submit('a3', itemIds[1], 'negative');
+  const majority = await waitFor(() => tdb.db('conflicts').where({ id: maj.body.conflict.conflict_id }).first(), (c) => c.status !== 'open');
+  expect(majority).toMatchObject({ status: 'auto_resolved', method: 'majority_vote', resolved_value: { label: 'positive' }, resolved_by: 'system' });
+
+  // Item 2: a 1–1 tie with margin 0 allowed → the first label in the label order wins.
+  await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_min_margin": 0}'::jsonb`) });
+  await submit('a1', itemIds[2], 'neutral');
+  const tie = await submit('a2', itemIds[2], 'negative');
+  const tied = await waitFor(() => tdb.db('conflicts').where({ id: tie.body.conflict.conflict_id }).first(), (c) => c.status !== 'open');
+  expect(tied).toMatchObject({ status: 'auto_resolved', method: 'majority_vote', resolved_value: { label: 'negative' } });
+  expect(tied.reason).toMatch(/tie broken by label order/);
+
+  // The expert resolution of item 0.
+  const resolve = (token: string, body: Record<string, unknown>) => post('/annotation/conflicts/resolve', { conflict_id: conflictId, ...body }, token);
+  expect((await resolve(tok('a1', ['annotator']), { value: { label: 'positive' } })).status).toBe(403);
+  expect((await resolve(tok('boss', ['reviewer']), { value: { label: 'great' } })).status).toBe(422);
+  const resolved = await resolve(tok('boss', ['reviewer']), { value: { label: 'neutral' }, reason: 'guideline 3.2' });
+  expect(resolved.status).toBe(200);
+  expect(resolved.body).toMatchObject({ conflict_id: conflictId, status: 'resolved', method: 'expert', resolved_value: { label: 'neutral' }, resolved_by: 'boss', reason: 'guideline 3.2' });
+  expect(resolved.body.inputs).toHaveLength(3);
+  expect((await resolve(manager, { value: { label: 'positive' } })).status).toBe(409);
+  const audit = await tdb.db('audit_log').where({ entity_type: 'conflict', entity_id: conflictId, action: 'conflict.resolved' }).first();
+  expect(audit).toMatchObject({ actor: 'boss', details: { method: 'expert', value: { label: 'neutral' }, reason: 'guideline 3.2' } });
+  expect(audit.details.inputs).toHaveLength(3);
+  await waitFor(() => get(`/annotation/tasks/${withTask.task_id}`), (r) => r.body.status === 'completed');
+
+  const list = await get(`/annotation/conflicts/${projectId}?status=auto_resolved`);
+  expect(list.body.total).toBe(2);
+  expect((await get(`/annotation/conflicts/${projectId}`)).body.total).toBe(3);
+  const types = await tdb.db('events').where({ project_id: projectId }).whereIn('type', ['conflict.detected', 'conflict.resolved']).pluck('type');
+  expect(types.filter((t) => t === 'conflict.detected')).toHaveLength(3);
+  expect(types.filter((t) => t === 'conflict.resolved')).toHaveLength(3);
+
+  const progress = await get(`/annotation/progress/${projectId}`);
+  expect(progress.status).toBe(200);
+  expect(progress.body).toMatchObject({ items: 4, annotated: 3, reviewed: 0, conflicts: { open: 0, auto_resolved: 2, resolved: 1 }, tasks: { open: 0, completed: 1, overdue: 0 } });
+  const a1 = progress.body.annotators.find((a: any) => a.annotator_id === 'a1');
+  expect(a1).toMatchObject({ annotations: 3, items: 3, mean_lead_time_ms: 500 });
+  expect(a1.throughput_per_hour).toBeGreaterThan(0);
+});

@@ -1,0 +1,175 @@
+import { ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ConflictActivities } from '../activities/conflicts';
+import type { TaskActivities } from '../activities/tasks';
+import { labelValueProblem } from '../src/annotation/label-value';
+import type { AnnotationValue, LabelSchema } from '../src/llm/types';
+import { REJECTIONS } from './review-assignment';
+
+export interface ConflictResolutionInput {
+  tenantId: string;
+  projectId: string;
+  conflictId: string;
+  itemId: string;
+  labelSchema: LabelSchema;
+  /** Automatic resolution needs at least this margin (see src/annotation/conflict-rules.ts). */
+  minMargin: number;
+  /** Items with ≥ 2 human annotations before Dawid–Skene replaces majority vote. */
+  dsMinItems: number;
+  /** The expert task: its id, deadline per assignment, and reassignments before escalation. */
+  expertTaskId: string;
+  expertDueInSeconds: number | null;
+  maxReassignments: number;
+}
+
+export interface ResolveArgs {
+  userId: string;
+  isManager: boolean;
+  value: AnnotationValue;
+  reason?: string | null;
+}
+
+export interface ConflictStatus {
+  conflictId: string;
+  status: 'open' | 'auto_resolved' | 'resolved';
+  method: string | null;
+  expertTaskId: string | null;
+  assigneeId: string | null;
+  dueAt: string | null;
+  escalated: boolean;
+  attempts: number;
+}
+
+export const resolveUpdate = defineUpdate<ConflictStatus, [ResolveArgs]>('resolve');
+export const conflictStatusQuery = defineQuery<ConflictStatus>('status');
+
+const acts = proxyActivities<ConflictActivities & TaskActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/**
+ * One conflict (one item whose human annotations disagree). Automatic resolution first; if the
+ * margin is too small, an expert task with a deadline: reassigned to another manager/expert on a
+ * missed deadline up to `maxReassignments` times, then escalated (any manager may resolve, no
+ * deadline). The expert answers through the update `resolve`.
+ */
+export async function conflictResolution(input: ConflictResolutionInput): Promise<ConflictStatus> {
+  let status: ConflictStatus['status'] = 'open';
+  let method: string | null = null;
+  let expertTaskId: string | null = null;
+  let assigneeId: string | null = null;
+  let dueAt: string | null = null;
+  let escalated = false;
+  let attempts = 0;
+  let reassignments = 0;
+  let resolving = false;
+  const assignees: string[] = [];
+
+  const view = (): ConflictStatus => ({ conflictId: input.conflictId, status, method, expertTaskId, assigneeId, dueAt, escalated, attempts });
+
+  function check(args: ResolveArgs) {
+    if (status !== 'open' || resolving) throw ApplicationFailure.nonRetryable(`The conflict is already ${status === 'open' ? 'being resolved' : status}`, REJECTIONS.alreadyDecided);
+    if (!args.isManager && (assigneeId === null || args.userId !== assigneeId)) {
+      throw ApplicationFailure.nonRetryable('Only the assigned expert or a manager may resolve this conflict', REJECTIONS.notAssignee);
+    }
+    const problem = labelValueProblem(input.labelSchema, args.value);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, REJECTIONS.invalidValue);
+  }
+
+  setHandler(conflictStatusQuery, view);
+  setHandler(
+    resolveUpdate,
+    async (args) => {
+      check(args);
+      resolving = true;
+      try {
+        await acts.resolveConflict({
+          tenantId: input.tenantId,
+          projectId: input.projectId,
+          conflictId: input.conflictId,
+          taskId: expertTaskId,
+          userId: args.userId,
+          value: args.value,
+          reason: args.reason ?? null,
+        });
+        status = 'resolved';
+        method = 'expert';
+        return view();
+      } finally {
+        resolving = false;
+      }
+    },
+    { validator: check },
+  );
+
+  const auto = await acts.autoResolveConflict({
+    tenantId: input.tenantId,
+    projectId: input.projectId,
+    conflictId: input.conflictId,
+    itemId: input.itemId,
+    labelSchema: input.labelSchema,
+    minMargin: input.minMargin,
+    dsMinItems: input.dsMinItems,
+  });
+  if (auto.applied) {
+    status = 'auto_resolved';
+    method = auto.method;
+  }
+  await condition(() => !resolving);
+
+  async function assign(escalate: boolean, exclude: string[], reason: string) {
+    const r = await acts.assignTask({
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      taskId: input.expertTaskId,
+      kind: 'expert',
+      strategy: 'least_loaded',
+      explicitAssigneeId: null,
+      exclude,
+      attempt: attempts + 1,
+      escalate,
+      dueInSeconds: escalate ? null : input.expertDueInSeconds,
+      reason,
+    });
+    attempts++;
+    assigneeId = r.assigneeId;
+    dueAt = r.dueAt;
+    if (r.assigneeId && !assignees.includes(r.assigneeId)) assignees.push(r.assigneeId);
+    escalated = escalate;
+    return !escalate && input.expertDueInSeconds ? Date.now() + input.expertDueInSeconds * 1000 : null;
+  }
+
+  if (status === 'open') {
+    await acts.ensureExpertTask({
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      conflictId: input.conflictId,
+      itemId: input.itemId,
+      taskId: input.expertTaskId,
+      workflowId: workflowInfo().workflowId,
+      dueInSeconds: input.expertDueInSeconds,
+    });
+    expertTaskId = input.expertTaskId;
+    let deadline = await assign(false, [], `conflict: ${auto.method} margin ${auto.margin.toFixed(3)} below ${input.minMargin}`);
+    while (status === 'open') {
+      const done = () => status !== 'open';
+      if (deadline === null) {
+        await condition(done);
+        break;
+      }
+      const left = deadline - Date.now();
+      if (left > 0 && (await condition(done, left))) break;
+      await condition(() => !resolving);
+      if (status !== 'open') break;
+      if (reassignments < input.maxReassignments) {
+        reassignments++;
+        deadline = await assign(false, [...assignees], 'deadline');
+        if (assigneeId === null) deadline = await assign(true, [], 'deadline: no other expert');
+      } else {
+        deadline = await assign(true, [], 'deadline: reassignment limit reached');
+      }
+    }
+  }
+  await condition(allHandlersFinished);
+  return view();
+}

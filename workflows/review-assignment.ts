@@ -1,0 +1,276 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { TaskActivities } from '../activities/tasks';
+import type { AssignmentStrategy, TaskKind, TaskStatus } from '../src/annotation/assignment';
+import { labelValueProblem } from '../src/annotation/label-value';
+import type { LabelSchema } from '../src/llm/types';
+
+export interface ReviewAssignmentInput {
+  tenantId: string;
+  projectId: string;
+  taskId: string;
+  kind: TaskKind;
+  itemIds: string[];
+  strategy: AssignmentStrategy;
+  /** An explicit first assignee; otherwise the strategy picks among eligible members. */
+  assigneeId?: string | null;
+  /** Deadline of each assignment; null: no deadline. */
+  dueInSeconds: number | null;
+  /** Reassignments after a missed deadline before the task escalates to a manager. */
+  maxReassignments: number;
+  labelSchema: LabelSchema;
+}
+
+export const REVIEW_DECISIONS = ['approve', 'reject', 'modify', 'submit'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+export interface SubmitReviewArgs {
+  userId: string;
+  /** A manager (or admin) may decide any task of the project. */
+  isManager: boolean;
+  decision: ReviewDecision;
+  value?: unknown;
+  /** The items decided; default every item still undecided. */
+  itemIds?: string[];
+  leadTimeMs?: number;
+}
+
+export interface ReviewVerdict {
+  accepted: true;
+  taskId: string;
+  decision: ReviewDecision;
+  itemIds: string[];
+  annotationIds: Record<string, string>;
+  decidedBy: string;
+  /** Items of the task still without a decision. */
+  remaining: number;
+}
+
+export interface ReviewStatus {
+  taskId: string;
+  status: TaskStatus | 'pending';
+  assigneeId: string | null;
+  dueAt: string | null;
+  attempts: number;
+  reassignments: number;
+  assignees: string[];
+  claimed: boolean;
+  decided: number;
+  total: number;
+}
+
+/** Rejection reasons of `submitReview` (ApplicationFailure types); the API maps them to 403/409/422. */
+export const REJECTIONS = {
+  notAssignee: 'NotAssignee',
+  alreadyDecided: 'AlreadyDecided',
+  closed: 'TaskClosed',
+  invalidValue: 'InvalidValue',
+  invalidItem: 'InvalidItem',
+} as const;
+
+export const submitReviewUpdate = defineUpdate<ReviewVerdict, [SubmitReviewArgs]>('submitReview');
+/** Resolves once the first assignment is made: the API answers with the assignee and deadline. */
+export const awaitAssignmentUpdate = defineUpdate<ReviewStatus, []>('awaitAssignment');
+export const claimSignal = defineSignal<[{ userId: string }]>('claim');
+export const releaseSignal = defineSignal<[{ userId: string }]>('release');
+export const reassignSignal = defineSignal<[{ byUserId: string; assigneeId?: string | null }]>('reassign');
+export const statusQuery = defineQuery<ReviewStatus>('status');
+
+const acts = proxyActivities<TaskActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+type Action = { type: 'claim'; userId: string } | { type: 'release'; userId: string } | { type: 'reassign'; byUserId: string; assigneeId?: string | null };
+
+/**
+ * A human task: assigns it (strategy or explicit), waits for the decision (update
+ * `submitReview`) with a deadline, reassigns on a missed deadline up to `maxReassignments`
+ * times, then escalates to a manager and waits without a deadline. The workflow is the single
+ * owner of the decision: the first decision of an item wins, any later one is rejected.
+ */
+export async function reviewAssignment(input: ReviewAssignmentInput): Promise<ReviewStatus> {
+  const { taskId } = input;
+  let status: TaskStatus | 'pending' = 'pending';
+  let assigneeId: string | null = null;
+  let dueAt: string | null = null;
+  let deadline: number | null = null;
+  let attempts = 0;
+  let reassignments = 0;
+  let claimed = false;
+  const assignees: string[] = [];
+  const decided = new Map<string, string>(); // item → decided by
+  const pending = new Set<string>(); // items whose decision is being recorded
+  const actions: Action[] = [];
+  const items = new Set(input.itemIds);
+
+  const view = (): ReviewStatus => ({
+    taskId,
+    status,
+    assigneeId,
+    dueAt,
+    attempts,
+    reassignments,
+    assignees: [...assignees],
+    claimed,
+    decided: decided.size,
+    total: items.size,
+  });
+  const allDecided = () => decided.size >= items.size;
+
+  function check(args: SubmitReviewArgs): string[] {
+    if (status === 'completed' || status === 'cancelled') throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
+    if (!args.isManager && args.userId !== assigneeId) {
+      throw ApplicationFailure.nonRetryable('Only the assignee or a manager may decide this task', REJECTIONS.notAssignee);
+    }
+    const targets = args.itemIds?.length ? [...new Set(args.itemIds)] : input.itemIds.filter((id) => !decided.has(id) && !pending.has(id));
+    const foreign = targets.filter((id) => !items.has(id));
+    if (foreign.length) throw ApplicationFailure.nonRetryable(`Items not in this task: ${foreign.join(', ')}`, REJECTIONS.invalidItem);
+    if (!targets.length || targets.some((id) => decided.has(id) || pending.has(id))) {
+      throw ApplicationFailure.nonRetryable('Already decided', REJECTIONS.alreadyDecided);
+    }
+    const needsValue = args.decision === 'modify' || args.decision === 'submit';
+    if (needsValue && args.value === undefined) throw ApplicationFailure.nonRetryable(`A ${args.decision} needs a value`, REJECTIONS.invalidValue);
+    if (args.value !== undefined && args.value !== null) {
+      const problem = labelValueProblem(input.labelSchema, args.value);
+      if (problem) throw ApplicationFailure.nonRetryable(problem, REJECTIONS.invalidValue);
+    }
+    return targets;
+  }
+
+  // Handlers first, so anything that arrives before the first assignment is answered.
+  setHandler(statusQuery, view);
+  setHandler(awaitAssignmentUpdate, async () => {
+    await condition(() => status !== 'pending');
+    return view();
+  });
+  setHandler(claimSignal, ({ userId }) => void actions.push({ type: 'claim', userId }));
+  setHandler(releaseSignal, ({ userId }) => void actions.push({ type: 'release', userId }));
+  setHandler(reassignSignal, (a) => void actions.push({ type: 'reassign', ...a }));
+  setHandler(
+    submitReviewUpdate,
+    async (args) => {
+      // Serialized by construction: the validator and this synchronous prefix run back to back,
+      // so a second decision on the same items sees them pending and is rejected.
+      const targets = check(args);
+      targets.forEach((id) => pending.add(id));
+      try {
+        const recorded = await acts.recordTaskDecision({
+          tenantId: input.tenantId,
+          projectId: input.projectId,
+          taskId,
+          kind: input.kind,
+          userId: args.userId,
+          decision: args.decision,
+          value: (args.value ?? null) as never,
+          itemIds: targets,
+          leadTimeMs: args.leadTimeMs ?? null,
+        });
+        targets.forEach((id) => decided.set(id, args.userId));
+        return {
+          accepted: true,
+          taskId,
+          decision: args.decision,
+          itemIds: targets,
+          annotationIds: recorded.annotationIds,
+          decidedBy: args.userId,
+          remaining: items.size - decided.size,
+        };
+      } finally {
+        targets.forEach((id) => pending.delete(id));
+      }
+    },
+    { validator: (args) => void check(args) },
+  );
+
+  async function assign(opts: { explicit?: string | null; exclude: string[]; escalate: boolean; reason: string; countsAsReassignment: boolean }) {
+    const next = attempts + 1;
+    const r = await acts.assignTask({
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      taskId,
+      kind: input.kind,
+      strategy: opts.escalate ? 'least_loaded' : input.strategy,
+      explicitAssigneeId: opts.explicit ?? null,
+      exclude: opts.exclude,
+      attempt: next,
+      escalate: opts.escalate,
+      dueInSeconds: opts.escalate ? null : input.dueInSeconds,
+      reason: opts.reason,
+    });
+    attempts = next;
+    if (opts.countsAsReassignment) reassignments++;
+    assigneeId = r.assigneeId;
+    dueAt = r.dueAt;
+    if (r.assigneeId && !assignees.includes(r.assigneeId)) assignees.push(r.assigneeId);
+    status = r.status;
+    claimed = false;
+    deadline = !opts.escalate && input.dueInSeconds ? Date.now() + input.dueInSeconds * 1000 : null;
+  }
+
+  async function escalate(reason: string) {
+    await assign({ exclude: [], escalate: true, reason, countsAsReassignment: false });
+  }
+
+  async function onDeadline() {
+    // A decision being recorded right now is not late.
+    await condition(() => pending.size === 0);
+    if (allDecided()) return;
+    if (reassignments < input.maxReassignments) {
+      const exclude = [...assignees];
+      await assign({ exclude, escalate: false, reason: 'deadline', countsAsReassignment: true });
+      if (assigneeId === null) await escalate('deadline: no other eligible member');
+    } else {
+      await escalate('deadline: reassignment limit reached');
+    }
+  }
+
+  async function onAction(a: Action) {
+    if (a.type === 'claim') {
+      if (assigneeId === null) {
+        await assign({ explicit: a.userId, exclude: [], escalate: status === 'escalated', reason: 'claimed', countsAsReassignment: false });
+      }
+      if (assigneeId === a.userId && !claimed) {
+        await acts.recordTaskClaim({ tenantId: input.tenantId, taskId, userId: a.userId });
+        claimed = true;
+      }
+    } else if (a.type === 'release') {
+      if (a.userId !== assigneeId) return;
+      await assign({ exclude: [a.userId], escalate: status === 'escalated', reason: 'released', countsAsReassignment: false });
+    } else {
+      const exclude = a.assigneeId ? [] : assigneeId ? [assigneeId] : [];
+      await assign({ explicit: a.assigneeId ?? null, exclude, escalate: status === 'escalated', reason: `reassigned by ${a.byUserId}`, countsAsReassignment: false });
+    }
+  }
+
+  await assign({ explicit: input.assigneeId ?? null, exclude: [], escalate: false, reason: 'created', countsAsReassignment: false });
+
+  while (!allDecided()) {
+    const wake = () => allDecided() || actions.length > 0;
+    if (deadline === null) {
+      await condition(wake);
+    } else {
+      const left = deadline - Date.now();
+      const woke = left > 0 ? await condition(wake, left) : false;
+      if (!woke) {
+        await onDeadline();
+        continue;
+      }
+    }
+    const a = actions.shift();
+    if (a && !allDecided()) await onAction(a);
+  }
+
+  await condition(allHandlersFinished);
+  const closed = await acts.completeTask({ tenantId: input.tenantId, projectId: input.projectId, taskId, kind: input.kind });
+  status = closed.status;
+  return view();
+}
