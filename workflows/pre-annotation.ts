@@ -9,6 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreAnnotationActivities } from '../activities/pre-annotation';
+import { patched } from '@temporalio/workflow';
+import type { TaskActivities } from '../activities/tasks';
 import { batchesInFlight, nextBatch, type BatchRange } from '../src/annotation/batching';
 import { addCounters, ZERO_COUNTERS, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
 import { budgetReached } from '../src/annotation/budget';
@@ -229,6 +231,15 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   }
 
   const finalStatus = cancelled ? 'cancelled' : 'completed';
+  if (!cancelled && patched('low-confidence-review-tasks')) {
+    // Items below the low-confidence threshold become review tasks of bounded size, each a
+    // reviewAssignment workflow; task ids derive from the job, so a retry duplicates nothing.
+    await proxyActivities<TaskActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' }).createLowConfidenceReviewTasks({
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      jobId,
+    });
+  }
   await db.finishPreAnnotationJob({
     tenantId: input.tenantId,
     projectId: input.projectId,
