@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { loadPool, mergeExamples } from '../src/llm/few-shot-pool';
 import type { AnnotationValue, LabelledExample, ProjectContext } from '../src/llm/types';
 
 /** Gold examples a prompt (or the local engine) learns from; bounded to keep prompts small. */
@@ -18,9 +19,12 @@ export async function loadProjectContext(
     .orderBy('seq')
     .limit(MAX_EXAMPLES)
     .select('data', 'gold_label');
-  const examples: LabelledExample[] = gold
-    .filter((g) => typeof g.data?.text === 'string')
-    .map((g) => ({ text: g.data.text as string, value: g.gold_label }));
+  // Accepted and corrected suggestions (the feedback pool) first, then gold; deduplicated, bounded.
+  const examples: LabelledExample[] = mergeExamples(
+    await loadPool(db, projectId),
+    gold.filter((g) => typeof g.data?.text === 'string').map((g) => ({ text: g.data.text as string, value: g.gold_label })),
+    MAX_EXAMPLES,
+  );
   return {
     tenantId,
     projectId,

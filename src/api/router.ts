@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from './deps';
 import { enginesRouter } from './engines/routes';
 import { routingRouter } from './routing/routes';
+import { suggestionsRouter } from './suggestions/routes';
+import { aiMetricsRouter } from './ai-metrics/routes';
 import { itemsRouter } from './items/routes';
 import { jobsRouter } from './jobs/routes';
 import { preAnnotationRouter } from './pre-annotation/routes';
@@ -30,6 +32,8 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   teamProgressRouter,
   enginesRouter,
   routingRouter,
+  suggestionsRouter,
+  aiMetricsRouter,
   wsStatsRouter,
 ];
 

@@ -1,0 +1,174 @@
+import crypto from 'node:crypto';
+import Router from '@koa/router';
+import { loadProjectContext } from '../../../activities/project-context';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
+import { appendEvent } from '../../events/outbox';
+import { loadVisibleEngine } from '../../llm/engine-store';
+import { AllEnginesFailedError } from '../../llm/types';
+import type { ApiContextExtras, ApiState } from '../deps';
+import { notFound, serviceUnavailable, validationFailed } from '../errors';
+import { requireSwitcher } from '../engines/routes';
+import { listPage, pageOf, paged } from '../middleware/pagination';
+import { defineRoute } from '../openapi';
+import { findProjectForPrincipal } from '../scope';
+import { recordFeedback, type SuggestionRow } from './feedback';
+import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
+
+export const suggestionsRouter = new Router<ApiState, ApiContextExtras>();
+
+const TAGS = ['suggestions'];
+const WRITERS = ['annotator', 'reviewer', 'manager'] as const;
+
+function presentSuggestion(row: SuggestionRow, model?: string) {
+  return {
+    suggestion_id: row.id,
+    project_id: row.project_id,
+    item_id: row.item_id,
+    value: row.value,
+    confidence: row.confidence,
+    engine_id: row.engine_id!,
+    ...(model !== undefined ? { model } : {}),
+    latency_ms: row.latency_ms,
+    cached: row.cached,
+    failed_attempts: row.failed_attempts ?? [],
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+defineRoute(
+  suggestionsRouter,
+  {
+    method: 'post',
+    path: '/annotation/suggestion',
+    tags: TAGS,
+    summary: 'Suggest a label now',
+    description:
+      'Annotates one item (or free text) through the LLM switcher with its response cache: the given engine or the project’s routing default (else the built-in local engine), then its fallbacks and the project’s. The prompt carries the project’s few-shot examples: accepted and corrected suggestions first, then gold labels. The suggestion is recorded (see /annotation/suggestions/history) and a `suggestion.ready` event is sent to the project’s WebSocket subscribers. `failed_attempts` lists engines that failed before the one that answered; when all fail the answer is a 503 whose details give each engine’s reason.',
+    roles: [...WRITERS],
+    request: { body: SuggestionBody },
+    responses: { 200: { description: 'The suggestion', schema: SuggestionResponse } },
+  },
+  async (ctx) => {
+    const { body } = ctx.state.input;
+    const { db } = ctx.deps;
+    const switcher = requireSwitcher(ctx.deps);
+    const principal = ctx.state.principal!;
+    const project = await findProjectForPrincipal(db, principal, body.project_id);
+    const routing = (project.routing ?? {}) as { default_engine_id?: string | null; fallback_engine_ids?: string[] };
+    const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
+
+    const [item, engine, context] = await Promise.all([
+      body.item_id ? db('items').where({ id: body.item_id, project_id: project.id }).first('id', 'data') : undefined,
+      body.engine_id ? loadVisibleEngine(db, principal.tenantId, body.engine_id) : true,
+      loadProjectContext(db, principal.tenantId, project.id),
+    ]);
+    if (body.item_id && !item) throw notFound('item', body.item_id);
+    if (!engine) throw validationFailed([{ field: 'engine_id', message: `engine ${body.engine_id} not found` }]);
+    const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
+
+    let result;
+    try {
+      result = await switcher.generate({
+        project: context,
+        engineId,
+        fallbackEngineIds: Array.isArray(routing.fallback_engine_ids) ? routing.fallback_engine_ids : [],
+        item: { id: body.item_id, text },
+        instructions: body.instructions,
+      });
+    } catch (err) {
+      if (err instanceof AllEnginesFailedError) {
+        throw serviceUnavailable(
+          'Every engine of the route failed',
+          err.attempts.map((a) => ({ field: `engines.${a.engineId}`, message: a.reason })),
+        );
+      }
+      throw err;
+    }
+
+    const failedAttempts = result.failedAttempts.map((f) => ({ engine_id: f.engineId, reason: f.reason }));
+    const id = crypto.randomUUID();
+    const [row]: SuggestionRow[] = await db('suggestions')
+      .insert({
+        id,
+        tenant_id: principal.tenantId,
+        project_id: project.id,
+        item_id: body.item_id ?? null,
+        text,
+        engine_id: result.engineId,
+        value: JSON.stringify(result.value),
+        confidence: result.confidence,
+        cached: result.cached,
+        latency_ms: result.latencyMs,
+        failed_attempts: JSON.stringify(failedAttempts),
+        created_by: principal.userId,
+      })
+      .returning('*');
+    const presented = presentSuggestion(row, result.model);
+    await appendEvent(db, {
+      tenantId: principal.tenantId,
+      projectId: project.id,
+      type: 'suggestion.ready',
+      payload: { ...presented, created_by: principal.userId },
+      dedupeKey: `suggestion.ready:${id}`,
+    }).catch((err) => ctx.state.log.warn({ err, suggestionId: id }, 'suggestion.ready event not appended'));
+    ctx.body = presented;
+  },
+);
+
+defineRoute(
+  suggestionsRouter,
+  {
+    method: 'post',
+    path: '/annotation/feedback',
+    tags: TAGS,
+    summary: 'Accept, reject or correct a suggestion',
+    description:
+      'One feedback per suggestion (a second is a 409). `corrected_value` is required for `modify` and must fit the project’s label schema (422 otherwise). Accepted and corrected texts join the project’s few-shot pool (one entry per normalized text, the newest 50 kept), so later prompts of the project — live suggestions and pre-annotation — carry them; a rejection removes that exact example. Acceptance statistics per engine and label are in GET /annotation/metrics.',
+    roles: [...WRITERS],
+    request: { body: FeedbackBody },
+    responses: { 201: { description: 'The feedback was recorded', schema: FeedbackResponse } },
+  },
+  async (ctx) => {
+    const result = await recordFeedback(ctx.deps.db, ctx.state.principal!, ctx.state.input.body);
+    ctx.status = 201;
+    ctx.body = result;
+  },
+);
+
+defineRoute(
+  suggestionsRouter,
+  {
+    method: 'get',
+    path: '/annotation/suggestions/history',
+    tags: TAGS,
+    summary: 'Suggestions of a project',
+    description: 'Newest first, with the feedback each received; filters by item, engine and feedback.',
+    request: { query: HistoryQuery },
+    responses: { 200: { description: 'A page of suggestions', schema: pageOf(HistoryEntry) } },
+  },
+  async (ctx) => {
+    const { query } = ctx.state.input;
+    const { db } = ctx.deps;
+    const project = await findProjectForPrincipal(db, ctx.state.principal!, query.project_id);
+    const base = db('suggestions').where({ tenant_id: project.tenant_id, project_id: project.id });
+    if (query.item_id) base.andWhere('item_id', query.item_id);
+    if (query.engine_id) base.andWhere('engine_id', query.engine_id);
+    if (query.feedback === 'none') base.whereNull('feedback_action');
+    else if (query.feedback) base.andWhere('feedback_action', query.feedback);
+    const { rows, total } = await listPage<SuggestionRow>(base, query, (q) =>
+      q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]),
+    );
+    ctx.body = paged(
+      rows.map((r) => ({
+        ...presentSuggestion(r),
+        text: r.text,
+        created_by: r.created_by,
+        feedback: r.feedback_action
+          ? { action: r.feedback_action, corrected_value: r.feedback_value ?? null, by: r.feedback_by!, at: new Date(r.feedback_at!).toISOString() }
+          : null,
+      })),
+      query,
+      total,
+    );
+  },
+);

@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import type { AnnotationValue, LabelledExample } from './types';
+
+/**
+ * The project's few-shot pool (table `few_shot_pool`): examples people accepted or corrected
+ * through suggestion feedback. One entry per normalized text (the latest judgement wins), the
+ * newest `POOL_LIMIT` kept. The project context puts them ahead of the gold examples in every
+ * later prompt of the project (live suggestions and pre-annotation alike).
+ */
+
+export const POOL_LIMIT = 50;
+/** Longer texts are not worth their prompt tokens as examples. */
+export const MAX_POOL_TEXT_CHARS = 4000;
+
+/** Lower-cased, Unicode-normalized, whitespace collapsed: "  Great  Product!" ≡ "great product!". */
+export function normalizeText(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+export function textHash(text: string): string {
+  return crypto.createHash('sha256').update(normalizeText(text)).digest('hex');
+}
+
+export interface PoolEntry {
+  tenantId: string;
+  projectId: string;
+  text: string;
+  value: AnnotationValue;
+  source: 'accepted' | 'corrected';
+  suggestionId?: string;
+}
+
+/** Adds (or refreshes) an example and trims the pool to the newest `limit`. Returns whether it was kept. */
+export async function addToPool(db: Knex | Knex.Transaction, entry: PoolEntry, limit = POOL_LIMIT): Promise<boolean> {
+  if (!entry.text.trim() || entry.text.length > MAX_POOL_TEXT_CHARS) return false;
+  await db('few_shot_pool')
+    .insert({
+      tenant_id: entry.tenantId,
+      project_id: entry.projectId,
+      text_hash: textHash(entry.text),
+      text: entry.text,
+      value: JSON.stringify(entry.value),
+      source: entry.source,
+      suggestion_id: entry.suggestionId ?? null,
+    })
+    .onConflict(['project_id', 'text_hash'])
+    .merge({ text: entry.text, value: JSON.stringify(entry.value), source: entry.source, suggestion_id: entry.suggestionId ?? null, updated_at: db.fn.now() });
+  await db('few_shot_pool')
+    .where('project_id', entry.projectId)
+    .whereNotIn(
+      'id',
+      db('few_shot_pool').select('id').where('project_id', entry.projectId).orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit),
+    )
+    .delete();
+  return true;
+}
+
+/** A rejected answer: drop a pool entry that teaches exactly that value for that text. */
+export async function removeFromPool(db: Knex | Knex.Transaction, projectId: string, text: string, value: AnnotationValue): Promise<number> {
+  return db('few_shot_pool')
+    .where({ project_id: projectId, text_hash: textHash(text) })
+    .whereRaw('value = ?::jsonb', [JSON.stringify(value)])
+    .delete();
+}
+
+/** The pool, newest first. */
+export async function loadPool(db: Knex, projectId: string, limit = POOL_LIMIT): Promise<LabelledExample[]> {
+  const rows: { text: string; value: AnnotationValue }[] = await db('few_shot_pool')
+    .where('project_id', projectId)
+    .orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(limit)
+    .select('text', 'value');
+  return rows.map((r) => ({ text: r.text, value: r.value }));
+}
+
+/** Pool examples first, then gold ones whose text the pool does not already teach; at most `max`. */
+export function mergeExamples(pool: LabelledExample[], gold: LabelledExample[], max: number): LabelledExample[] {
+  const seen = new Set<string>();
+  const out: LabelledExample[] = [];
+  for (const e of [...pool, ...gold]) {
+    if (out.length >= max) break;
+    const key = normalizeText(e.text);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(e);
+  }
+  return out;
+}

@@ -1,0 +1,288 @@
+import crypto from 'node:crypto';
+import { loadProjectContext } from '../../activities/project-context';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { addToPool, loadPool } from '../../src/llm/few-shot-pool';
+import { TestApi, startTestApi, tokenFor } from '../helpers/api';
+import { TestDatabase, createTestDatabase } from '../helpers/db';
+import { FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai';
+
+let tdb: TestDatabase;
+let api: TestApi;
+let fake: FakeOpenAI;
+const tenantA = `ta-${crypto.randomBytes(3).toString('hex')}`;
+const tenantB = `tb-${crypto.randomBytes(3).toString('hex')}`;
+const managerA = tokenFor({ tenantId: tenantA, sub: 'manager-a', roles: ['manager'] });
+const annotatorA = tokenFor({ tenantId: tenantA, sub: 'annotator-a', roles: ['annotator'] });
+const viewerA = tokenFor({ tenantId: tenantA, sub: 'viewer-a', roles: ['viewer'] });
+const managerB = tokenFor({ tenantId: tenantB, sub: 'manager-b', roles: ['manager'] });
+const sentiment = { type: 'single_label', labels: ['positive', 'negative', 'neutral'] };
+
+let projectId: string;
+let otherProjectId: string;
+let projectB: string;
+let good: string;
+let broken: string;
+let brokenWithFallback: string;
+let engineB: string;
+
+const post = (path: string, token: string, json: unknown) => api.request(`/api/v1${path}`, { method: 'POST', token, json });
+const get = (path: string, token: string) => api.request(`/api/v1${path}`, { token });
+const suggest = async (json: Record<string, unknown>, token = annotatorA) => {
+  const res = await post('/annotation/suggestion', token, { project_id: projectId, ...json });
+  return { res, body: (await res.json()) as any };
+};
+const feedback = async (json: Record<string, unknown>, token = annotatorA) => {
+  const res = await post('/annotation/feedback', token, json);
+  return { res, body: (await res.json()) as any };
+};
+
+async function engine(token: string, body: Record<string, unknown>) {
+  const res = await post('/annotation/engines', token, {
+    name: `e-${crypto.randomBytes(3).toString('hex')}`,
+    provider: 'openai',
+    model: 'good-model',
+    base_url: fake.baseUrl,
+    price: { input_per_1k: '0.0015', output_per_1k: '0.0021' },
+    ...body,
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as any).id as string;
+}
+
+async function project(token: string, routing?: Record<string, unknown>) {
+  const res = await post('/projects', token, { name: 'Suggest', label_schema: sentiment, ...(routing ? { routing } : {}) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as any).id as string;
+}
+
+beforeAll(async () => {
+  [tdb, fake] = await Promise.all([createTestDatabase(), startFakeOpenAI()]);
+  fake.setFault((r) => (r.model === 'broken' ? { status: 500 } : null));
+  api = await startTestApi({ db: tdb.db });
+  good = await engine(managerA, {});
+  broken = await engine(managerA, { model: 'broken' });
+  brokenWithFallback = await engine(managerA, { model: 'broken', fallback_engine_ids: [good] });
+  engineB = await engine(managerB, {});
+  projectId = await project(managerA, { default_engine_id: good });
+  otherProjectId = await project(managerA);
+  projectB = await project(managerB);
+});
+afterAll(async () => {
+  await api?.close();
+  await fake?.close();
+  await tdb?.drop();
+});
+
+describe('live suggestions', () => {
+  it('answers through the project default engine, records the suggestion and emits suggestion.ready; a repeat is a cache hit', async () => {
+    const before = fake.requestCount;
+    const { res, body } = await suggest({ data: { text: 'I hate how this was packed: negative' } });
+    expect(res.status).toBe(200);
+    expect(body).toEqual({
+      suggestion_id: expect.any(String),
+      project_id: projectId,
+      item_id: null,
+      value: { label: 'negative' },
+      confidence: 0.9,
+      engine_id: good,
+      model: 'good-model',
+      latency_ms: expect.any(Number),
+      cached: false,
+      failed_attempts: [],
+      created_at: expect.any(String),
+    });
+    expect(fake.requestCount).toBe(before + 1);
+    const row = await tdb.db('suggestions').where({ id: body.suggestion_id }).first();
+    expect(row).toMatchObject({ tenant_id: tenantA, project_id: projectId, text: 'I hate how this was packed: negative', engine_id: good, created_by: 'annotator-a', cached: false, feedback_action: null });
+    const events = await tdb.db('events').where({ type: 'suggestion.ready', project_id: projectId });
+    expect(events.map((e) => e.payload.suggestion_id)).toContain(body.suggestion_id);
+
+    const again = await suggest({ data: { text: 'I hate how this was packed: negative' } });
+    expect(again.body).toMatchObject({ cached: true, value: { label: 'negative' }, engine_id: good });
+    expect(again.body.suggestion_id).not.toBe(body.suggestion_id);
+    expect(fake.requestCount).toBe(before + 1);
+  });
+
+  it('suggests for an item of the project; validates the request', async () => {
+    const imp = await post(`/projects/${projectId}/items`, managerA, { items: [{ data: { text: 'a neutral remark' } }] });
+    const [itemId] = ((await imp.json()) as any).item_ids;
+    const { res, body } = await suggest({ item_id: itemId });
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ item_id: itemId, value: { label: 'neutral' } });
+
+    expect((await suggest({ item_id: itemId, data: { text: 'x' } })).res.status).toBe(422);
+    expect((await suggest({})).res.status).toBe(422);
+    expect((await suggest({ project_id: otherProjectId, item_id: itemId })).res.status).toBe(404);
+    expect((await suggest({ data: { text: 'x' }, engine_id: crypto.randomUUID() })).res.status).toBe(422);
+    expect((await suggest({ project_id: projectB, data: { text: 'x' } })).res.status).toBe(404);
+    expect((await suggest({ data: { text: 'x' } }, viewerA)).res.status).toBe(403);
+  });
+
+  it('hides other tenants’ engines: not usable for a suggestion', async () => {
+    const { res, body } = await suggest({ data: { text: 'x' }, engine_id: engineB });
+    expect(res.status).toBe(422);
+    expect(body.error.details).toEqual([{ field: 'engine_id', message: expect.stringMatching(/not found/) }]);
+  });
+
+  it('fails over to the fallback engine and says why', async () => {
+    const { res, body } = await suggest({ data: { text: 'an excellent experience' }, engine_id: brokenWithFallback });
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ engine_id: good, value: { label: 'positive' } });
+    expect(body.failed_attempts).toEqual([{ engine_id: brokenWithFallback, reason: expect.stringMatching(/^error: http 500/) }]);
+    const row = await tdb.db('suggestions').where({ id: body.suggestion_id }).first();
+    expect(row.failed_attempts).toEqual(body.failed_attempts);
+  });
+
+  it('answers 503 with each engine’s reason when every engine fails', async () => {
+    const { res, body } = await suggest({ data: { text: 'anything at all' }, engine_id: broken });
+    expect(res.status).toBe(503);
+    expect(body.error.details).toEqual([{ field: `engines.${broken}`, message: expect.stringMatching(/http 500/) }]);
+  });
+});
+
+describe('feedback and the learning loop', () => {
+  it('validates feedback: modify needs a corrected value of the schema; one feedback per suggestion; tenant isolation', async () => {
+    const { body: s } = await suggest({ data: { text: 'validation sample text' } });
+    const noValue = await feedback({ suggestion_id: s.suggestion_id, action: 'modify' });
+    expect(noValue.res.status).toBe(422);
+    expect(noValue.body.error.details).toEqual([{ field: 'corrected_value', message: expect.any(String) }]);
+    const offSchema = await feedback({ suggestion_id: s.suggestion_id, action: 'modify', corrected_value: { label: 'furious' } });
+    expect(offSchema.res.status).toBe(422);
+    expect(offSchema.body.error.details[0].field).toMatch(/^corrected_value/);
+    const wrongShape = await feedback({ suggestion_id: s.suggestion_id, action: 'modify', corrected_value: { labels: ['negative'] } });
+    expect(wrongShape.res.status).toBe(422);
+    expect((await feedback({ suggestion_id: s.suggestion_id, action: 'accept', corrected_value: { label: 'negative' } })).res.status).toBe(422);
+    expect((await feedback({ suggestion_id: s.suggestion_id, action: 'love' })).res.status).toBe(422);
+    expect((await feedback({ suggestion_id: s.suggestion_id, action: 'accept' }, managerB)).res.status).toBe(404);
+    expect((await feedback({ suggestion_id: crypto.randomUUID(), action: 'accept' })).res.status).toBe(404);
+
+    const ok = await feedback({ suggestion_id: s.suggestion_id, action: 'reject' });
+    expect(ok.res.status).toBe(201);
+    expect(ok.body).toMatchObject({ suggestion_id: s.suggestion_id, action: 'reject', final_value: null, corrected_value: null, feedback_by: 'annotator-a' });
+    const twice = await feedback({ suggestion_id: s.suggestion_id, action: 'accept' });
+    expect(twice.res.status).toBe(409);
+  });
+
+  it('a correction becomes a few-shot example in the next prompt of the project (suggestions and pre-annotation)', async () => {
+    const text = 'Meh.   The courier was on time';
+    const { body: s } = await suggest({ data: { text } });
+    expect(s.value).toEqual({ label: 'positive' }); // the fake's default (first label)
+    const fb = await feedback({ suggestion_id: s.suggestion_id, action: 'modify', corrected_value: { label: 'neutral' } });
+    expect(fb.res.status).toBe(201);
+    expect(fb.body).toMatchObject({ action: 'modify', suggested_value: { label: 'positive' }, corrected_value: { label: 'neutral' }, final_value: { label: 'neutral' }, few_shot: 'added' });
+
+    const n = fake.requestCount;
+    await suggest({ data: { text: 'a completely different text' } });
+    expect(fake.requestCount).toBe(n + 1);
+    const prompt = fake.requests[fake.requests.length - 1].messages;
+    const at = prompt.findIndex((m) => m.role === 'user' && m.content === text);
+    expect(at).toBeGreaterThan(0);
+    expect(JSON.parse(prompt[at + 1].content)).toEqual({ label: 'neutral', confidence: 1 });
+    expect(prompt[prompt.length - 1]).toEqual({ role: 'user', content: 'a completely different text' });
+
+    // The same text again (differently spaced and cased) is not a second example; the latest judgement wins.
+    const { body: s2 } = await suggest({ data: { text: 'meh. the COURIER was on time' } });
+    expect((await feedback({ suggestion_id: s2.suggestion_id, action: 'accept' })).res.status).toBe(201);
+    const pool = await loadPool(tdb.db, projectId);
+    expect(pool.filter((e) => e.text.toLowerCase().includes('courier'))).toEqual([{ text: 'meh. the COURIER was on time', value: { label: 'positive' } }]);
+
+    // Pre-annotation builds its prompts from the same project context.
+    const context = await loadProjectContext(tdb.db, tenantA, projectId);
+    expect(context.examples).toEqual(expect.arrayContaining([{ text: 'meh. the COURIER was on time', value: { label: 'positive' } }]));
+    // Another project learns nothing from it.
+    expect((await loadProjectContext(tdb.db, tenantA, otherProjectId)).examples).toEqual([]);
+
+    // Rejecting that value removes the example.
+    const { body: s3 } = await suggest({ data: { text: 'Meh. The courier was on time' } });
+    expect(s3.value).toEqual({ label: 'positive' });
+    expect((await feedback({ suggestion_id: s3.suggestion_id, action: 'reject' })).body.few_shot).toBe('removed');
+    expect((await loadPool(tdb.db, projectId)).some((e) => e.text.toLowerCase().includes('courier'))).toBe(false);
+  });
+
+  it('keeps the pool bounded, newest first', async () => {
+    const p = await project(managerA);
+    for (let i = 0; i < 5; i++) await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: `example ${i}`, value: { label: 'neutral' }, source: 'accepted' }, 3);
+    expect((await loadPool(tdb.db, p)).map((e) => e.text)).toEqual(['example 4', 'example 3', 'example 2']);
+  });
+
+  it('lists the history, newest first, with feedback and filters', async () => {
+    const res = await get(`/annotation/suggestions/history?project_id=${projectId}&page_size=2`, annotatorA);
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as any;
+    const total = await tdb.db('suggestions').where({ project_id: projectId }).count({ n: '*' }).first();
+    expect(page).toMatchObject({ page: 1, page_size: 2, total: Number(total!.n) });
+    expect(page.items).toHaveLength(2);
+    expect(page.items[0]).toMatchObject({ project_id: projectId, text: 'Meh. The courier was on time', feedback: { action: 'reject', by: 'annotator-a' } });
+    const modified = (await (await get(`/annotation/suggestions/history?project_id=${projectId}&feedback=modify`, annotatorA)).json()) as any;
+    expect(modified.items).toEqual([expect.objectContaining({ feedback: expect.objectContaining({ action: 'modify', corrected_value: { label: 'neutral' } }) })]);
+    expect((await get(`/annotation/suggestions/history?project_id=${projectId}`, managerB)).status).toBe(404);
+    expect((await get('/annotation/suggestions/history', annotatorA)).status).toBe(422);
+  });
+});
+
+describe('AI metrics', () => {
+  it('reports cost equal to the ledger sums exactly, acceptance from feedback and reviews, per engine and label', async () => {
+    // An AI annotation reviewed by a human who agreed, and one who disagreed.
+    const imp = await post(`/projects/${projectId}/items`, managerA, { items: [{ data: { text: 'r1' } }, { data: { text: 'r2' } }] });
+    const [i1, i2] = ((await imp.json()) as any).item_ids;
+    const ann = (item: string, source: string, label: string, extra: Record<string, unknown> = {}) => ({
+      id: crypto.randomUUID(), tenant_id: tenantA, project_id: projectId, item_id: item, source, annotator_id: source === 'ai' ? good : 'rev-1',
+      value: JSON.stringify({ label }), status: source === 'ai' ? 'auto_accepted' : 'submitted', ...extra,
+    });
+    await tdb.db('annotations').insert([
+      ann(i1, 'ai', 'positive', { engine_id: good, confidence: 0.8 }),
+      ann(i2, 'ai', 'negative', { engine_id: good, confidence: 0.6 }),
+      ann(i1, 'human', 'positive'),
+      ann(i2, 'human', 'neutral'),
+    ]);
+
+    const res = await get(`/annotation/metrics?project_id=${projectId}`, managerA);
+    expect(res.status).toBe(200);
+    const m = (await res.json()) as any;
+    const ledger = await tdb.db('llm_usage').where({ project_id: projectId }).select(tdb.db.raw('sum(cost_usd)::text AS s, count(*)::int AS n')).first();
+    expect(Number(m.cost_usd)).toBeGreaterThan(0);
+    expect(m.cost_usd).toBe(ledger.s.replace(/0+$/, '').replace(/\.$/, ''));
+    expect(m.usage.calls).toBe(ledger.n);
+    for (const e of m.engines) {
+      const row = await tdb.db('llm_usage').where({ project_id: projectId, engine_id: e.engine_id }).select(tdb.db.raw('coalesce(sum(cost_usd), 0)::text AS s')).first();
+      expect(Number(e.usage.cost_usd)).toBe(Number(row.s));
+      expect(e.usage.cost_usd).toBe(row.s.includes('.') ? row.s.replace(/0+$/, '').replace(/\.$/, '') : row.s);
+    }
+
+    const suggestions = await tdb.db('suggestions').where({ project_id: projectId });
+    const fbCount = (a: string) => suggestions.filter((s) => s.feedback_action === a).length;
+    expect(m).toMatchObject({
+      project_id: projectId,
+      total_annotations: 4,
+      ai_annotations: 2,
+      human_annotations: 2,
+      suggestions: suggestions.length,
+      feedback: { accepted: fbCount('accept'), modified: fbCount('modify'), rejected: fbCount('reject') },
+      reviews: { reviewed: 2, agreed: 1, acceptance_rate: 0.5 },
+    });
+    const accepted = fbCount('accept') + 1;
+    const judged = fbCount('accept') + fbCount('modify') + fbCount('reject') + 2;
+    expect(m.acceptance_rate).toBeCloseTo(accepted / judged, 4);
+    const confs = [...suggestions.map((s) => s.confidence), 0.8, 0.6];
+    expect(m.mean_confidence).toBeCloseTo(confs.reduce((a, b) => a + b, 0) / confs.length, 4);
+    const goodRow = m.engines.find((e: any) => e.engine_id === good);
+    expect(goodRow).toMatchObject({ ai_annotations: 2, reviews: { reviewed: 2, agreed: 1 } });
+    expect(goodRow.usage.cache_hits).toBeGreaterThan(0);
+    expect(m.engines.find((e: any) => e.engine_id === brokenWithFallback).usage.errors).toBeGreaterThan(0);
+    expect(m.labels).toEqual(expect.arrayContaining([expect.objectContaining({ engine_id: good, label: 'positive', modified: 1 })]));
+
+    // Tenant-wide equals the tenant's whole ledger; another tenant sees none of it.
+    const all = (await (await get('/annotation/metrics', managerA)).json()) as any;
+    const tenantLedger = await tdb.db('llm_usage').where({ tenant_id: tenantA }).select(tdb.db.raw('sum(cost_usd)::text AS s')).first();
+    expect(Number(all.cost_usd)).toBe(Number(tenantLedger.s));
+    const b = (await (await get('/annotation/metrics', managerB)).json()) as any;
+    expect(b).toMatchObject({ total_annotations: 0, suggestions: 0, cost_usd: '0', engines: [] });
+    expect((await get(`/annotation/metrics?project_id=${projectId}`, managerB)).status).toBe(404);
+  });
+
+  it('the built-in local engine works for suggestions at no cost', async () => {
+    const { res, body } = await suggest({ data: { text: 'excellent, I love it' }, engine_id: BUILTIN_LOCAL_ENGINE_ID });
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ engine_id: BUILTIN_LOCAL_ENGINE_ID, cached: false });
+  });
+});
