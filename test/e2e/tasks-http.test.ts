@@ -254,3 +254,38 @@ test('conflicts: opened once under concurrent submissions; majority; tie rule; e
   expect(a1).toMatchObject({ annotations: 3, items: 3, mean_lead_time_ms: 500 });
   expect(a1.throughput_per_hour).toBeGreaterThan(0);
 });
+
+test('an expert who misses the deadline is replaced, then the conflict task escalates; documented in OpenAPI', async () => {
+  const { projectId, itemIds } = await setup({
+    members: [['a1', 'annotator'], ['a2', 'annotator'], ['m1', 'manager'], ['m2', 'manager']],
+    items: 1,
+    routing: { annotators_per_item: 2 },
+  });
+  await tdb.db('projects').where({ id: projectId }).update({
+    routing: tdb.db.raw(`routing || '{"conflict_expert_due_in_seconds": 1, "conflict_max_reassignments": 1}'::jsonb`),
+  });
+  await post('/annotation/submit', { item_id: itemIds[0], value: { label: 'positive' } }, tok('a1', ['annotator']));
+  const second = await post('/annotation/submit', { item_id: itemIds[0], value: { label: 'negative' } }, tok('a2', ['annotator']));
+  const conflictId = second.body.conflict.conflict_id as string;
+  const row = await waitFor(() => tdb.db('conflicts').where({ id: conflictId }).first(), (c) => Boolean(c.task_id));
+  const escalated = await waitFor(() => get(`/annotation/tasks/${row.task_id}`), (r) => r.body.status === 'escalated', 30_000);
+  expect(escalated.body).toMatchObject({ kind: 'expert', assignees: ['m1', 'm2'], attempts: 3, due_at: null, assignee_id: 'm1' });
+  const resolved = await post('/annotation/conflicts/resolve', { conflict_id: conflictId, value: { label: 'negative' } }, tok('m1', ['reviewer']));
+  expect(resolved.status).toBe(200);
+  expect(resolved.body).toMatchObject({ status: 'resolved', method: 'expert', resolved_by: 'm1' });
+
+  const doc = (await (await api.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
+  for (const path of [
+    '/api/v1/annotation/tasks',
+    '/api/v1/annotation/tasks/assign',
+    '/api/v1/annotation/tasks/{task_id}',
+    '/api/v1/annotation/tasks/{task_id}/decision',
+    '/api/v1/annotation/submit',
+    '/api/v1/annotation/review-tasks',
+    '/api/v1/annotation/conflicts/resolve',
+    '/api/v1/annotation/conflicts/{project_id}',
+    '/api/v1/annotation/progress/{project_id}',
+  ]) {
+    expect(doc.paths[path]).toBeDefined();
+  }
+}, 60_000);
