@@ -1,4 +1,5 @@
 import { createPreAnnotationActivities, type PreAnnotationDeps } from './pre-annotation';
+import { createBatchCoverageActivities } from './batch-coverage';
 import { createTaskActivities } from './tasks';
 import { createConflictActivities } from './conflicts';
 
@@ -8,6 +9,7 @@ export type ActivityDeps = PreAnnotationDeps;
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPreAnnotationActivities(deps),
+    ...createBatchCoverageActivities(deps),
     ...createTaskActivities(deps),
     ...createConflictActivities(deps),
   };

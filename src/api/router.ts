@@ -7,6 +7,7 @@ import { aiMetricsRouter } from './ai-metrics/routes';
 import { itemsRouter } from './items/routes';
 import { jobsRouter } from './jobs/routes';
 import { preAnnotationRouter } from './pre-annotation/routes';
+import { batchCoverageRouter } from './batch-coverage/routes';
 import { tasksRouter } from './tasks/routes';
 import { conflictsRouter } from './conflicts/routes';
 import { teamProgressRouter } from './team-progress/routes';
@@ -27,6 +28,7 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   // ─── Append resource routers below, one line each (import them above) ───────────────
   preAnnotationRouter,
   jobsRouter,
+  batchCoverageRouter,
   tasksRouter,
   conflictsRouter,
   teamProgressRouter,

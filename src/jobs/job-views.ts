@@ -126,6 +126,7 @@ export function jobLinks(job: Pick<JobRow, 'id' | 'type' | 'workflow_id' | 'run_
     links.progress = `${base}/pre-annotate/${job.id}/progress`;
     links.results = `${base}/pre-annotate/${job.id}/results`;
   }
+  if (job.type === 'batch_coverage') links.results = `${base}/batch-coverage/${job.id}/results`;
   return links;
 }
 

@@ -1,0 +1,97 @@
+import Router from '@koa/router';
+import { BATCH_COVERAGE_JOB_TYPE, startBatchCoverage } from '../../jobs/start-batch-coverage';
+import { metrics } from '../../metrics';
+import type { ApiContextExtras, ApiState } from '../deps';
+import { serviceUnavailable, validationFailed, zodIssues } from '../errors';
+import { goldLabelSchema } from '../items/schema';
+import { findJobForPrincipal, linksFor } from '../jobs/access';
+import { JobAccepted, JobParams } from '../jobs/schema';
+import { pageOf, paged } from '../middleware/pagination';
+import { defineRoute } from '../openapi';
+import type { LabelSchemaValue } from '../projects/schema';
+import { findProjectForPrincipal } from '../scope';
+import { BatchCoverageBody, BatchCoverageSuggestion, CoverageResultsQuery } from './schema';
+
+export const batchCoverageRouter = new Router<ApiState, ApiContextExtras>();
+
+defineRoute(
+  batchCoverageRouter,
+  {
+    method: 'post',
+    path: '/annotation/batch-coverage',
+    tags: ['batch-coverage'],
+    summary: 'Apply a value to the items most like a source item',
+    description:
+      'Starts a `batchCoverage` workflow that pages through the project’s items, computes the trigram similarity (pg_trgm `similarity()`, or the same definition in-process where the extension is unavailable) of each item’s text to the source item’s, and records `value` as a suggestion (source `ai`, status `needs_review`, confidence = similarity, annotator `batch-coverage`) for every item at or above `similarity_threshold` — never the source item itself, never an item a person has already annotated — up to `max_items`. Progress: GET /annotation/jobs/{job_id}.',
+    roles: ['manager', 'annotator'],
+    request: { body: BatchCoverageBody },
+    responses: { 202: { description: 'The job was started', schema: JobAccepted } },
+  },
+  async (ctx) => {
+    const { body } = ctx.state.input;
+    const { db, temporal, config } = ctx.deps;
+    const principal = ctx.state.principal!;
+    const project = await findProjectForPrincipal(db, principal, body.project_id);
+
+    const value = goldLabelSchema(project.label_schema as LabelSchemaValue).safeParse(body.value);
+    if (!value.success) throw validationFailed(zodIssues(value.error, 'value'));
+    const source = await db('items')
+      .where({ id: body.source_item_id, project_id: project.id, tenant_id: principal.tenantId })
+      .first('id', db.raw("jsonb_typeof(data->'text') AS text_type"));
+    if (!source) throw validationFailed([{ field: 'source_item_id', message: 'no such item in this project' }]);
+    if (source.text_type !== 'string') throw validationFailed([{ field: 'source_item_id', message: 'the item has no text to compare' }]);
+
+    let started;
+    try {
+      started = await startBatchCoverage(db, temporal.client, config, {
+        tenantId: principal.tenantId,
+        userId: principal.userId,
+        projectId: project.id,
+        sourceItemId: body.source_item_id,
+        value: value.data,
+        similarityThreshold: body.similarity_threshold,
+        maxItems: body.max_items,
+      });
+    } catch (err) {
+      ctx.state.log.error({ err }, 'could not start the batch-coverage workflow');
+      throw serviceUnavailable('The workflow engine could not start the job; try again');
+    }
+    metrics.jobsStarted.inc({ type: BATCH_COVERAGE_JOB_TYPE });
+    const links = linksFor(ctx.deps, { id: started.jobId, type: BATCH_COVERAGE_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
+    ctx.status = 202;
+    ctx.set('Location', links.self);
+    ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', links };
+  },
+);
+
+defineRoute(
+  batchCoverageRouter,
+  {
+    method: 'get',
+    path: '/annotation/batch-coverage/:job_id/results',
+    tags: ['batch-coverage'],
+    summary: 'Suggestions of a batch-coverage job',
+    description: 'The suggestions the job recorded, most similar first; available while the job runs.',
+    request: { params: JobParams, query: CoverageResultsQuery },
+    responses: { 200: { description: 'A page of suggestions', schema: pageOf(BatchCoverageSuggestion) } },
+  },
+  async (ctx) => {
+    const { params, query } = ctx.state.input;
+    const { db } = ctx.deps;
+    const job = await findJobForPrincipal(db, ctx.state.principal!, params.job_id, BATCH_COVERAGE_JOB_TYPE);
+    const base = db('annotations as a').where({ 'a.job_id': job.id, 'a.tenant_id': job.tenant_id });
+    const [{ count }] = await base.clone().count({ count: '*' });
+    const rows = await base
+      .clone()
+      .join('items as i', 'i.id', 'a.item_id')
+      .orderBy([{ column: 'a.confidence', order: 'desc' }, { column: 'i.seq' }])
+      .offset((query.page - 1) * query.page_size)
+      .limit(query.page_size)
+      .select('a.item_id', 'i.external_id', 'a.value', 'a.confidence', 'a.status', 'a.created_at');
+    ctx.body = paged(
+      rows.map((r) => ({ ...r, created_at: r.created_at ? new Date(r.created_at).toISOString() : null })),
+      query,
+      Number(count),
+    );
+  },
+);
