@@ -28,7 +28,8 @@ const annotator = tokenFor({ tenantId: TENANT, sub: 'ann', roles: ['annotator'] 
 
 beforeAll(async () => {
   [tdb, env, fake] = await Promise.all([createTestDatabase(), startTestTemporal(), startFakeOpenAI({ latencyMs: 0 })]);
-  const settings = { PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8' };
+  // Two batches a run: the budget and the spend must survive continue-as-new.
+  const settings = { PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8', PRE_ANNOTATION_BATCHES_PER_RUN: '2' };
   api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
   const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
   const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
@@ -123,6 +124,24 @@ test('a job pauses when its spend reaches the budget, makes no calls while pause
     expect((await setBudget({ max_cost_usd: '5' }, annotator)).status).toBe(403);
     await sleep(200);
     expect(fake.requestCount).toBe(calls);
+
+    // A raise that buys a few more batches: the job runs on (across runs) and pauses again.
+    const costOfCall = dearest;
+    const second = sumDecimals([paused.spent_usd, ...Array(12).fill(costOfCall)]); // ≈ two batches more
+    expect((await setBudget({ max_cost_usd: second })).status).toBe(202);
+    await waitFor(async () => {
+      const p = await progressOf(job.job_id);
+      return p.status === 'paused' && p.max_cost_usd === second && p.processed > paused.processed && (await tdb.db('jobs').where({ id: job.job_id }).first()).status === 'paused';
+    });
+    const pausedAgain = await progressOf(job.job_id);
+    expect(pausedAgain.pause_reason).toBe('budget');
+    expect(compareDecimals(pausedAgain.spent_usd, second)).toBeGreaterThanOrEqual(0);
+    expect(pausedAgain.processed).toBeLessThan(60);
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${job.workflow_id}'` })) runs.push(wf.runId);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    const events = await tdb.db('events').where({ project_id: projectId, type: 'job.progress' }).whereRaw("payload->>'reason' = 'budget_exhausted'");
+    expect(events.map((e) => e.payload.max_cost_usd)).toEqual([budget, second]);
 
     const raised = await setBudget({ max_cost_usd: '5.00' });
     expect(raised.status).toBe(202);
