@@ -220,24 +220,35 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     },
 
     /** Closes a task whose every item has a decision; emits review.completed once. */
-    async completeTask(input: { tenantId: string; projectId: string; taskId: string; kind: TaskKind }): Promise<{ status: 'completed' }> {
+    async completeTask(input: {
+      tenantId: string;
+      projectId: string;
+      taskId: string;
+      kind: TaskKind;
+      /** Closes the task as cancelled (by whom, why) instead of completed. */
+      cancelled?: { byUserId: string; reason: string | null };
+    }): Promise<{ status: 'completed' | 'cancelled' }> {
+      const status = input.cancelled ? 'cancelled' : 'completed';
       await db.transaction(async (trx) => {
         const decisions: { status: string; count: string }[] = await trx('annotations')
           .where({ task_id: input.taskId, source: 'human' })
           .groupBy('status')
           .select('status', trx.raw('count(*) AS count'));
-        const result = { decisions: Object.fromEntries(decisions.map((d) => [d.status, Number(d.count)])) };
+        const result = {
+          decisions: Object.fromEntries(decisions.map((d) => [d.status, Number(d.count)])),
+          ...(input.cancelled ? { cancelled_by: input.cancelled.byUserId, reason: input.cancelled.reason } : {}),
+        };
         const updated = await trx('tasks')
           .where({ id: input.taskId, tenant_id: input.tenantId })
           .whereIn('status', ['open', 'escalated'])
-          .update({ status: 'completed', completed_at: trx.fn.now(), updated_at: trx.fn.now(), result: JSON.stringify(result) })
+          .update({ status, completed_at: trx.fn.now(), updated_at: trx.fn.now(), result: JSON.stringify(result) })
           .returning(['assignee_id']);
         if (updated.length) {
           await trx('audit_log').insert({
             tenant_id: input.tenantId,
             project_id: input.projectId,
-            actor: 'system',
-            action: 'task.completed',
+            actor: input.cancelled?.byUserId ?? 'system',
+            action: `task.${status}`,
             entity_type: 'task',
             entity_id: input.taskId,
             details: JSON.stringify(result),
@@ -247,11 +258,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           tenantId: input.tenantId,
           projectId: input.projectId,
           type: 'review.completed',
-          payload: { task_id: input.taskId, kind: input.kind, status: 'completed', ...result },
+          payload: { task_id: input.taskId, kind: input.kind, status, ...result },
           dedupeKey: `review.completed:${input.taskId}`,
         });
       });
-      return { status: 'completed' };
+      return { status };
     },
 
     /**

@@ -82,6 +82,8 @@ export const awaitAssignmentUpdate = defineUpdate<ReviewStatus, []>('awaitAssign
 export const claimSignal = defineSignal<[{ userId: string }]>('claim');
 export const releaseSignal = defineSignal<[{ userId: string }]>('release');
 export const reassignSignal = defineSignal<[{ byUserId: string; assigneeId?: string | null }]>('reassign');
+/** Closes the task without a decision (status `cancelled`); items already decided keep their annotations. */
+export const cancelSignal = defineSignal<[{ byUserId: string; reason?: string | null }]>('cancel');
 export const statusQuery = defineQuery<ReviewStatus>('status');
 
 const acts = proxyActivities<TaskActivities>({
@@ -111,6 +113,7 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   const pending = new Set<string>(); // items whose decision is being recorded
   const actions: Action[] = [];
   const items = new Set(input.itemIds);
+  let cancelledBy: { byUserId: string; reason: string | null } | null = null;
 
   const view = (): ReviewStatus => ({
     taskId,
@@ -127,7 +130,7 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   const allDecided = () => decided.size >= items.size;
 
   function check(args: SubmitReviewArgs): string[] {
-    if (status === 'completed' || status === 'cancelled') throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
+    if (status === 'completed' || status === 'cancelled' || cancelledBy !== null) throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
     if (!args.isManager && args.userId !== assigneeId) {
       throw ApplicationFailure.nonRetryable('Only the assignee or a manager may decide this task', REJECTIONS.notAssignee);
     }
@@ -155,6 +158,7 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   setHandler(claimSignal, ({ userId }) => void actions.push({ type: 'claim', userId }));
   setHandler(releaseSignal, ({ userId }) => void actions.push({ type: 'release', userId }));
   setHandler(reassignSignal, (a) => void actions.push({ type: 'reassign', ...a }));
+  setHandler(cancelSignal, ({ byUserId, reason }) => void (cancelledBy ??= { byUserId, reason: reason ?? null }));
   setHandler(
     submitReviewUpdate,
     async (args) => {
@@ -253,8 +257,8 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
 
   await assign({ explicit: input.assigneeId ?? null, exclude: [], escalate: false, reason: 'created', countsAsReassignment: false });
 
-  while (!allDecided()) {
-    const wake = () => allDecided() || actions.length > 0;
+  while (!allDecided() && cancelledBy === null) {
+    const wake = () => allDecided() || actions.length > 0 || cancelledBy !== null;
     if (deadline === null) {
       await condition(wake);
     } else {
@@ -265,12 +269,19 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
         continue;
       }
     }
+    if (cancelledBy !== null) break;
     const a = actions.shift();
     if (a && !allDecided()) await onAction(a);
   }
 
   await condition(allHandlersFinished);
-  const closed = await acts.completeTask({ tenantId: input.tenantId, projectId: input.projectId, taskId, kind: input.kind });
+  const closed = await acts.completeTask({
+    tenantId: input.tenantId,
+    projectId: input.projectId,
+    taskId,
+    kind: input.kind,
+    ...(cancelledBy && !allDecided() ? { cancelled: cancelledBy } : {}),
+  });
   status = closed.status;
   return view();
 }

@@ -7,7 +7,17 @@ import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
-import { REJECTIONS, submitReviewUpdate, type ReviewDecision, type ReviewVerdict } from '../../workflows/review-assignment';
+import {
+  REJECTIONS,
+  cancelSignal,
+  claimSignal,
+  reassignSignal,
+  releaseSignal,
+  submitReviewUpdate,
+  type ReviewDecision,
+  type ReviewVerdict,
+} from '../../workflows/review-assignment';
+import { ELIGIBLE_ROLES } from '../annotation/assignment';
 import { detectConflict } from './conflicts';
 
 /** What the decision functions need: the REST routes pass ctx.deps, the WebSocket hub its own. */
@@ -219,4 +229,62 @@ export async function resolveConflictDecision(
     throw err;
   }
   return (await db<ConflictRow>('conflicts').where({ id: row.id }).first())!;
+}
+
+export type TaskAction = 'claim' | 'release' | 'reassign' | 'cancel';
+
+/**
+ * Signals a task's workflow (REST and WebSocket alike):
+ * - `claim`: the assignee acknowledges the task, or an eligible member takes an unassigned one;
+ * - `release`: the assignee gives it back (the strategy picks someone else);
+ * - `reassign` (manager): to `assignee_id`, or to the strategy's next pick;
+ * - `cancel` (manager): closes it without a decision.
+ * 404 unknown, 409 closed or held by someone else, 403 not allowed, 422 ineligible assignee.
+ */
+export async function signalTask(
+  deps: DecisionDeps,
+  principal: Principal,
+  req: { task_id: string; action: TaskAction; assignee_id?: string | null; reason?: string | null },
+): Promise<{ task_id: string; workflow_id: string; action: TaskAction }> {
+  const { db } = deps;
+  const task = await findTaskForPrincipal(db, principal, req.task_id);
+  if (task.status === 'completed' || task.status === 'cancelled') throw conflict(`The task is already ${task.status}`);
+  if (task.kind === 'expert') throw conflict('An expert task is managed by its conflict (POST /annotation/conflicts/resolve)');
+  const isManager = await isProjectManager(db, principal, task.project_id);
+  const handle = deps.temporal.client.workflow.getHandle(task.workflow_id);
+  const eligible = async (userId: string) => {
+    const m = await db('project_members').where({ project_id: task.project_id, user_id: userId }).first('role');
+    const roles = task.status === 'escalated' || task.kind === 'expert' ? ELIGIBLE_ROLES.expert : [...ELIGIBLE_ROLES[task.kind], ...ELIGIBLE_ROLES.expert];
+    return Boolean(m && roles.includes(m.role));
+  };
+  try {
+    switch (req.action) {
+      case 'claim':
+        if (task.assignee_id && task.assignee_id !== principal.userId) throw conflict('The task is assigned to someone else');
+        if (!task.assignee_id && !(await eligible(principal.userId))) throw forbidden('Only an eligible project member may claim this task');
+        await handle.signal(claimSignal, { userId: principal.userId });
+        break;
+      case 'release':
+        if (task.assignee_id !== principal.userId) throw forbidden('Only the assignee may release this task');
+        await handle.signal(releaseSignal, { userId: principal.userId });
+        break;
+      case 'reassign':
+        if (!isManager) throw forbidden('Only a manager may reassign a task');
+        if (req.assignee_id && !(await eligible(req.assignee_id))) {
+          throw validationFailed([{ field: 'assignee_id', message: `${req.assignee_id} is not an eligible project member` }]);
+        }
+        await handle.signal(reassignSignal, { byUserId: principal.userId, assigneeId: req.assignee_id ?? null });
+        break;
+      case 'cancel':
+        if (!isManager) throw forbidden('Only a manager may cancel a task');
+        await handle.signal(cancelSignal, { byUserId: principal.userId, reason: req.reason ?? null });
+        break;
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    const mapped = rejectionToApiError(err);
+    if (mapped) throw mapped;
+    throw err;
+  }
+  return { task_id: task.id, workflow_id: task.workflow_id, action: req.action };
 }

@@ -289,3 +289,28 @@ test('an expert who misses the deadline is replaced, then the conflict task esca
     expect(doc.paths[path]).toBeDefined();
   }
 }, 60_000);
+
+test('claim, release, reassign and cancel through HTTP', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer'], ['a1', 'annotator']] });
+  const t = await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', strategy: 'least_loaded' });
+  const id = t.body.task_id as string;
+  expect(t.body.assignee_id).toBe('r1');
+  const act = (action: string, token: string, json: Record<string, unknown> = {}) => post(`/annotation/tasks/${id}/${action}`, json, token);
+
+  expect((await act('claim', tok('r2'))).status).toBe(409);
+  expect((await act('claim', tok('r1'))).status).toBe(202);
+  await waitFor(() => get(`/annotation/tasks/${id}`), (r) => r.body.claimed_at !== null);
+  expect((await act('release', tok('r2'))).status).toBe(403);
+  expect((await act('release', tok('r1'))).status).toBe(202);
+  await waitFor(() => get(`/annotation/tasks/${id}`), (r) => r.body.assignee_id === 'r2');
+  expect((await act('reassign', tok('r2'))).status).toBe(403);
+  expect((await act('reassign', manager, { assignee_id: 'a1' })).status).toBe(422);
+  expect((await act('reassign', manager, { assignee_id: 'r1' })).status).toBe(202);
+  const moved = await waitFor(() => get(`/annotation/tasks/${id}`), (r) => r.body.assignee_id === 'r1');
+  expect(moved.body.assignees).toEqual(['r1', 'r2']);
+  expect((await act('cancel', manager, { reason: 'duplicate' })).status).toBe(202);
+  const cancelled = await waitFor(() => get(`/annotation/tasks/${id}`), (r) => r.body.status === 'cancelled');
+  expect(cancelled.body.result).toMatchObject({ cancelled_by: 'mia', reason: 'duplicate' });
+  expect((await post(`/annotation/tasks/${id}/decision`, { decision: 'approve' }, tok('r1'))).status).toBe(409);
+  expect((await act('claim', tok('r1'))).status).toBe(409);
+});

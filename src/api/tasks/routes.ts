@@ -5,7 +5,7 @@ import { labelValueProblem } from '../../annotation/label-value';
 import type { Principal } from '../../auth/jwt';
 import type { LabelSchema } from '../../llm/types';
 import { detectConflict } from '../../tasks/conflicts';
-import { findTaskForPrincipal, submitReviewDecision, type TaskRow } from '../../tasks/decisions';
+import { findTaskForPrincipal, signalTask, submitReviewDecision, type TaskRow } from '../../tasks/decisions';
 import { REVIEW_TASK_SIZE, startTask } from '../../tasks/start-task';
 import { loadCandidates } from '../../../activities/tasks';
 import { awaitAssignmentUpdate } from '../../../workflows/review-assignment';
@@ -25,6 +25,8 @@ import {
   ReviewTasksResponse,
   SubmitBody,
   SubmitResponse,
+  TaskActionBody,
+  TaskActionResponse,
   TaskParams,
   TaskResponse,
 } from './schema';
@@ -293,3 +295,31 @@ defineRoute(
     };
   },
 );
+
+const ACTION_DOCS = {
+  claim: 'The assignee acknowledges the task, or an eligible member takes an unassigned one (409 if someone else holds it).',
+  release: 'The assignee gives the task back; the strategy picks another eligible member.',
+  reassign: 'A manager moves the task to `assignee_id`, or to the strategy’s next pick; the deadline restarts.',
+  cancel: 'A manager closes the task without a decision (status `cancelled`).',
+} as const;
+
+for (const action of ['claim', 'release', 'reassign', 'cancel'] as const) {
+  defineRoute(
+    tasksRouter,
+    {
+      method: 'post',
+      path: `/annotation/tasks/:task_id/${action}`,
+      tags: ['tasks'],
+      summary: `${action[0].toUpperCase()}${action.slice(1)} a task`,
+      description: `${ACTION_DOCS[action]} Sent to the task’s workflow as the \`${action}\` signal.`,
+      roles: action === 'reassign' || action === 'cancel' ? ['manager'] : ['annotator', 'reviewer', 'manager'],
+      request: { params: TaskParams, body: TaskActionBody },
+      responses: { 202: { description: 'The signal was delivered', schema: TaskActionResponse } },
+    },
+    async (ctx) => {
+      const { params, body } = ctx.state.input;
+      ctx.status = 202;
+      ctx.body = await signalTask(ctx.deps, ctx.state.principal!, { task_id: params.task_id, action, assignee_id: body.assignee_id, reason: body.reason });
+    },
+  );
+}

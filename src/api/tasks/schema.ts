@@ -129,3 +129,15 @@ export const SubmitResponse = z
     conflict: z.object({ conflict_id: z.uuid(), created: z.boolean() }).nullable(),
   })
   .meta({ id: 'Submitted' });
+
+export const TaskActionBody = z
+  .object({
+    assignee_id: userId.optional().meta({ description: 'reassign: the new assignee (default: the strategy’s next pick)' }),
+    reason: z.string().max(2000).optional().meta({ description: 'cancel: why' }),
+  })
+  .strict()
+  .meta({ id: 'TaskAction' });
+
+export const TaskActionResponse = z
+  .object({ task_id: z.uuid(), workflow_id: z.string(), action: z.enum(['claim', 'release', 'reassign', 'cancel']) })
+  .meta({ id: 'TaskActionAccepted' });
