@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
-import { loadProjectContext } from '../../../activities/project-context';
+import { MAX_EXAMPLES } from '../../../activities/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
 import { appendEvent } from '../../events/outbox';
 import { loadVisibleEngine } from '../../llm/engine-store';
-import { AllEnginesFailedError } from '../../llm/types';
+import { loadGoldExamples, loadPool, mergeExamples } from '../../llm/few-shot-pool';
+import { AllEnginesFailedError, type LabelSchema, type ProjectContext } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
 import { requireSwitcher } from '../engines/routes';
@@ -53,17 +54,26 @@ defineRoute(
     const { db } = ctx.deps;
     const switcher = requireSwitcher(ctx.deps);
     const principal = ctx.state.principal!;
-    const project = await findProjectForPrincipal(db, principal, body.project_id);
-    const routing = (project.routing ?? {}) as { default_engine_id?: string | null; fallback_engine_ids?: string[] };
-    const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
-
-    const [item, engine, context] = await Promise.all([
-      body.item_id ? db('items').where({ id: body.item_id, project_id: project.id }).first('id', 'data') : undefined,
+    // Everything the prompt needs, read at once: the same context as loadProjectContext
+    // (activities/project-context.ts) builds for pre-annotation, without its sequential reads.
+    const [project, gold, pool, item, engine] = await Promise.all([
+      findProjectForPrincipal(db, principal, body.project_id),
+      loadGoldExamples(db, body.project_id, MAX_EXAMPLES),
+      loadPool(db, body.project_id),
+      body.item_id ? db('items').where({ id: body.item_id, project_id: body.project_id }).first('id', 'data') : undefined,
       body.engine_id ? loadVisibleEngine(db, principal.tenantId, body.engine_id) : true,
-      loadProjectContext(db, principal.tenantId, project.id),
     ]);
     if (body.item_id && !item) throw notFound('item', body.item_id);
     if (!engine) throw validationFailed([{ field: 'engine_id', message: `engine ${body.engine_id} not found` }]);
+    const routing = (project.routing ?? {}) as { default_engine_id?: string | null; fallback_engine_ids?: string[] };
+    const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
+    const context: ProjectContext = {
+      tenantId: principal.tenantId,
+      projectId: project.id,
+      labelSchema: project.label_schema as LabelSchema,
+      guidelines: project.guidelines,
+      examples: mergeExamples(pool, gold, MAX_EXAMPLES),
+    };
     const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
 
     let result;
@@ -87,30 +97,50 @@ defineRoute(
 
     const failedAttempts = result.failedAttempts.map((f) => ({ engine_id: f.engineId, reason: f.reason }));
     const id = crypto.randomUUID();
-    const [row]: SuggestionRow[] = await db('suggestions')
-      .insert({
-        id,
-        tenant_id: principal.tenantId,
-        project_id: project.id,
-        item_id: body.item_id ?? null,
-        text,
-        engine_id: result.engineId,
-        value: JSON.stringify(result.value),
-        confidence: result.confidence,
-        cached: result.cached,
-        latency_ms: result.latencyMs,
-        failed_attempts: JSON.stringify(failedAttempts),
-        created_by: principal.userId,
-      })
-      .returning('*');
+    const row: SuggestionRow = {
+      id,
+      tenant_id: principal.tenantId,
+      project_id: project.id,
+      item_id: body.item_id ?? null,
+      text,
+      engine_id: result.engineId,
+      value: result.value,
+      confidence: result.confidence,
+      cached: result.cached,
+      latency_ms: result.latencyMs,
+      failed_attempts: failedAttempts,
+      created_by: principal.userId,
+      created_at: new Date(),
+      feedback_action: null,
+      feedback_value: null,
+      feedback_by: null,
+      feedback_at: null,
+    };
     const presented = presentSuggestion(row, result.model);
-    await appendEvent(db, {
+    // The row and the event are independent writes: made together.
+    const insert = db('suggestions').insert({
+      id,
+      tenant_id: principal.tenantId,
+      project_id: project.id,
+      item_id: body.item_id ?? null,
+      text,
+      engine_id: result.engineId,
+      value: JSON.stringify(result.value),
+      confidence: result.confidence,
+      cached: result.cached,
+      latency_ms: result.latencyMs,
+      failed_attempts: JSON.stringify(failedAttempts),
+      created_by: principal.userId,
+      created_at: row.created_at,
+    });
+    const event = appendEvent(db, {
       tenantId: principal.tenantId,
       projectId: project.id,
       type: 'suggestion.ready',
       payload: { ...presented, created_by: principal.userId },
       dedupeKey: `suggestion.ready:${id}`,
     }).catch((err) => ctx.state.log.warn({ err, suggestionId: id }, 'suggestion.ready event not appended'));
+    await Promise.all([insert, event]);
     ctx.body = presented;
   },
 );
