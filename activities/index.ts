@@ -2,6 +2,7 @@ import { createPreAnnotationActivities, type PreAnnotationDeps } from './pre-ann
 import { createBatchCoverageActivities } from './batch-coverage';
 import { createTaskActivities } from './tasks';
 import { createConflictActivities } from './conflicts';
+import { createValidationActivities } from './validation';
 
 export type ActivityDeps = PreAnnotationDeps;
 
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchCoverageActivities(deps),
     ...createTaskActivities(deps),
     ...createConflictActivities(deps),
+    ...createValidationActivities(deps),
   };
 }
 

@@ -4,3 +4,4 @@ export { preAnnotation } from './pre-annotation';
 export { batchCoverage } from './batch-coverage';
 export { reviewAssignment } from './review-assignment';
 export { conflictResolution } from './conflict-resolution';
+export { validation } from './validation';

@@ -15,6 +15,7 @@ import { membersRouter } from './members/routes';
 import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
 import { wsStatsRouter } from '../ws/stats-route';
+import { qualityRouter } from './quality/routes';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -37,6 +38,7 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   suggestionsRouter,
   aiMetricsRouter,
   wsStatsRouter,
+  qualityRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */

@@ -4,6 +4,7 @@ import * as llmCache from '../../migrations/20261125000101_llm_cache';
 import * as jobBudget from '../../migrations/20261125000250_job_budget';
 import * as tasksConflicts from '../../migrations/20261125000300_tasks_conflicts';
 import * as suggestionsFeedback from '../../migrations/20261125000200_suggestions_feedback';
+import * as quality from '../../migrations/20261125000400_quality';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '20261125000250_job_budget': jobBudget,
   '20261125000300_tasks_conflicts': tasksConflicts,
   '20261125000200_suggestions_feedback': suggestionsFeedback,
+  '20261125000400_quality': quality,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,464 @@
+import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { appendEvent } from '../src/events/outbox';
+import { detectAiDisagreement } from '../src/quality/ai-disagreement';
+import { detectDrift } from '../src/quality/drift';
+import { majorityVote } from '../src/quality/majority-vote';
+import { NearDuplicateIndex } from '../src/quality/near-duplicates';
+import { evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
+import { accumulateItems, finalizeMetrics, valueCategory, type QualityItem } from '../src/quality/report-accumulate';
+import type { QualityPartial } from '../src/quality/report-partial';
+import { conflictSettings, detectConflict } from '../src/tasks/conflicts';
+
+export interface ValidationDeps {
+  db: Knex;
+}
+
+/** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
+export type ValidationScope = { kind: 'project' } | { kind: 'job'; jobId: string };
+
+export const VALIDATION_JOB_TYPE = 'validation';
+
+/** Human annotations in these states are not judgements (yet, or any more). */
+const NON_JUDGEMENT_STATUSES = ['draft', 'rejected', 'superseded', 'deleted', 'skipped'];
+
+interface PageQuery {
+  tenantId: string;
+  projectId: string;
+  scope: ValidationScope;
+  /** Keyset cursor: items with seq > afterSeq (item seq for a project, job_items.seq for a job). */
+  afterSeq: number;
+  limit: number;
+}
+
+type LoadedItem = QualityItem & { seq: number; text?: string };
+
+/**
+ * One page of items in scope, in order, with their annotations: the latest human annotation per
+ * (item, annotator) and the latest AI annotation per (item, engine). Two indexed queries.
+ */
+export async function loadQualityPage(db: Knex, q: PageQuery, withText = false): Promise<LoadedItem[]> {
+  const cols = ['i.id', 'i.gold_label', ...(withText ? [db.raw("COALESCE(i.data->>'text', i.data::text) AS text")] : [])];
+  const rows: { id: string; seq: string | number; gold_label: unknown; text?: string }[] =
+    q.scope.kind === 'project'
+      ? await db('items as i')
+          .where({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
+          .andWhere('i.seq', '>', q.afterSeq)
+          .orderBy('i.seq')
+          .limit(q.limit)
+          .select(...cols, 'i.seq')
+      : await db('job_items as ji')
+          .join('items as i', 'i.id', 'ji.item_id')
+          .where('ji.job_id', q.scope.jobId)
+          .andWhere({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
+          .andWhere('ji.seq', '>', q.afterSeq)
+          .orderBy('ji.seq')
+          .limit(q.limit)
+          .select(...cols, 'ji.seq as seq');
+  if (rows.length === 0) return [];
+  const items = new Map<string, LoadedItem>();
+  for (const r of rows) {
+    items.set(r.id, { itemId: r.id, seq: Number(r.seq), gold: valueCategory(r.gold_label), human: [], ai: [], ...(withText ? { text: r.text ?? '' } : {}) });
+  }
+  const annotations: { item_id: string; source: string; annotator_id: string; engine_id: string | null; value: unknown; status: string; created_at: Date }[] =
+    await db.raw(
+      `SELECT DISTINCT ON (a.item_id, a.source, a.annotator_id)
+              a.item_id, a.source, a.annotator_id, a.engine_id, a.value, a.status, a.created_at
+         FROM annotations a
+        WHERE a.project_id = ? AND a.item_id = ANY(?::uuid[])
+          AND (a.source = 'ai' OR (a.source = 'human' AND a.value IS NOT NULL AND a.status <> ALL(?::text[])))
+          ${withText ? "AND a.source = 'human'" : ''}
+        ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
+      [q.projectId, [...items.keys()], NON_JUDGEMENT_STATUSES],
+    ).then((r: { rows: never[] }) => r.rows);
+  for (const a of annotations) {
+    const item = items.get(a.item_id)!;
+    const value = valueCategory(a.value);
+    if (a.source === 'human') {
+      if (value !== null) item.human.push({ annotatorId: a.annotator_id, value, at: new Date(a.created_at).getTime() });
+    } else {
+      item.ai.push({ engineId: a.engine_id ?? a.annotator_id, value, status: a.status });
+    }
+  }
+  return [...items.values()];
+}
+
+/** The final label of each item of a page: gold, else the majority of its human annotations (ties → first label). */
+function finalLabels(items: LoadedItem[], labels: string[]): Map<string, string> {
+  const majority = majorityVote(
+    items.flatMap((i) => i.human.map((h) => ({ itemId: i.itemId, annotatorId: h.annotatorId, value: h.value }))),
+    labels,
+  );
+  const out = new Map<string, string>();
+  for (const i of items) {
+    const f = i.gold ?? majority.get(i.itemId)?.label;
+    if (f !== undefined) out.set(i.itemId, f);
+  }
+  return out;
+}
+
+interface InconsistencyRow {
+  kind: 'near_duplicate' | 'annotator_drift' | 'ai_human_disagreement';
+  item_ids: string[];
+  annotator_id?: string | null;
+  label?: string | null;
+  details: Record<string, unknown>;
+  severity: string;
+  dedupe_key: string;
+}
+
+async function insertInconsistencies(db: Knex, base: { tenantId: string; projectId: string; jobId: string }, rows: InconsistencyRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    await db('inconsistencies')
+      .insert(
+        rows.slice(i, i + 1000).map((r) => ({
+          id: crypto.randomUUID(),
+          tenant_id: base.tenantId,
+          project_id: base.projectId,
+          job_id: base.jobId,
+          kind: r.kind,
+          item_ids: JSON.stringify(r.item_ids),
+          annotator_id: r.annotator_id ?? null,
+          label: r.label ?? null,
+          details: JSON.stringify(r.details),
+          severity: r.severity,
+          dedupe_key: r.dedupe_key,
+        })),
+      )
+      .onConflict(['job_id', 'dedupe_key'])
+      .ignore();
+  }
+}
+
+export interface StartValidationResult {
+  total: number;
+  startedAt: string;
+  labels: string[];
+  thresholds: QualityThresholds;
+}
+
+export interface WriteReportResult {
+  reportId: string;
+  passed: boolean;
+  alerts: QualityAlert[];
+  inconsistencies: number;
+  disagreeingItems: string[];
+}
+
+/** Validation activities, built from their dependencies. Every write is keyed by the job. */
+export function createValidationActivities(deps: ValidationDeps) {
+  const { db } = deps;
+
+  return {
+    /** Marks the job running; reads the project's labels and thresholds; counts the items in scope. */
+    async startValidationJob(input: { tenantId: string; projectId: string; jobId: string; scope: ValidationScope }): Promise<StartValidationResult> {
+      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first();
+      if (!project) throw new Error(`project ${input.projectId} not found`);
+      const [job] = await db('jobs')
+        .where({ id: input.jobId })
+        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), updated_at: db.fn.now() })
+        .returning(['started_at']);
+      if (!job) throw new Error(`job ${input.jobId} not found`);
+      const [{ count }] =
+        input.scope.kind === 'project'
+          ? await db('items').where({ project_id: input.projectId, tenant_id: input.tenantId }).count({ count: '*' })
+          : await db('job_items').where({ job_id: input.scope.jobId }).count({ count: '*' });
+      const total = Number(count);
+      await db('jobs').where({ id: input.jobId }).update({ progress: JSON.stringify({ total, processed: 0, phase: 'metrics' }) });
+      return {
+        total,
+        startedAt: new Date(job.started_at).toISOString(),
+        labels: Array.isArray(project.label_schema?.labels) ? project.label_schema.labels.map(String) : [],
+        thresholds: resolveQualityThresholds(project),
+      };
+    },
+
+    /** The partial metrics of one page of items (pure read: a retry gives the same answer). */
+    async accumulateQualityPage(
+      input: PageQuery & { labels: string[]; driftWindowMs: number },
+    ): Promise<{ partial: QualityPartial; count: number; lastSeq: number }> {
+      const items = await loadQualityPage(db, input);
+      const partial = accumulateItems(items, { labels: input.labels, driftWindowMs: input.driftWindowMs });
+      return { partial, count: items.length, lastSeq: items.length ? items[items.length - 1].seq : input.afterSeq };
+    },
+
+    /** Job row and outbox in step with the workflow (monotonic). */
+    async recordValidationProgress(input: { tenantId: string; projectId: string; jobId: string; total: number; processed: number; phase: string }): Promise<void> {
+      const progress = { total: input.total, processed: input.processed, phase: input.phase };
+      await db('jobs')
+        .where({ id: input.jobId, tenant_id: input.tenantId })
+        .andWhereRaw("COALESCE((progress->>'processed')::int, 0) <= ?", [input.processed])
+        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+        .update({ progress: JSON.stringify(progress), updated_at: db.fn.now() });
+      await appendEvent(db, {
+        tenantId: input.tenantId,
+        projectId: input.projectId,
+        type: 'job.progress',
+        payload: { job_id: input.jobId, job_type: VALIDATION_JOB_TYPE, status: 'running', ...progress },
+        dedupeKey: `job.progress:${input.jobId}:${input.phase}:${input.processed}`,
+      });
+    },
+
+    /**
+     * Near-duplicate items (MinHash/LSH over normalized text) whose final labels differ. Streams
+     * the scope page by page (heartbeating), keeps 128 bytes of signature per labelled item, and
+     * writes each pair once per job. Items with no final label (no gold, no human annotation) are left out.
+     */
+    async detectNearDuplicates(input: {
+      tenantId: string;
+      projectId: string;
+      jobId: string;
+      scope: ValidationScope;
+      labels: string[];
+      similarity: number;
+      pageSize: number;
+    }): Promise<{ found: number; indexed: number }> {
+      const ctx = Context.current();
+      const index = new NearDuplicateIndex({ threshold: input.similarity });
+      const ids: string[] = [];
+      const labelOf: string[] = [];
+      let afterSeq = -1;
+      for (;;) {
+        const page = await loadQualityPage(db, { ...input, afterSeq, limit: input.pageSize }, true);
+        if (page.length === 0) break;
+        const finals = finalLabels(page, input.labels);
+        for (const item of page) {
+          const label = finals.get(item.itemId);
+          if (label === undefined || !item.text) continue;
+          index.add(item.text);
+          ids.push(item.itemId);
+          labelOf.push(label);
+        }
+        afterSeq = page[page.length - 1].seq;
+        ctx.heartbeat({ afterSeq });
+        if (page.length < input.pageSize) break;
+      }
+      const pairs = index.pairs((a, b) => labelOf[a] !== labelOf[b]);
+      const rows: InconsistencyRow[] = pairs.map((p) => {
+        const [a, b] = ids[p.a] < ids[p.b] ? [p.a, p.b] : [p.b, p.a];
+        return {
+          kind: 'near_duplicate',
+          item_ids: [ids[a], ids[b]],
+          details: { similarity: p.similarity, labels: { [ids[a]]: labelOf[a], [ids[b]]: labelOf[b] } },
+          severity: p.similarity >= 0.95 ? 'high' : 'medium',
+          dedupe_key: `near_duplicate:${ids[a]}:${ids[b]}`,
+        };
+      });
+      await insertInconsistencies(db, input, rows);
+      return { found: rows.length, indexed: ids.length };
+    },
+
+    /**
+     * Finishes the statistics, detects drift and systematic AI disagreement, and writes the report
+     * (one per job: a retry returns the stored one). Returns the alerts to raise.
+     */
+    async writeQualityReport(input: {
+      tenantId: string;
+      projectId: string;
+      jobId: string;
+      scope: ValidationScope;
+      partial: QualityPartial;
+      labels: string[];
+      thresholds: QualityThresholds;
+    }): Promise<WriteReportResult> {
+      const { thresholds } = input;
+      const metrics = finalizeMetrics(input.partial, input.labels);
+      const drift = detectDrift(input.partial.drift, {
+        minItems: thresholds.drift.min_items,
+        minDrop: thresholds.drift.min_drop,
+        minZ: thresholds.drift.min_z,
+      });
+      const windowMs = thresholds.drift.window_hours * 3_600_000;
+      const ai = detectAiDisagreement(
+        Object.fromEntries(Object.entries(input.partial.engines).map(([id, e]) => [id, e.confusion])),
+        { minItems: thresholds.ai_disagreement.min_items, minRate: thresholds.ai_disagreement.min_rate },
+      );
+      await insertInconsistencies(db, input, [
+        ...drift.map((d) => ({
+          kind: 'annotator_drift' as const,
+          item_ids: [],
+          annotator_id: d.annotatorId,
+          details: {
+            before: d.before,
+            latest: { ...d.latest, window_start: new Date(d.latest.window * windowMs).toISOString(), window_hours: thresholds.drift.window_hours },
+            drop: d.drop,
+            z: d.z,
+          },
+          severity: d.severity,
+          dedupe_key: `annotator_drift:${d.annotatorId}`,
+        })),
+        ...ai.map((f) => ({
+          kind: 'ai_human_disagreement' as const,
+          item_ids: [],
+          label: f.label,
+          details: {
+            engine_id: f.engineId,
+            direction: f.direction,
+            items: f.items,
+            disagreements: f.disagreements,
+            rate: f.rate,
+            most_common_other: f.mostCommonOther,
+          },
+          severity: f.severity,
+          dedupe_key: `ai_human_disagreement:${f.engineId}:${f.direction}:${f.label}`,
+        })),
+      ]);
+      const [{ count }] = await db('inconsistencies').where({ job_id: input.jobId }).count({ count: '*' });
+      const inconsistencies = Number(count);
+
+      const alerts = evaluateThresholds(
+        {
+          krippendorff_alpha: metrics.agreement.krippendorff_alpha.nominal,
+          fleiss_kappa: metrics.agreement.fleiss_kappa,
+          percent_agreement: metrics.agreement.percent_agreement,
+          ai_accuracy_vs_final: metrics.ai.accuracy_vs_final,
+          ai_acceptance_rate: metrics.ai.acceptance_rate,
+        },
+        thresholds,
+      );
+      const passed = !alerts.some((a) => a.severity === 'alert');
+      const computedAt = new Date().toISOString();
+      // Exactly the fields of API.md's quality report; the rest goes to `details` (dashboards).
+      const report = {
+        project_id: input.projectId,
+        computed_at: computedAt,
+        agreement: metrics.agreement,
+        annotators: metrics.annotators.map((a) => ({
+          annotator_id: a.annotator_id,
+          items: a.items,
+          gold_accuracy: a.gold_accuracy,
+          agreement_with_consensus: a.agreement_with_consensus,
+        })),
+        ai: metrics.ai,
+        inconsistencies,
+        label_distribution: metrics.label_distribution,
+        thresholds,
+        passed,
+      };
+      const details = {
+        coverage: metrics.coverage,
+        annotators: metrics.annotators,
+        alerts,
+        drift_windows: input.partial.drift,
+        inconsistencies_by_kind: Object.fromEntries(
+          ((await db('inconsistencies').where({ job_id: input.jobId }).groupBy('kind').select('kind').count({ count: '*' })) as { kind: string; count: string }[]).map(
+            (r) => [r.kind, Number(r.count)],
+          ),
+        ),
+      };
+      const reportId = crypto.randomUUID();
+      await db('quality_reports')
+        .insert({
+          id: reportId,
+          tenant_id: input.tenantId,
+          project_id: input.projectId,
+          job_id: input.jobId,
+          computed_at: computedAt,
+          scope: JSON.stringify(input.scope),
+          report: JSON.stringify(report),
+          details: JSON.stringify(details),
+          passed,
+        })
+        .onConflict('job_id')
+        .ignore();
+      const stored = await db('quality_reports').where({ job_id: input.jobId }).first('id', 'passed', 'details');
+      await db('inconsistencies').where({ job_id: input.jobId }).update({ report_id: stored.id });
+      return {
+        reportId: stored.id,
+        passed: stored.passed,
+        alerts: (stored.details?.alerts as QualityAlert[]) ?? alerts,
+        inconsistencies,
+        disagreeingItems: input.partial.disagreeingSample,
+      };
+    },
+
+    /** One quality_alerts row and one `quality.alert` event per (report, metric), however often retried. */
+    async raiseQualityAlerts(input: { tenantId: string; projectId: string; jobId: string; reportId: string; alerts: QualityAlert[] }): Promise<{ emitted: number }> {
+      let emitted = 0;
+      for (const a of input.alerts) {
+        await db('quality_alerts')
+          .insert({
+            id: crypto.randomUUID(),
+            tenant_id: input.tenantId,
+            project_id: input.projectId,
+            report_id: input.reportId,
+            metric: a.metric,
+            severity: a.severity,
+            value: a.value,
+            threshold: a.threshold,
+          })
+          .onConflict(['report_id', 'metric'])
+          .ignore();
+        const eventId = await appendEvent(db, {
+          tenantId: input.tenantId,
+          projectId: input.projectId,
+          type: 'quality.alert',
+          payload: { report_id: input.reportId, job_id: input.jobId, metric: a.metric, value: a.value, threshold: a.threshold, severity: a.severity },
+          dedupeKey: `quality.alert:${input.reportId}:${a.metric}`,
+        });
+        if (eventId) {
+          emitted++;
+          await db('quality_alerts').where({ report_id: input.reportId, metric: a.metric }).update({ event_id: eventId });
+        }
+      }
+      return { emitted };
+    },
+
+    /**
+     * Opens a conflict (and its `conflictResolution` workflow, through `detectConflict`) for each
+     * disagreeing item, when the project asks for ≥ 2 annotators per item; one open conflict per
+     * item however often this runs. Bounded by the partial's sample of disagreeing items.
+     */
+    async openQualityConflicts(input: { tenantId: string; projectId: string; itemIds: string[]; taskQueue: string }): Promise<{ opened: number; skipped: boolean }> {
+      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('routing');
+      // The project does not want conflicts (fewer than 2 annotators per item): nothing to do.
+      if (!project || conflictSettings(project.routing).annotatorsPerItem < 2) return { opened: 0, skipped: true };
+      const ctx = Context.current();
+      let opened = 0;
+      for (let i = 0; i < input.itemIds.length; i++) {
+        const c = await detectConflict(db, ctx.client, { TEMPORAL_TASK_QUEUE: input.taskQueue }, {
+          tenantId: input.tenantId,
+          projectId: input.projectId,
+          itemId: input.itemIds[i],
+          detectedBy: 'validation',
+        });
+        if (c?.created) opened++;
+        ctx.heartbeat({ done: i + 1 });
+      }
+      return { opened, skipped: false };
+    },
+
+    async finishValidationJob(input: {
+      tenantId: string;
+      projectId: string;
+      jobId: string;
+      status: 'completed' | 'failed';
+      total: number;
+      processed: number;
+      result: Record<string, unknown>;
+      error?: string;
+    }): Promise<void> {
+      const progress = { total: input.total, processed: input.processed, phase: 'done' };
+      await db('jobs')
+        .where({ id: input.jobId, tenant_id: input.tenantId })
+        .update({
+          status: input.status,
+          progress: JSON.stringify(progress),
+          result: JSON.stringify(input.result),
+          error: input.error ?? null,
+          completed_at: db.fn.now(),
+          updated_at: db.fn.now(),
+        });
+      await appendEvent(db, {
+        tenantId: input.tenantId,
+        projectId: input.projectId,
+        type: 'job.completed',
+        payload: { job_id: input.jobId, job_type: VALIDATION_JOB_TYPE, status: input.status, ...progress, ...input.result },
+        dedupeKey: `job.completed:${input.jobId}`,
+      });
+    },
+  };
+}
+
+export type ValidationActivities = ReturnType<typeof createValidationActivities>;

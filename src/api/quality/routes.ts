@@ -1,0 +1,243 @@
+import Router from '@koa/router';
+import { StartJobRejected } from '../../jobs/start-pre-annotation';
+import { startValidation, VALIDATION_JOB_TYPE } from '../../jobs/start-validation';
+import { metrics } from '../../metrics';
+import type { ApiContextExtras, ApiState } from '../deps';
+import { notFound, serviceUnavailable, validationFailed } from '../errors';
+import { linksFor } from '../jobs/access';
+import { JobAccepted } from '../jobs/schema';
+import { listPage, pageOf, paged } from '../middleware/pagination';
+import { defineRoute } from '../openapi';
+import { findProjectForPrincipal } from '../scope';
+import {
+  Inconsistency,
+  InconsistenciesQuery,
+  ProjectParams,
+  QualityMetricsQuery,
+  QualityMetricsResponse,
+  QualityReport,
+  RefreshBody,
+  ValidateBody,
+} from './schema';
+
+export const qualityRouter = new Router<ApiState, ApiContextExtras>();
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req: { projectId: string; itemIds?: string[]; jobId?: string; trigger: 'validate' | 'refresh' }) {
+  const { db, temporal, config } = ctx.deps;
+  const principal = ctx.state.principal!;
+  const project = await findProjectForPrincipal(db, principal, req.projectId);
+  let started;
+  try {
+    started = await startValidation(db, temporal.client, config, {
+      tenantId: principal.tenantId,
+      userId: principal.userId,
+      projectId: project.id,
+      itemIds: req.itemIds,
+      jobId: req.jobId,
+      trigger: req.trigger,
+    });
+  } catch (err) {
+    if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
+    ctx.state.log.error({ err }, 'could not start the validation workflow');
+    throw serviceUnavailable('The workflow engine could not start the job; try again');
+  }
+  metrics.jobsStarted.inc({ type: VALIDATION_JOB_TYPE });
+  const links = linksFor(ctx.deps, { id: started.jobId, type: VALIDATION_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
+  ctx.status = 202;
+  ctx.set('Location', links.self);
+  ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', links: { ...links, results: `/api/v1/annotation/quality-report/${project.id}` } };
+}
+
+const VALIDATE_DESCRIPTION =
+  'Starts a `validation` workflow over the project (or the given items, or a job’s items): agreement over human annotations ' +
+  '(Krippendorff’s alpha nominal, Fleiss’ kappa, pairwise Cohen’s kappa, percent agreement), per-annotator gold accuracy and ' +
+  'leave-one-out agreement with consensus, AI acceptance and accuracy against final labels (gold, else the human majority, ties ' +
+  'to the first label) per engine, label distribution; then inconsistencies (near-duplicate items with different final labels, ' +
+  'annotator drift across time windows, systematic AI-vs-human disagreement per label), a quality report, `quality.alert` events ' +
+  '(once per report and metric below its threshold) and, where the project wants ≥ 2 annotators per item, conflicts for disagreeing items. ' +
+  'AI annotations never count as annotators in the agreement measures.';
+
+defineRoute(
+  qualityRouter,
+  {
+    method: 'post',
+    path: '/annotation/validate',
+    tags: ['quality'],
+    summary: 'Validate annotation quality',
+    description: VALIDATE_DESCRIPTION,
+    roles: ['manager'],
+    request: { body: ValidateBody },
+    responses: { 202: { description: 'The validation job was started', schema: JobAccepted } },
+  },
+  async (ctx) => {
+    const { body } = ctx.state.input;
+    await start(ctx, { projectId: body.project_id, itemIds: body.item_ids, jobId: body.job_id, trigger: 'validate' });
+  },
+);
+
+defineRoute(
+  qualityRouter,
+  {
+    method: 'post',
+    path: '/annotation/quality-metrics/refresh',
+    tags: ['quality'],
+    summary: 'Recompute the project’s quality metrics',
+    description: 'A validation of the whole project (see POST /annotation/validate); the new report becomes the latest.',
+    roles: ['manager'],
+    request: { body: RefreshBody },
+    responses: { 202: { description: 'The validation job was started', schema: JobAccepted } },
+  },
+  async (ctx) => {
+    await start(ctx, { projectId: ctx.state.input.body.project_id, trigger: 'refresh' });
+  },
+);
+
+defineRoute(
+  qualityRouter,
+  {
+    method: 'get',
+    path: '/annotation/quality-report/:project_id',
+    tags: ['quality'],
+    summary: 'The latest quality report of a project',
+    description:
+      'The report of the most recent completed validation. Agreement is over human annotations (null where fewer than two ratings ' +
+      'of an item exist or chance agreement is perfect). 404 while the project has no report.',
+    request: { params: ProjectParams },
+    responses: { 200: { description: 'The latest report', schema: QualityReport } },
+  },
+  async (ctx) => {
+    const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.project_id);
+    const row = await ctx.deps.db('quality_reports')
+      .where({ tenant_id: project.tenant_id, project_id: project.id })
+      .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .first('report');
+    if (!row) throw notFound('quality report');
+    ctx.body = row.report;
+  },
+);
+
+defineRoute(
+  qualityRouter,
+  {
+    method: 'get',
+    path: '/annotation/inconsistencies/:project_id',
+    tags: ['quality'],
+    summary: 'Inconsistencies found by validation',
+    description:
+      'Those of the latest report (or `report_id`), filtered by `kind`, most severe first. `near_duplicate`: two items with ' +
+      'near-identical text and different final labels; `annotator_drift`: an annotator whose agreement with the others fell in ' +
+      'their latest time window; `ai_human_disagreement`: a label an engine systematically over-uses or misses.',
+    request: { params: ProjectParams, query: InconsistenciesQuery },
+    responses: { 200: { description: 'A page of inconsistencies', schema: pageOf(Inconsistency) } },
+  },
+  async (ctx) => {
+    const { params, query } = ctx.state.input;
+    const { db } = ctx.deps;
+    const project = await findProjectForPrincipal(db, ctx.state.principal!, params.project_id);
+    let reportId = query.report_id;
+    if (!reportId) {
+      const latest = await db('quality_reports')
+        .where({ tenant_id: project.tenant_id, project_id: project.id })
+        .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+        .first('id');
+      if (!latest) {
+        ctx.body = paged([], query, 0);
+        return;
+      }
+      reportId = latest.id as string;
+    }
+    const base = db('inconsistencies').where({ tenant_id: project.tenant_id, project_id: project.id, report_id: reportId });
+    if (query.kind) base.where('kind', query.kind);
+    const { rows, total } = await listPage<Record<string, any>>(base, query, (q) =>
+      q.select('*').orderByRaw("CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END").orderBy([{ column: 'kind' }, { column: 'dedupe_key' }]),
+    );
+    ctx.body = paged(
+      rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        item_ids: r.item_ids,
+        annotator_id: r.annotator_id,
+        label: r.label,
+        severity: r.severity,
+        details: r.details,
+        report_id: r.report_id,
+        job_id: r.job_id,
+        created_at: iso(r.created_at),
+      })),
+      query,
+      total,
+    );
+  },
+);
+
+/** Reports kept in the dashboard history. */
+const HISTORY = 100;
+
+defineRoute(
+  qualityRouter,
+  {
+    method: 'get',
+    path: '/annotation/quality-metrics',
+    tags: ['quality'],
+    summary: 'Quality metrics for dashboards',
+    description:
+      'The latest report in detail (coverage, per-annotator gold and consensus counts, per-engine acceptance and accuracy, ' +
+      'inconsistencies by kind, alerts) and the history of agreement over the last 100 reports, oldest first. `latest` is null ' +
+      'and `history` empty before the first validation. `project_id` is required (422 without).',
+    request: { query: QualityMetricsQuery },
+    responses: { 200: { description: 'Dashboard metrics', schema: QualityMetricsResponse } },
+  },
+  async (ctx) => {
+    const { db } = ctx.deps;
+    const project = await findProjectForPrincipal(db, ctx.state.principal!, ctx.state.input.query.project_id);
+    const rows = await db('quality_reports')
+      .where({ tenant_id: project.tenant_id, project_id: project.id })
+      .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .limit(HISTORY)
+      .select(
+        'id',
+        'job_id',
+        'computed_at',
+        'passed',
+        db.raw("(report->'agreement'->'krippendorff_alpha'->>'nominal')::float8 AS krippendorff_alpha"),
+        db.raw("(report->'agreement'->>'fleiss_kappa')::float8 AS fleiss_kappa"),
+        db.raw("(report->'agreement'->>'percent_agreement')::float8 AS percent_agreement"),
+        db.raw("(report->'ai'->>'accuracy_vs_final')::float8 AS ai_accuracy_vs_final"),
+      );
+    let latest = null;
+    if (rows.length) {
+      const full = await db('quality_reports').where({ id: rows[0].id }).first('report', 'details');
+      const { report, details } = full;
+      latest = {
+        report_id: rows[0].id,
+        job_id: rows[0].job_id,
+        computed_at: iso(rows[0].computed_at),
+        passed: rows[0].passed,
+        agreement: report.agreement,
+        coverage: details.coverage ?? {},
+        annotators: details.annotators ?? report.annotators,
+        ai: report.ai,
+        label_distribution: report.label_distribution,
+        inconsistencies_by_kind: details.inconsistencies_by_kind ?? {},
+        alerts: details.alerts ?? [],
+        thresholds: report.thresholds,
+      };
+    }
+    ctx.body = {
+      project_id: project.id,
+      latest,
+      history: rows.reverse().map((r) => ({
+        report_id: r.id,
+        job_id: r.job_id,
+        computed_at: iso(r.computed_at),
+        krippendorff_alpha: r.krippendorff_alpha,
+        fleiss_kappa: r.fleiss_kappa,
+        percent_agreement: r.percent_agreement,
+        ai_accuracy_vs_final: r.ai_accuracy_vs_final,
+        passed: r.passed,
+      })),
+    };
+  },
+);
