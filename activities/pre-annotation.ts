@@ -226,12 +226,15 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       error?: string;
     }): Promise<void> {
       const progress = { total: input.total, ...input.counters };
+      // Every batch has finished: the spend is final (the sum of the job's ledger rows).
+      const spent = await db('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).first('cost_usd');
+      const result = { ...progress, spent_usd: canonicalDecimal(spent?.cost_usd) };
       await db('jobs')
         .where({ id: input.jobId, tenant_id: input.tenantId })
         .update({
           status: input.status,
           progress: JSON.stringify(progress),
-          result: JSON.stringify(progress),
+          result: JSON.stringify(result),
           error: input.error ?? null,
           completed_at: db.fn.now(),
           updated_at: db.fn.now(),
@@ -240,7 +243,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         tenantId: input.tenantId,
         projectId: input.projectId,
         type: 'job.completed',
-        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...progress },
+        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...result },
         dedupeKey: `job.completed:${input.jobId}`,
       });
     },

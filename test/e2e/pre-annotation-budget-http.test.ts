@@ -162,6 +162,9 @@ test('a job pauses when its spend reaches the budget, makes no calls while pause
     expect(n).toBe(fake.requestCount);
     const detail = (await (await api.request(`/api/v1/annotation/jobs/${job.job_id}`, { token: manager })).json()) as any;
     expect(detail.progress.spent_usd).toBe(done.spent_usd);
+    expect(detail.result.spent_usd).toBe(done.spent_usd);
+    const completed = await tdb.db('events').where({ project_id: projectId, type: 'job.completed' }).first();
+    expect(completed.payload.spent_usd).toBe(done.spent_usd);
 
     // An ended job takes no budget.
     expect((await setBudget({ max_cost_usd: '10' })).status).toBe(409);
