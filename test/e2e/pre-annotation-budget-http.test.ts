@@ -140,7 +140,7 @@ test('a job pauses when its spend reaches the budget, makes no calls while pause
     const runs: string[] = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${job.workflow_id}'` })) runs.push(wf.runId);
     expect(runs.length).toBeGreaterThanOrEqual(2);
-    const events = await tdb.db('events').where({ project_id: projectId, type: 'job.progress' }).whereRaw("payload->>'reason' = 'budget_exhausted'");
+    const events = await tdb.db('events').where({ project_id: projectId, type: 'job.progress' }).whereRaw("payload->>'reason' = 'budget_exhausted'").orderBy('id');
     expect(events.map((e) => e.payload.max_cost_usd)).toEqual([budget, second]);
 
     const raised = await setBudget({ max_cost_usd: '5.00' });
