@@ -314,3 +314,22 @@ test('claim, release, reassign and cancel through HTTP', async () => {
   expect((await post(`/annotation/tasks/${id}/decision`, { decision: 'approve' }, tok('r1'))).status).toBe(409);
   expect((await act('claim', tok('r1'))).status).toBe(409);
 });
+
+test('with enough history the automatic resolution uses Dawid–Skene', async () => {
+  const { projectId, itemIds } = await setup({ members: [['a1', 'annotator'], ['a2', 'annotator'], ['boss', 'manager']], items: 4, routing: { annotators_per_item: 2 } });
+  await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_ds_min_items": 3}'::jsonb`) });
+  const submit = (who: string, itemId: string, label: string) => post('/annotation/submit', { item_id: itemId, value: { label } }, tok(who, ['annotator']));
+  for (const itemId of itemIds.slice(0, 3)) {
+    await submit('a1', itemId, 'positive');
+    expect((await submit('a2', itemId, 'positive')).body.conflict).toBeNull();
+  }
+  await submit('a1', itemIds[3], 'negative');
+  const res = await submit('a2', itemIds[3], 'neutral');
+  const conflictId = res.body.conflict.conflict_id;
+  const detected = await waitFor(
+    () => tdb.db('events').where({ project_id: projectId, type: 'conflict.detected' }).first(),
+    (e) => Boolean(e),
+  );
+  expect(detected.payload).toMatchObject({ conflict_id: conflictId, item_id: itemIds[3], suggested: { method: 'dawid_skene' } });
+  expect(detected.payload.inputs).toHaveLength(2);
+});
