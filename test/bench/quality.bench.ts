@@ -1,0 +1,128 @@
+/**
+ * Quality validation benchmark: a project of N items × 3 human annotators (from a pool of 10,
+ * 80% agreement, 2% gold items, 1% planted near-duplicates) plus one AI annotation per item,
+ * validated by the `validation` workflow on a real Temporal dev server and PostgreSQL, with the
+ * worker in its own process. Prints the job's wall time and the worker's memory; asserts nothing.
+ *
+ *   npm run bench:quality -- --items 100000 --page 5000
+ */
+import { parseArgs } from 'node:util';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { loadConfig } from '../../src/config';
+import { startValidation } from '../../src/jobs/start-validation';
+import { resolveTemporalCli } from '../../src/temporal/cli-binary';
+import { createTestDatabase } from '../helpers/db';
+import { seedProject } from '../helpers/seed';
+import { startTestTemporal } from '../helpers/temporal';
+import { rssMb, spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
+
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '100000' },
+    page: { type: 'string', default: '5000' },
+  },
+});
+const N = Number(values.items);
+const PAGE = Number(values.page);
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+async function main() {
+  process.env.TEMPORAL_CLI_PATH ??= resolveTemporalCli({ log: console.log });
+  const [tdb, env] = await Promise.all([createTestDatabase('anno_bench'), startTestTemporal()]);
+  try {
+    const db = tdb.db;
+    const { tenantId, projectId } = await seedProject(db);
+    const warm = await seedProject(db, { tenantId });
+    console.log(`bench: ${N} items × 3 human annotators + 1 AI annotation each, page size ${PAGE}`);
+
+    const s0 = performance.now();
+    await db.raw('SELECT setseed(0.42)');
+    for (const [pid, n] of [[projectId, N], [warm.projectId, 100]] as const) {
+      // Distinct texts (two md5 words), every 100th item a near copy of the one before it.
+      await db.raw(
+        `INSERT INTO items (id, tenant_id, project_id, external_id, data, gold_label)
+         SELECT gen_random_uuid(), ?, ?, 'b-' || g,
+                jsonb_build_object('text', CASE WHEN g % 100 = 0
+                  THEN 'Review ' || md5((g - 1)::text) || ' about ' || md5(((g - 1) * 7)::text) || '!'
+                  ELSE 'review ' || md5(g::text) || ' about ' || md5((g * 7)::text) END),
+                CASE WHEN g % 50 = 1 THEN jsonb_build_object('label', (ARRAY['positive','negative','neutral'])[1 + g % 3]) END
+           FROM generate_series(1, ?) g`,
+        [tenantId, pid, n],
+      );
+      await db.raw(
+        `INSERT INTO annotations (id, tenant_id, project_id, item_id, source, annotator_id, value, status, created_at)
+         SELECT gen_random_uuid(), i.tenant_id, i.project_id, i.id, 'human', 'ann-' || ((i.seq + r * 3) % 10),
+                jsonb_build_object('label', CASE WHEN random() < 0.8 THEN (ARRAY['positive','negative','neutral'])[1 + i.seq % 3]
+                                                 ELSE (ARRAY['positive','negative','neutral'])[1 + floor(random() * 3)::int] END),
+                'submitted', now() - ((i.seq % 14) || ' days')::interval
+           FROM items i CROSS JOIN generate_series(0, 2) r
+          WHERE i.project_id = ?`,
+        [pid],
+      );
+      await db.raw(
+        `INSERT INTO annotations (id, tenant_id, project_id, item_id, source, annotator_id, engine_id, value, confidence, status)
+         SELECT gen_random_uuid(), i.tenant_id, i.project_id, i.id, 'ai', ?, ?,
+                jsonb_build_object('label', CASE WHEN random() < 0.85 THEN (ARRAY['positive','negative','neutral'])[1 + i.seq % 3] ELSE 'neutral' END),
+                0.9, CASE WHEN i.seq % 4 = 0 THEN 'needs_review' ELSE 'auto_accepted' END
+           FROM items i WHERE i.project_id = ?`,
+        [BUILTIN_LOCAL_ENGINE_ID, BUILTIN_LOCAL_ENGINE_ID, pid],
+      );
+    }
+    await db.raw('ANALYZE items; ANALYZE annotations');
+    console.log(`seeded in ${seconds(performance.now() - s0)} s`);
+
+    const worker = spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url });
+    let jobRssMb = 0;
+    let sampling = false;
+    const sampler = setInterval(() => {
+      if (sampling) jobRssMb = Math.max(jobRssMb, rssMb(worker.pid!).now);
+    }, 100);
+    try {
+      const config = loadConfig({ ...process.env });
+      // Warm-up: the worker bundles workflow code at start; time the job from its start.
+      const w = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId: warm.projectId, trigger: 'validate' });
+      await env.client.workflow.getHandle(w.workflowId).result();
+      const baseMb = rssMb(worker.pid!).now;
+
+      const t0 = performance.now();
+      sampling = true;
+      const job = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId, trigger: 'validate', pageSize: PAGE });
+      const result = await env.client.workflow.getHandle(job.workflowId).result();
+      const jobMs = performance.now() - t0;
+      sampling = false;
+      const peakMb = rssMb(worker.pid!).peak;
+
+      let runs = 0;
+      let maxHistory = 0;
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = '${job.workflowId}'` })) {
+        runs++;
+        maxHistory = Math.max(maxHistory, run.historyLength);
+      }
+      const row = await db('quality_reports').where({ job_id: job.jobId }).first('report', 'details');
+      const kinds = row.details.inconsistencies_by_kind;
+      console.log('');
+      console.log(`items validated              ${result.items} (${result.items * 3} human + ${result.items} AI annotations)`);
+      console.log(`validation wall time         ${seconds(jobMs)} s (POST-equivalent start → workflow result)`);
+      console.log(`throughput                   ${(result.items / (jobMs / 1000)).toFixed(0)} items/s`);
+      console.log(`krippendorff alpha (nominal) ${row.report.agreement.krippendorff_alpha.nominal?.toFixed(4)}`);
+      console.log(`fleiss kappa                 ${row.report.agreement.fleiss_kappa?.toFixed(4)}`);
+      console.log(`annotator pairs (cohen)      ${row.report.agreement.cohen_kappa.length}`);
+      console.log(`inconsistencies              ${result.inconsistencies} ${JSON.stringify(kinds)}`);
+      console.log(`runs (continue-as-new)       ${runs}`);
+      console.log(`largest history of any run   ${maxHistory} events`);
+      console.log(`worker RSS before the job    ${baseMb.toFixed(0)} MB (worker process, after warm-up)`);
+      console.log(`worker RSS during the job    ${jobRssMb.toFixed(0)} MB (worker process; max of samples every 100 ms)`);
+      console.log(`worker peak RSS since start  ${peakMb.toFixed(0)} MB (worker process VmHWM; includes bundling workflow code at start-up)`);
+    } finally {
+      clearInterval(sampler);
+      await stopProcess(worker);
+    }
+  } finally {
+    await Promise.all([env.teardown(), tdb.drop()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
