@@ -59,7 +59,8 @@ async function load<T>(count: number, concurrency: number, one: (i: number) => P
 
 async function main() {
   const [tdb, fake] = await Promise.all([createTestDatabase('anno_bench'), startFakeOpenAI({ latencyMs: L, maxLog: 10 })]);
-  const api = await startTestApi({ db: tdb.db });
+  // The API's per-user rate limit would throttle the load generator (one user).
+  const api = await startTestApi({ db: tdb.db, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
   try {
     const token = tokenFor({ tenantId: 'bench-tenant', sub: 'bench-user', roles: ['manager'] });
     const post = async (path: string, json: unknown) => {
