@@ -3,6 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { buildWorkers } from '../../src/processes/worker';
 import { submitReviewDecision } from '../../src/tasks/decisions';
+import { reviewDecisionMessage } from '../../src/tasks/ws-handlers';
 import { startTestApi, tokenFor, type TestApi } from '../helpers/api';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
@@ -332,4 +333,16 @@ test('with enough history the automatic resolution uses Dawid–Skene', async ()
   );
   expect(detected.payload).toMatchObject({ conflict_id: conflictId, item_id: itemIds[3], suggested: { method: 'dawid_skene' } });
   expect(detected.payload.inputs).toHaveLength(2);
+});
+
+test('the WebSocket review_decision handler validates its body and decides like REST', async () => {
+  const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer']] });
+  const t = await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review' });
+  const ctx = { deps: api.deps, principal: { userId: 'r1', tenantId: TENANT, roles: ['reviewer' as const] } };
+  await expect(reviewDecisionMessage(ctx, { task_id: t.body.task_id, decision: 'maybe' })).rejects.toMatchObject({ status: 422 });
+  await expect(reviewDecisionMessage(ctx, { task_id: t.body.task_id, decision: 'modify', value: { label: 'nope' } })).rejects.toMatchObject({ status: 422 });
+  await expect(reviewDecisionMessage({ ...ctx, principal: { ...ctx.principal, userId: 'r9' } }, { task_id: t.body.task_id, decision: 'approve' })).rejects.toMatchObject({ status: 403 });
+  const verdict = await reviewDecisionMessage(ctx, { task_id: t.body.task_id, decision: 'modify', value: { label: 'neutral' } });
+  expect(verdict).toMatchObject({ accepted: true, remaining: 0, decided_by: 'r1' });
+  await expect(reviewDecisionMessage(ctx, { task_id: t.body.task_id, decision: 'approve' })).rejects.toMatchObject({ status: 409 });
 });
