@@ -106,3 +106,28 @@ describe('routing config', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the engines, routing, suggestion, feedback, history and AI metrics routes', async () => {
+    const doc = (await (await api.request('/openapi.json')).json()) as any;
+    const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        'GET /api/v1/annotation/engines',
+        'POST /api/v1/annotation/engines',
+        'GET /api/v1/annotation/engines/{engine_id}',
+        'PUT /api/v1/annotation/engines/{engine_id}',
+        'POST /api/v1/annotation/engines/{engine_id}/health',
+        'POST /api/v1/annotation/engines/compare',
+        'GET /api/v1/annotation/routing/config',
+        'PUT /api/v1/annotation/routing/config',
+        'POST /api/v1/annotation/suggestion',
+        'POST /api/v1/annotation/feedback',
+        'GET /api/v1/annotation/suggestions/history',
+        'GET /api/v1/annotation/metrics',
+      ]),
+    );
+    expect(doc.paths['/api/v1/annotation/engines/{engine_id}'].put.responses['403']).toBeDefined();
+    expect(doc.components.schemas.CreateEngine.properties.api_key_env.pattern).toBe('^[A-Z_][A-Z0-9_]*$');
+  });
+});
