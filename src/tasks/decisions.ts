@@ -1,8 +1,8 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { ApiDeps } from '../api/deps';
-import { ApiError, conflict, forbidden, notFound, validationFailed } from '../api/errors';
+import { ApiError, conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../api/errors';
 import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
@@ -73,6 +73,7 @@ async function labelSchemaOf(db: Knex, projectId: string): Promise<LabelSchema> 
 /** Turns a workflow's refusal into the API error a client understands (403 / 409 / 422). */
 export function rejectionToApiError(err: unknown): ApiError | null {
   if (err instanceof WorkflowNotFoundError) return conflict('The task or conflict is already closed');
+  if (err instanceof ServiceError) return serviceUnavailable('The workflow engine is unavailable; try again');
   if (!(err instanceof WorkflowUpdateFailedError)) {
     if ((err as Error)?.name === 'WorkflowNotFoundError') return conflict('The task or conflict is already closed');
     return null;

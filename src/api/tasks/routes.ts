@@ -33,6 +33,9 @@ import {
 
 export const tasksRouter = new Router<ApiState, ApiContextExtras>();
 
+/** How long POST /tasks/assign waits for the workflow's first assignment before answering. */
+const ASSIGNMENT_WAIT_MS = 10_000;
+
 async function assertItemsInProject(deps: ApiDeps, project: ProjectRow, itemIds: string[], field = 'item_ids') {
   const unique = [...new Set(itemIds)];
   const found = new Set<string>(await deps.db('items').where({ project_id: project.id, tenant_id: project.tenant_id }).whereIn('id', unique).pluck('id'));
@@ -78,14 +81,21 @@ async function createTask(
   } catch (err) {
     throw serviceUnavailable(`The workflow engine could not start the task: ${(err as Error).message}`);
   }
-  const status = await deps.temporal.client.workflow.getHandle(started.workflowId).executeUpdate(awaitAssignmentUpdate);
+  // The first assignment normally takes milliseconds; if the workers are slow to pick the task
+  // up, answer with what the row says (the assignment follows; GET the task to see it).
+  const timeout = new Promise<null>((resolve) => setTimeout(resolve, ASSIGNMENT_WAIT_MS, null).unref());
+  const assigned = await Promise.race([
+    deps.temporal.client.workflow.getHandle(started.workflowId).executeUpdate(awaitAssignmentUpdate).catch(() => null),
+    timeout,
+  ]);
+  const row = assigned ? null : await deps.db('tasks').where({ id: started.taskId }).first('assignee_id', 'due_at', 'status');
   return {
     task_id: started.taskId,
     workflow_id: started.workflowId,
     kind: req.kind,
-    assignee_id: status.assigneeId,
-    due_at: status.dueAt,
-    status: status.status,
+    assignee_id: assigned ? assigned.assigneeId : (row?.assignee_id ?? null),
+    due_at: assigned ? assigned.dueAt : row?.due_at ? new Date(row.due_at).toISOString() : null,
+    status: assigned ? assigned.status : (row?.status ?? 'open'),
     item_ids: [...new Set(req.itemIds)],
   };
 }
