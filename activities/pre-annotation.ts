@@ -6,6 +6,7 @@ import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
 import { Semaphore } from '../src/annotation/semaphore';
 import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
+import { metrics } from '../src/metrics';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from './project-context';
 
@@ -239,13 +240,14 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
           completed_at: db.fn.now(),
           updated_at: db.fn.now(),
         });
-      await appendEvent(db, {
+      const appended = await appendEvent(db, {
         tenantId: input.tenantId,
         projectId: input.projectId,
         type: 'job.completed',
         payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...result },
         dedupeKey: `job.completed:${input.jobId}`,
       });
+      if (appended) metrics.jobsCompleted.inc({ type: 'pre_annotation', status: input.status }); // once, not per retry
     },
   };
 }
