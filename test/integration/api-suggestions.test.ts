@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPreAnnotationActivities } from '../../activities/pre-annotation';
 import { loadProjectContext } from '../../activities/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
 import { addToPool, loadPool } from '../../src/llm/few-shot-pool';
@@ -197,6 +199,29 @@ describe('feedback and the learning loop', () => {
     expect(s3.value).toEqual({ label: 'positive' });
     expect((await feedback({ suggestion_id: s3.suggestion_id, action: 'reject' })).body.few_shot).toBe('removed');
     expect((await loadPool(tdb.db, projectId)).some((e) => e.text.toLowerCase().includes('courier'))).toBe(false);
+  });
+
+  it('a correction reaches the prompts of a later pre-annotation batch of the project', async () => {
+    const p = await project(managerA, { default_engine_id: good });
+    const { body: s } = await suggest({ project_id: p, data: { text: 'The box was dented, the phone works' } });
+    expect((await feedback({ suggestion_id: s.suggestion_id, action: 'modify', corrected_value: { label: 'negative' } })).res.status).toBe(201);
+
+    const imp = await post(`/projects/${p}/items`, managerA, { items: [{ data: { text: 'pre-annotate me please' } }] });
+    const [itemId] = ((await imp.json()) as any).item_ids;
+    const jobId = crypto.randomUUID();
+    await tdb.db('jobs').insert({ id: jobId, tenant_id: tenantA, project_id: p, type: 'pre_annotation', status: 'running', workflow_id: `test/${jobId}`, created_by: 'test' });
+    await tdb.db('job_items').insert({ job_id: jobId, seq: 0, item_id: itemId });
+    const activities = createPreAnnotationActivities({ db: tdb.db, switcher: api.deps.switcher!, llmConcurrency: 2 });
+    const n = fake.requestCount;
+    await new MockActivityEnvironment().run(activities.annotateBatch, {
+      tenantId: tenantA, projectId: p, jobId, engineId: good, fallbackEngineIds: [], concurrency: 1, fromSeq: 0, toSeq: 1,
+    });
+    expect(fake.requestCount).toBe(n + 1);
+    const prompt = fake.requests[fake.requests.length - 1].messages;
+    expect(prompt[prompt.length - 1]).toEqual({ role: 'user', content: 'pre-annotate me please' });
+    const at = prompt.findIndex((m) => m.role === 'user' && m.content === 'The box was dented, the phone works');
+    expect(at).toBeGreaterThan(0);
+    expect(JSON.parse(prompt[at + 1].content)).toEqual({ label: 'negative', confidence: 1 });
   });
 
   it('keeps the pool bounded, newest first', async () => {
