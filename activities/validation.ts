@@ -27,9 +27,11 @@ interface PageQuery {
   tenantId: string;
   projectId: string;
   scope: ValidationScope;
-  /** Keyset cursor: items with seq > afterSeq (item seq for a project, job_items.seq for a job). */
+  /** Keyset cursor: items with seq > afterSeq (item seq for a project, job_items.seq for a job)… */
   afterSeq: number;
-  limit: number;
+  /** …at most `limit` of them, or (without a limit) those with seq < beforeSeq: a range page. */
+  limit?: number;
+  beforeSeq?: number;
 }
 
 type LoadedItem = QualityItem & { seq: number; text?: string };
@@ -45,16 +47,16 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
       ? await db('items as i')
           .where({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
           .andWhere('i.seq', '>', q.afterSeq)
+          .modify((b) => (q.limit !== undefined ? b.limit(q.limit) : b.andWhere('i.seq', '<', q.beforeSeq!)))
           .orderBy('i.seq')
-          .limit(q.limit)
           .select(...cols, 'i.seq')
       : await db('job_items as ji')
           .join('items as i', 'i.id', 'ji.item_id')
           .where('ji.job_id', q.scope.jobId)
           .andWhere({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
           .andWhere('ji.seq', '>', q.afterSeq)
+          .modify((b) => (q.limit !== undefined ? b.limit(q.limit) : b.andWhere('ji.seq', '<', q.beforeSeq!)))
           .orderBy('ji.seq')
-          .limit(q.limit)
           .select(...cols, 'ji.seq as seq');
   if (rows.length === 0) return [];
   const items = new Map<string, LoadedItem>();
@@ -133,6 +135,8 @@ async function insertInconsistencies(db: Knex, base: { tenantId: string; project
 
 export interface StartValidationResult {
   total: number;
+  /** The first seq of each page of `pageSize` items in scope; page i is pageStarts[i] ≤ seq < pageStarts[i + 1]. */
+  pageStarts: number[];
   startedAt: string;
   labels: string[];
   thresholds: QualityThresholds;
@@ -152,7 +156,7 @@ export function createValidationActivities(deps: ValidationDeps) {
 
   return {
     /** Marks the job running; reads the project's labels and thresholds; counts the items in scope. */
-    async startValidationJob(input: { tenantId: string; projectId: string; jobId: string; scope: ValidationScope }): Promise<StartValidationResult> {
+    async startValidationJob(input: { tenantId: string; projectId: string; jobId: string; scope: ValidationScope; pageSize: number }): Promise<StartValidationResult> {
       const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first();
       if (!project) throw new Error(`project ${input.projectId} not found`);
       const [job] = await db('jobs')
@@ -165,22 +169,33 @@ export function createValidationActivities(deps: ValidationDeps) {
           ? await db('items').where({ project_id: input.projectId, tenant_id: input.tenantId }).count({ count: '*' })
           : await db('job_items').where({ job_id: input.scope.jobId }).count({ count: '*' });
       const total = Number(count);
+      // Page boundaries: the seq of every pageSize-th item, so that pages are dense (items.seq is
+      // shared by every project) and can run side by side. One index-only scan.
+      const { rows: starts } = await db.raw(
+        input.scope.kind === 'project'
+          ? `SELECT seq FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM items WHERE project_id = ? AND tenant_id = ?) s
+              WHERE (rn - 1) % ? = 0 ORDER BY seq`
+          : `SELECT seq FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM job_items WHERE job_id = ?) s
+              WHERE (rn - 1) % ? = 0 ORDER BY seq`,
+        input.scope.kind === 'project' ? [input.projectId, input.tenantId, input.pageSize] : [input.scope.jobId, input.pageSize],
+      );
       await db('jobs').where({ id: input.jobId }).update({ progress: JSON.stringify({ total, processed: 0, phase: 'metrics' }) });
       return {
         total,
+        pageStarts: (starts as { seq: string | number }[]).map((r) => Number(r.seq)),
         startedAt: new Date(job.started_at).toISOString(),
         labels: Array.isArray(project.label_schema?.labels) ? project.label_schema.labels.map(String) : [],
         thresholds: resolveQualityThresholds(project),
       };
     },
 
-    /** The partial metrics of one page of items (pure read: a retry gives the same answer). */
+    /** The partial metrics of the items with fromSeq ≤ seq < toSeq (pure read: a retry gives the same answer). */
     async accumulateQualityPage(
-      input: PageQuery & { labels: string[]; driftWindowMs: number },
-    ): Promise<{ partial: QualityPartial; count: number; lastSeq: number }> {
-      const items = await loadQualityPage(db, input);
+      input: Omit<PageQuery, 'afterSeq' | 'limit' | 'beforeSeq'> & { fromSeq: number; toSeq: number; labels: string[]; driftWindowMs: number },
+    ): Promise<{ partial: QualityPartial; count: number }> {
+      const items = await loadQualityPage(db, { ...input, afterSeq: input.fromSeq - 1, beforeSeq: input.toSeq });
       const partial = accumulateItems(items, { labels: input.labels, driftWindowMs: input.driftWindowMs });
-      return { partial, count: items.length, lastSeq: items.length ? items[items.length - 1].seq : input.afterSeq };
+      return { partial, count: items.length };
     },
 
     /** Job row and outbox in step with the workflow (monotonic). */
@@ -219,9 +234,14 @@ export function createValidationActivities(deps: ValidationDeps) {
       const ids: string[] = [];
       const labelOf: string[] = [];
       let afterSeq = -1;
+      const load = (after: number) => loadQualityPage(db, { ...input, afterSeq: after, limit: input.pageSize }, true);
+      let pending = load(afterSeq);
       for (;;) {
-        const page = await loadQualityPage(db, { ...input, afterSeq, limit: input.pageSize }, true);
+        const page = await pending;
         if (page.length === 0) break;
+        // Fetch the next page while this one is hashed (database time overlaps CPU time).
+        const last = page[page.length - 1].seq;
+        pending = page.length < input.pageSize ? Promise.resolve([]) : load(last);
         const finals = finalLabels(page, input.labels);
         for (const item of page) {
           const label = finals.get(item.itemId);
@@ -230,9 +250,8 @@ export function createValidationActivities(deps: ValidationDeps) {
           ids.push(item.itemId);
           labelOf.push(label);
         }
-        afterSeq = page[page.length - 1].seq;
+        afterSeq = last;
         ctx.heartbeat({ afterSeq });
-        if (page.length < input.pageSize) break;
       }
       const pairs = index.pairs((a, b) => labelOf[a] !== labelOf[b]);
       const rows: InconsistencyRow[] = pairs.map((p) => {

@@ -8,7 +8,7 @@ export interface ValidationInput {
   projectId: string;
   jobId: string;
   scope: ValidationScope;
-  /** Items per metrics activity. */
+  /** Items per metrics activity (and per page of the near-duplicate pass). */
   pageSize: number;
   /** Pages one run handles before continuing as new (history stays small). */
   pagesPerRun: number;
@@ -22,7 +22,10 @@ export interface ValidationInput {
 }
 
 export interface ValidationCarried {
-  cursor: number;
+  /** First seq of each page of items in scope (see startValidationJob). */
+  pageStarts: number[];
+  /** Pages 0..nextPage-1 are done. */
+  nextPage: number;
   processed: number;
   total: number;
   startedAt: string;
@@ -30,6 +33,8 @@ export interface ValidationCarried {
   thresholds: QualityThresholds;
   partial: QualityPartial;
   runs: number;
+  /** The near-duplicate pass, once it has finished (it runs beside the metrics pages). */
+  near?: { found: number; indexed: number };
 }
 
 export type ValidationPhase = 'pending' | 'metrics' | 'inconsistencies' | 'report' | 'alerts' | 'conflicts' | 'done' | 'failed';
@@ -57,6 +62,9 @@ export interface ValidationResult {
 
 export const progressQuery = defineQuery<ValidationProgress>('progress');
 
+/** Metrics pages running side by side (each is one indexed query plus a few ms of arithmetic). */
+const PAGES_IN_FLIGHT = 2;
+
 const acts = proxyActivities<ValidationActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
@@ -64,7 +72,8 @@ const acts = proxyActivities<ValidationActivities>({
 
 /**
  * Validates a project (or a job's items): metrics page by page (each page an activity returning a
- * mergeable partial, summed here), near-duplicates in one streaming activity, then the report,
+ * mergeable partial, summed here; two pages in flight), near-duplicates in one streaming activity
+ * running beside them, continue-as-new every `pagesPerRun` pages, then the report,
  * inconsistencies, alerts (once per report and metric) and conflicts. The job row and the outbox
  * follow every step (`job.progress`, `job.completed`).
  */
@@ -93,48 +102,78 @@ export async function validation(input: ValidationInput): Promise<ValidationResu
 
   try {
     if (!state) {
-      const started = await acts.startValidationJob({ tenantId, projectId, jobId, scope });
-      state = { cursor: -1, processed: 0, total: started.total, startedAt: started.startedAt, labels: started.labels, thresholds: started.thresholds, partial: emptyPartial(), runs: 0 };
+      const started = await acts.startValidationJob({ tenantId, projectId, jobId, scope, pageSize: input.pageSize });
+      state = {
+        pageStarts: started.pageStarts,
+        nextPage: 0,
+        processed: 0,
+        total: started.total,
+        startedAt: started.startedAt,
+        labels: started.labels,
+        thresholds: started.thresholds,
+        partial: emptyPartial(),
+        runs: 0,
+      };
     }
+    const s = state;
     phase = 'metrics';
-    let pages = 0;
-    for (;;) {
-      if (pages >= input.pagesPerRun || workflowInfo().continueAsNewSuggested) {
-        await continueAsNew<typeof validation>({ ...input, carried: { ...state, runs: state.runs + 1 } });
-      }
-      const page = await acts.accumulateQualityPage({
-        tenantId,
-        projectId,
-        scope,
-        afterSeq: state.cursor,
-        limit: input.pageSize,
-        labels: state.labels,
-        driftWindowMs: state.thresholds.drift.window_hours * 3_600_000,
-      });
-      pages++;
-      if (page.count > 0) {
-        state.partial = mergePartials(state.partial, page.partial);
-        state.cursor = page.lastSeq;
-        state.processed += page.count;
-        updatedAt = new Date().toISOString();
-        await acts.recordValidationProgress({ tenantId, projectId, jobId, total: state.total, processed: state.processed, phase });
-      }
-      if (page.count < input.pageSize) break;
-    }
 
+    // The near-duplicate pass streams the scope on its own; it runs beside the metrics pages.
+    let nearError: unknown;
+    const nearDone: Promise<void> = s.near
+      ? Promise.resolve()
+      : long
+          .detectNearDuplicates({ tenantId, projectId, jobId, scope, labels: s.labels, similarity: s.thresholds.near_duplicate.similarity, pageSize: input.pageSize })
+          .then(
+            (r) => void (s.near = r),
+            (err) => void (nearError = err),
+          );
+
+    // Metrics: up to PAGES_IN_FLIGHT pages at a time; each returns a partial that is added here.
+    const end = scope.kind === 'project' ? Number.MAX_SAFE_INTEGER : 2_147_483_647;
+    const inFlight = new Map<number, Promise<void>>();
+    let pagesThisRun = 0;
+    const runPage = (i: number) => {
+      const p = acts
+        .accumulateQualityPage({
+          tenantId,
+          projectId,
+          scope,
+          fromSeq: s.pageStarts[i],
+          toSeq: s.pageStarts[i + 1] ?? end,
+          labels: s.labels,
+          driftWindowMs: s.thresholds.drift.window_hours * 3_600_000,
+        })
+        .then(async (page) => {
+          s.partial = mergePartials(s.partial, page.partial);
+          s.processed += page.count;
+          updatedAt = new Date().toISOString();
+          await acts.recordValidationProgress({ tenantId, projectId, jobId, total: s.total, processed: s.processed, phase: 'metrics' });
+          inFlight.delete(i);
+        });
+      inFlight.set(i, p);
+    };
+    const rollOver = () => pagesThisRun >= input.pagesPerRun || workflowInfo().continueAsNewSuggested;
+    for (;;) {
+      if (s.nextPage < s.pageStarts.length && !rollOver() && inFlight.size < PAGES_IN_FLIGHT) {
+        runPage(s.nextPage++);
+        pagesThisRun++;
+        continue;
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
+    }
     phase = 'inconsistencies';
-    const near = await long.detectNearDuplicates({
-      tenantId,
-      projectId,
-      jobId,
-      scope,
-      labels: state.labels,
-      similarity: state.thresholds.near_duplicate.similarity,
-      pageSize: input.pageSize,
-    });
+    await nearDone;
+    if (nearError) throw nearError;
+    if (s.nextPage < s.pageStarts.length) {
+      // This run did its share: a fresh run (small history) carries the sums and the cursor.
+      await continueAsNew<typeof validation>({ ...input, carried: { ...s, runs: s.runs + 1 } });
+    }
+    const near = s.near!;
 
     phase = 'report';
-    const report = await acts.writeQualityReport({ tenantId, projectId, jobId, scope, partial: state.partial, labels: state.labels, thresholds: state.thresholds });
+    const report = await acts.writeQualityReport({ tenantId, projectId, jobId, scope, partial: s.partial, labels: s.labels, thresholds: s.thresholds });
     reportId = report.reportId;
 
     phase = 'alerts';
@@ -149,13 +188,13 @@ export async function validation(input: ValidationInput): Promise<ValidationResu
     const result: ValidationResult = {
       report_id: report.reportId,
       passed: report.passed,
-      items: state.processed,
+      items: s.processed,
       inconsistencies: report.inconsistencies,
       near_duplicates: near.found,
       alerts: report.alerts.length,
       conflicts_opened: conflictsOpened,
     };
-    await acts.finishValidationJob({ tenantId, projectId, jobId, status: 'completed', total: state.total, processed: state.processed, result: { ...result } });
+    await acts.finishValidationJob({ tenantId, projectId, jobId, status: 'completed', total: s.total, processed: s.processed, result: { ...result } });
     phase = 'done';
     return result;
   } catch (err) {

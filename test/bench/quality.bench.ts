@@ -92,11 +92,27 @@ async function main() {
       sampling = false;
       const peakMb = rssMb(worker.pid!).peak;
 
-      let runs = 0;
-      let maxHistory = 0;
-      for await (const run of env.client.workflow.list({ query: `WorkflowId = '${job.workflowId}'` })) {
-        runs++;
-        maxHistory = Math.max(maxHistory, run.historyLength);
+      const runs = (await env.client.workflow.getHandle(job.workflowId).query<{ runs: number }>('progress')).runs + 1;
+      // Time per activity type, from the run's history (scheduled → completed).
+      const history = await env.client.workflow.getHandle(job.workflowId).fetchHistory();
+      const scheduled = new Map<string, { name: string; at: number }>();
+      const perActivity = new Map<string, { n: number; ms: number }>();
+      const ms = (t: unknown) => {
+        const ts = t as { seconds?: { toNumber?: () => number } | number; nanos?: number };
+        const sec = typeof ts.seconds === 'number' ? ts.seconds : (ts.seconds?.toNumber?.() ?? Number(ts.seconds));
+        return sec * 1000 + (ts.nanos ?? 0) / 1e6;
+      };
+      for (const e of history.events ?? []) {
+        const id = String(e.eventId);
+        if (e.activityTaskScheduledEventAttributes) {
+          scheduled.set(id, { name: e.activityTaskScheduledEventAttributes.activityType!.name!, at: ms(e.eventTime) });
+        } else if (e.activityTaskCompletedEventAttributes) {
+          const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId))!;
+          const x = perActivity.get(s.name) ?? { n: 0, ms: 0 };
+          x.n++;
+          x.ms += ms(e.eventTime) - s.at;
+          perActivity.set(s.name, x);
+        }
       }
       const row = await db('quality_reports').where({ job_id: job.jobId }).first('report', 'details');
       const kinds = row.details.inconsistencies_by_kind;
@@ -108,8 +124,9 @@ async function main() {
       console.log(`fleiss kappa                 ${row.report.agreement.fleiss_kappa?.toFixed(4)}`);
       console.log(`annotator pairs (cohen)      ${row.report.agreement.cohen_kappa.length}`);
       console.log(`inconsistencies              ${result.inconsistencies} ${JSON.stringify(kinds)}`);
+      for (const [name, x] of perActivity) console.log(`  ${name.padEnd(27)} ${x.n} × ${(x.ms / x.n).toFixed(0)} ms = ${seconds(x.ms)} s`);
       console.log(`runs (continue-as-new)       ${runs}`);
-      console.log(`largest history of any run   ${maxHistory} events`);
+      console.log(`history of the last run      ${history.events?.length ?? 0} events`);
       console.log(`worker RSS before the job    ${baseMb.toFixed(0)} MB (worker process, after warm-up)`);
       console.log(`worker RSS during the job    ${jobRssMb.toFixed(0)} MB (worker process; max of samples every 100 ms)`);
       console.log(`worker peak RSS since start  ${peakMb.toFixed(0)} MB (worker process VmHWM; includes bundling workflow code at start-up)`);

@@ -5,6 +5,7 @@ import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial
 import { createValidationActivities } from '../../activities/validation';
 import { loadConfig } from '../../src/config';
 import { buildWorkers } from '../../src/processes/worker';
+import { startValidation } from '../../src/jobs/start-validation';
 import { errorOf, startTestApi, tokenFor, type TestApi } from '../helpers/api';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
@@ -209,6 +210,17 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect((await waitForJob(subset.job_id)).result.items).toBe(6);
   const ofJob = await validate({ project_id: project.id, job_id: subset.job_id });
   expect((await waitForJob(ofJob.job_id)).result.items).toBe(6);
+
+  // Small pages, one page per run: three runs (continue-as-new carries the sums), the same alpha.
+  const small = await startValidation(tdb.db, env.client, api.deps.config, {
+    tenantId: TENANT, userId: 'mia', projectId: project.id, trigger: 'validate', pageSize: 5, pagesPerRun: 1,
+  });
+  const smallResult = await env.client.workflow.getHandle(small.workflowId).result();
+  expect(smallResult.items).toBe(12);
+  expect((await env.client.workflow.getHandle(small.workflowId).query<any>('progress')).runs).toBe(2);
+  const smallReport = await tdb.db('quality_reports').where({ job_id: small.jobId }).first('report');
+  expect(smallReport.report.agreement.krippendorff_alpha.nominal).toBeCloseTo(1 - (39 * 8) / (1600 - 384), 10);
+  expect(smallReport.report.agreement.cohen_kappa).toEqual(r.agreement.cohen_kappa);
 
   // Tenancy and validation.
   expect((await api.request(`/api/v1/annotation/quality-report/${project.id}`, { token: stranger })).status).toBe(404);
