@@ -234,6 +234,17 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   const foreignItem = await post(manager, { project_id: project.id, item_ids: [crypto.randomUUID()] });
   expect(foreignItem.status).toBe(422);
   expect((await errorOf(foreignItem)).details[0].field).toBe('item_ids');
+  // Every quality route is in the OpenAPI document.
+  const spec = (await (await api.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+  for (const [path, method] of [
+    ['/api/v1/annotation/validate', 'post'],
+    ['/api/v1/annotation/quality-metrics/refresh', 'post'],
+    ['/api/v1/annotation/quality-report/{project_id}', 'get'],
+    ['/api/v1/annotation/inconsistencies/{project_id}', 'get'],
+    ['/api/v1/annotation/quality-metrics', 'get'],
+  ]) {
+    expect(spec.paths[path]?.[method]).toBeDefined();
+  }
   const refresh = await api.request('/api/v1/annotation/quality-metrics/refresh', { method: 'POST', token: manager, json: { project_id: project.id } });
   expect(refresh.status).toBe(202);
   expect((await waitForJob(((await refresh.json()) as any).job_id)).result.items).toBe(12);
