@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app';
 import type { Config } from '../config';
+import { suggestionFeedbackMessage } from '../api/suggestions/ws-handler';
 import { createSwitcher } from '../llm/switcher';
 import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
 
@@ -23,6 +24,7 @@ export async function startApi(config: Config, db: Knex, logger: Logger, connect
   const app = createApp(deps);
   const server = http.createServer(app.callback());
   const hub = attachWebSocketHub(server, deps);
+  hub.setHandler('suggestion_feedback', suggestionFeedbackMessage);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

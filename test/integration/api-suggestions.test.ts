@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPreAnnotationActivities } from '../../activities/pre-annotation';
+import { suggestionFeedbackMessage } from '../../src/api/suggestions/ws-handler';
+import { TestWsClient } from '../helpers/ws-client';
 import { loadProjectContext } from '../../activities/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
 import { addToPool, loadPool } from '../../src/llm/few-shot-pool';
@@ -224,6 +226,31 @@ describe('feedback and the learning loop', () => {
     expect(JSON.parse(prompt[at + 1].content)).toEqual({ label: 'negative', confidence: 1 });
   });
 
+  it('over the WebSocket: suggestion.ready reaches subscribers; suggestion_feedback follows the REST rules', async () => {
+    api.hub.setHandler('suggestion_feedback', suggestionFeedbackMessage); // as src/processes/api.ts does
+    const ws = await TestWsClient.connect(api.baseUrl, annotatorA);
+    const viewer = await TestWsClient.connect(api.baseUrl, viewerA);
+    try {
+      await ws.subscribe(projectId);
+      const { body: s } = await suggest({ data: { text: 'socket sample, positive' } });
+      const ready = await ws.waitFor((m) => m.type === 'event' && m.event === 'suggestion.ready' && (m.payload as any)?.suggestion_id === s.suggestion_id);
+      expect(ready.payload).toMatchObject({ suggestion_id: s.suggestion_id, value: { label: 'positive' }, engine_id: good });
+
+      ws.send({ type: 'suggestion_feedback', request_id: 'f1', suggestion_id: s.suggestion_id, action: 'modify' });
+      expect(await ws.next((m) => m.request_id === 'f1')).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' });
+      viewer.send({ type: 'suggestion_feedback', request_id: 'v1', suggestion_id: s.suggestion_id, action: 'accept' });
+      expect(await viewer.next((m) => m.request_id === 'v1')).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+      ws.send({ type: 'suggestion_feedback', request_id: 'f2', suggestion_id: s.suggestion_id, action: 'accept' });
+      expect(await ws.next((m) => m.request_id === 'f2')).toMatchObject({ type: 'ack', for: 'suggestion_feedback', result: { suggestion_id: s.suggestion_id, action: 'accept', few_shot: 'added' } });
+      ws.send({ type: 'suggestion_feedback', request_id: 'f3', suggestion_id: s.suggestion_id, action: 'reject' });
+      expect(await ws.next((m) => m.request_id === 'f3')).toMatchObject({ type: 'error', code: 'CONFLICT' });
+      expect((await tdb.db('suggestions').where({ id: s.suggestion_id }).first()).feedback_action).toBe('accept');
+    } finally {
+      await ws.close();
+      await viewer.close();
+    }
+  });
+
   it('keeps the pool bounded, newest first', async () => {
     const p = await project(managerA);
     for (let i = 0; i < 5; i++) await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: `example ${i}`, value: { label: 'neutral' }, source: 'accepted' }, 3);
@@ -237,7 +264,10 @@ describe('feedback and the learning loop', () => {
     const total = await tdb.db('suggestions').where({ project_id: projectId }).count({ n: '*' }).first();
     expect(page).toMatchObject({ page: 1, page_size: 2, total: Number(total!.n) });
     expect(page.items).toHaveLength(2);
-    expect(page.items[0]).toMatchObject({ project_id: projectId, text: 'Meh. The courier was on time', feedback: { action: 'reject', by: 'annotator-a' } });
+    const newest = await tdb.db('suggestions').where({ project_id: projectId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first();
+    expect(page.items[0]).toMatchObject({ suggestion_id: newest.id, project_id: projectId, text: newest.text, feedback: { action: newest.feedback_action, by: 'annotator-a' } });
+    const courier = (await (await get(`/annotation/suggestions/history?project_id=${projectId}&feedback=reject&page_size=500`, annotatorA)).json()) as any;
+    expect(courier.items.map((i: any) => i.text)).toContain('Meh. The courier was on time');
     const modified = (await (await get(`/annotation/suggestions/history?project_id=${projectId}&feedback=modify`, annotatorA)).json()) as any;
     expect(modified.items).toEqual([expect.objectContaining({ feedback: expect.objectContaining({ action: 'modify', corrected_value: { label: 'neutral' } }) })]);
     expect((await get(`/annotation/suggestions/history?project_id=${projectId}`, managerB)).status).toBe(404);
