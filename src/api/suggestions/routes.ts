@@ -13,12 +13,14 @@ import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { recordFeedback, type SuggestionRow } from './feedback';
+import { FEEDBACK_ROLES } from './ws-handler';
 import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
 
 export const suggestionsRouter = new Router<ApiState, ApiContextExtras>();
 
 const TAGS = ['suggestions'];
-const WRITERS = ['annotator', 'reviewer', 'manager'] as const;
+/** Suggestions and feedback: the people who annotate (admin always passes). */
+const WRITERS = FEEDBACK_ROLES;
 
 function presentSuggestion(row: SuggestionRow, model?: string) {
   return {
