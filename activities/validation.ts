@@ -133,6 +133,23 @@ async function insertInconsistencies(db: Knex, base: { tenantId: string; project
   }
 }
 
+/** Accepted and rejected (or modified) live suggestions per engine, for the items in scope (all of the project's for a project). */
+async function suggestionFeedback(
+  db: Knex,
+  input: { tenantId: string; projectId: string; scope: ValidationScope },
+): Promise<{ engine_id: string; accepted: number; rejected: number }[]> {
+  const q = db('suggestions')
+    .where({ tenant_id: input.tenantId, project_id: input.projectId })
+    .whereNotNull('engine_id')
+    .whereIn('feedback_action', ['accept', 'reject', 'modify'])
+    .groupBy('engine_id')
+    .orderBy('engine_id')
+    .select('engine_id', db.raw("count(*) FILTER (WHERE feedback_action = 'accept') AS accepted"), db.raw("count(*) FILTER (WHERE feedback_action <> 'accept') AS rejected"));
+  if (input.scope.kind === 'job') q.whereIn('item_id', db('job_items').where({ job_id: input.scope.jobId }).select('item_id'));
+  const rows: { engine_id: string; accepted: string; rejected: string }[] = await q;
+  return rows.map((r) => ({ engine_id: r.engine_id, accepted: Number(r.accepted), rejected: Number(r.rejected) }));
+}
+
 export interface StartValidationResult {
   total: number;
   /** The first seq of each page of `pageSize` items in scope; page i is pageStarts[i] ≤ seq < pageStarts[i + 1]. */
@@ -282,7 +299,15 @@ export function createValidationActivities(deps: ValidationDeps) {
       thresholds: QualityThresholds;
     }): Promise<WriteReportResult> {
       const { thresholds } = input;
-      const metrics = finalizeMetrics(input.partial, input.labels);
+      // Live suggestions the annotators gave feedback on count as AI decisions too (accept vs reject/modify).
+      const feedback = await suggestionFeedback(db, input);
+      const partial: QualityPartial = { ...input.partial, engines: { ...input.partial.engines } };
+      for (const f of feedback) {
+        const e = (partial.engines[f.engine_id] = { ...(partial.engines[f.engine_id] ?? { annotations: 0, failed: 0, accepted: 0, rejected: 0, pending: 0, confusion: {} }) });
+        e.accepted += f.accepted;
+        e.rejected += f.rejected;
+      }
+      const metrics = finalizeMetrics(partial, input.labels);
       const drift = detectDrift(input.partial.drift, {
         minItems: thresholds.drift.min_items,
         minDrop: thresholds.drift.min_drop,
@@ -360,6 +385,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         annotators: metrics.annotators,
         alerts,
         drift_windows: input.partial.drift,
+        suggestion_feedback: feedback,
         inconsistencies_by_kind: Object.fromEntries(
           ((await db('inconsistencies').where({ job_id: input.jobId }).groupBy('kind').select('kind').count({ count: '*' })) as { kind: string; count: string }[]).map(
             (r) => [r.kind, Number(r.count)],

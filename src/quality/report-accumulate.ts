@@ -27,7 +27,8 @@ import type { LabelOrder, Rating } from './types';
  *   annotations; items with neither have no final label;
  * - AI acceptance: of the AI annotations a decision was taken on (accepted: auto_accepted,
  *   accepted, approved; rejected: rejected, modified, corrected, overridden), the share accepted;
- *   needs_review and other statuses are pending; failed ones are counted apart;
+ *   needs_review and other statuses are pending; failed ones are counted apart (the validation
+ *   activity adds the feedback on live suggestions, accept vs reject/modify, to the same counts);
  * - AI accuracy vs final: share of AI labels equal to the item's final label;
  * - label values are category keys: `{label}` → the label, `{labels}` → the sorted labels joined by "|".
  */

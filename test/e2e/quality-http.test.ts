@@ -308,6 +308,24 @@ test('inconsistencies: near-duplicates with different labels (not distinct items
     })),
   );
 
+  // Feedback on live suggestions of the same engine: 5 accepted, 3 rejected, 2 modified.
+  await tdb.db('suggestions').insert(
+    Array.from({ length: 10 }, (_, k) => ({
+      id: crypto.randomUUID(),
+      tenant_id: TENANT,
+      project_id: project.id,
+      item_id: items[4 + k],
+      text: texts[4 + k],
+      engine_id: BUILTIN_LOCAL_ENGINE_ID,
+      value: JSON.stringify({ label: 'positive' }),
+      confidence: 0.7,
+      created_by: 'h1',
+      feedback_action: k < 5 ? 'accept' : k < 8 ? 'reject' : 'modify',
+      feedback_by: 'h1',
+      feedback_at: DAY2,
+    })),
+  );
+
   const started = await validate({ project_id: project.id });
   const job = await waitForJob(started.job_id);
   expect(job.status).toBe('completed');
@@ -334,9 +352,10 @@ test('inconsistencies: near-duplicates with different labels (not distinct items
   const r = await report(project.id);
   expect(r.inconsistencies).toBe(4);
   const engine = r.ai.engines[0];
-  expect(engine).toMatchObject({ engine_id: BUILTIN_LOCAL_ENGINE_ID, annotations: 30, compared: 30, accepted: 15, pending: 15 });
+  // 15 AI annotations auto-accepted, 15 pending review; suggestions: 5 accepted, 5 rejected or modified.
+  expect(engine).toMatchObject({ engine_id: BUILTIN_LOCAL_ENGINE_ID, annotations: 30, compared: 30, accepted: 20, rejected: 5, pending: 15 });
   expect(engine.accuracy_vs_final).toBeCloseTo(20 / 30, 10);
-  expect(r.ai.acceptance_rate).toBe(1); // 15 accepted, none rejected yet (15 pending review)
+  expect(r.ai.acceptance_rate).toBe(0.8);
 
   // Validating again records the findings once more for the new report, never twice for one job.
   const second = await validate({ project_id: project.id });
