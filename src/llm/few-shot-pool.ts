@@ -87,17 +87,3 @@ export function mergeExamples(pool: LabelledExample[], gold: LabelledExample[], 
   }
   return out;
 }
-
-/**
- * Gold examples, as activities/project-context.ts selects them (first by item order, bounded).
- * For callers that load the rest of the context themselves, in parallel (the live suggestion path).
- */
-export async function loadGoldExamples(db: Knex, projectId: string, limit: number): Promise<LabelledExample[]> {
-  const rows: { data: { text?: unknown }; gold_label: AnnotationValue }[] = await db('items')
-    .where({ project_id: projectId })
-    .whereNotNull('gold_label')
-    .orderBy('seq')
-    .limit(limit)
-    .select('data', 'gold_label');
-  return rows.filter((g) => typeof g.data?.text === 'string').map((g) => ({ text: g.data.text as string, value: g.gold_label }));
-}

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPreAnnotationActivities } from '../../activities/pre-annotation';
+import { loadSuggestionContext } from '../../src/api/suggestions/context';
 import { suggestionFeedbackMessage } from '../../src/api/suggestions/ws-handler';
 import { TestWsClient } from '../helpers/ws-client';
 import { loadProjectContext } from '../../activities/project-context';
@@ -249,6 +250,32 @@ describe('feedback and the learning loop', () => {
       await ws.close();
       await viewer.close();
     }
+  });
+
+  it('builds the same prompt context as pre-annotation (pool first, then gold, deduplicated, bounded)', async () => {
+    const p = await project(managerA);
+    await post(`/projects/${p}/items`, managerA, {
+      items: [
+        { data: { text: 'gold one, positive' }, gold_label: { label: 'positive' } },
+        { data: { text: 'Pool Overrides  Gold' }, gold_label: { label: 'negative' } },
+        { data: { text: 'no gold' } },
+        { data: { text: 'gold three' }, gold_label: { label: 'neutral' } },
+      ],
+    });
+    await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: 'pool overrides gold', value: { label: 'neutral' }, source: 'corrected' });
+    await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: 'pool only', value: { label: 'positive' }, source: 'accepted' });
+    const viaActivity = await loadProjectContext(tdb.db, tenantA, p);
+    const { context } = await loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['annotator'] }, p);
+    expect(context.examples).toEqual(viaActivity.examples);
+    expect(context.examples).toEqual([
+      { text: 'pool only', value: { label: 'positive' } },
+      { text: 'pool overrides gold', value: { label: 'neutral' } },
+      { text: 'gold one, positive', value: { label: 'positive' } },
+      { text: 'gold three', value: { label: 'neutral' } },
+    ]);
+    expect(context.labelSchema).toEqual(viaActivity.labelSchema);
+    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantB, userId: 'x', roles: ['admin'] }, p)).rejects.toMatchObject({ status: 404 });
+    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['admin'], projects: [otherProjectId] }, p)).rejects.toMatchObject({ status: 404 });
   });
 
   it('keeps the pool bounded, newest first', async () => {

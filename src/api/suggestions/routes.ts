@@ -1,17 +1,16 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
-import { MAX_EXAMPLES } from '../../../activities/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
 import { appendEvent } from '../../events/outbox';
 import { loadVisibleEngine } from '../../llm/engine-store';
-import { loadGoldExamples, loadPool, mergeExamples } from '../../llm/few-shot-pool';
-import { AllEnginesFailedError, type LabelSchema, type ProjectContext } from '../../llm/types';
+import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
 import { requireSwitcher } from '../engines/routes';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
+import { loadSuggestionContext } from './context';
 import { recordFeedback, type SuggestionRow } from './feedback';
 import { FEEDBACK_ROLES } from './ws-handler';
 import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
@@ -56,26 +55,15 @@ defineRoute(
     const { db } = ctx.deps;
     const switcher = requireSwitcher(ctx.deps);
     const principal = ctx.state.principal!;
-    // Everything the prompt needs, read at once: the same context as loadProjectContext
-    // (activities/project-context.ts) builds for pre-annotation, without its sequential reads.
-    const [project, gold, pool, item, engine] = await Promise.all([
-      findProjectForPrincipal(db, principal, body.project_id),
-      loadGoldExamples(db, body.project_id, MAX_EXAMPLES),
-      loadPool(db, body.project_id),
+    // The project and its prompt context (one query), the item and the engine, at once.
+    const [{ context, routing }, item, engine] = await Promise.all([
+      loadSuggestionContext(db, principal, body.project_id),
       body.item_id ? db('items').where({ id: body.item_id, project_id: body.project_id }).first('id', 'data') : undefined,
       body.engine_id ? loadVisibleEngine(db, principal.tenantId, body.engine_id) : true,
     ]);
     if (body.item_id && !item) throw notFound('item', body.item_id);
     if (!engine) throw validationFailed([{ field: 'engine_id', message: `engine ${body.engine_id} not found` }]);
-    const routing = (project.routing ?? {}) as { default_engine_id?: string | null; fallback_engine_ids?: string[] };
     const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
-    const context: ProjectContext = {
-      tenantId: principal.tenantId,
-      projectId: project.id,
-      labelSchema: project.label_schema as LabelSchema,
-      guidelines: project.guidelines,
-      examples: mergeExamples(pool, gold, MAX_EXAMPLES),
-    };
     const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
 
     let result;
@@ -102,7 +90,7 @@ defineRoute(
     const row: SuggestionRow = {
       id,
       tenant_id: principal.tenantId,
-      project_id: project.id,
+      project_id: context.projectId,
       item_id: body.item_id ?? null,
       text,
       engine_id: result.engineId,
@@ -123,7 +111,7 @@ defineRoute(
     const insert = db('suggestions').insert({
       id,
       tenant_id: principal.tenantId,
-      project_id: project.id,
+      project_id: context.projectId,
       item_id: body.item_id ?? null,
       text,
       engine_id: result.engineId,
@@ -137,7 +125,7 @@ defineRoute(
     });
     const event = appendEvent(db, {
       tenantId: principal.tenantId,
-      projectId: project.id,
+      projectId: context.projectId,
       type: 'suggestion.ready',
       payload: { ...presented, created_by: principal.userId },
       dedupeKey: `suggestion.ready:${id}`,
