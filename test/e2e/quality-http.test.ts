@@ -200,6 +200,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect((await errorOf(noProject)).details.map((d) => d.field)).toContain('project_id');
   const dash = (await (await api.request(`/api/v1/annotation/quality-metrics?project_id=${project.id}`, { token: viewer })).json()) as any;
   expect(dash.history).toHaveLength(2);
+  expect(dash.history.map((h: any) => h.scope)).toEqual([{ kind: 'project' }, { kind: 'project' }]);
   for (const h of dash.history) expect(h.krippendorff_alpha).toBeCloseTo(0.743421, 5);
   expect(dash.latest.coverage).toMatchObject({ items: 12, pairable_items: 11, human_ratings: 41 });
   expect(dash.latest.alerts).toEqual([{ metric: 'krippendorff_alpha', value: expect.any(Number), severity: 'warning', threshold: 0.8 }]);

@@ -102,7 +102,8 @@ defineRoute(
     tags: ['quality'],
     summary: 'The latest quality report of a project',
     description:
-      'The report of the most recent completed validation. Agreement is over human annotations (null where fewer than two ratings ' +
+      'The report of the most recent completed validation, whatever it covered (the project, a job’s items or a list of items; ' +
+      'GET /annotation/quality-metrics shows each report’s scope). Agreement is over human annotations (null where fewer than two ratings ' +
       'of an item exist or chance agreement is perfect). 404 while the project has no report.',
     request: { params: ProjectParams },
     responses: { 200: { description: 'The latest report', schema: QualityReport } },
@@ -184,7 +185,8 @@ defineRoute(
     summary: 'Quality metrics for dashboards',
     description:
       'The latest report in detail (coverage, per-annotator gold and consensus counts, per-engine acceptance and accuracy, ' +
-      'inconsistencies by kind, alerts) and the history of agreement over the last 100 reports, oldest first. `latest` is null ' +
+      'inconsistencies by kind, alerts) and the history of agreement over the last 100 reports, oldest first. `scope` says what ' +
+      'each report covered (`{"kind": "project"}`, or `{"kind": "job", "jobId"}` for a job’s or a list’s items). `latest` is null ' +
       'and `history` empty before the first validation. `project_id` is required (422 without).',
     request: { query: QualityMetricsQuery },
     responses: { 200: { description: 'Dashboard metrics', schema: QualityMetricsResponse } },
@@ -201,6 +203,7 @@ defineRoute(
         'job_id',
         'computed_at',
         'passed',
+        'scope',
         db.raw("(report->'agreement'->'krippendorff_alpha'->>'nominal')::float8 AS krippendorff_alpha"),
         db.raw("(report->'agreement'->>'fleiss_kappa')::float8 AS fleiss_kappa"),
         db.raw("(report->'agreement'->>'percent_agreement')::float8 AS percent_agreement"),
@@ -214,6 +217,7 @@ defineRoute(
         report_id: rows[0].id,
         job_id: rows[0].job_id,
         computed_at: iso(rows[0].computed_at),
+        scope: rows[0].scope,
         passed: rows[0].passed,
         agreement: report.agreement,
         coverage: details.coverage ?? {},
@@ -232,6 +236,7 @@ defineRoute(
         report_id: r.id,
         job_id: r.job_id,
         computed_at: iso(r.computed_at),
+        scope: r.scope,
         krippendorff_alpha: r.krippendorff_alpha,
         fleiss_kappa: r.fleiss_kappa,
         percent_agreement: r.percent_agreement,
