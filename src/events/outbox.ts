@@ -3,6 +3,13 @@ import type { Knex } from 'knex';
 /** The channel API replicas LISTEN on; the payload is the event id. */
 export const EVENTS_CHANNEL = 'annotation_events';
 
+/**
+ * Every append holds this advisory lock (shared) from before its id is drawn until it commits,
+ * so the WebSocket relay, by briefly taking it exclusively, can tell an id gap left by a
+ * rollback from an insert still in flight (src/ws/relay.ts).
+ */
+export const EVENTS_APPEND_LOCK = 7_200_117_001;
+
 export type EventType =
   | 'job.progress'
   | 'job.completed'
@@ -29,6 +36,7 @@ export interface NewEvent {
  */
 export async function appendEvent(db: Knex, event: NewEvent): Promise<string | null> {
   return db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [EVENTS_APPEND_LOCK]);
     const rows = await trx('events')
       .insert({
         tenant_id: event.tenantId,

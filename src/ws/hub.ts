@@ -347,9 +347,10 @@ export class WebSocketHub {
         const rows = (await this.deps
           .db('events')
           .where({ tenant_id: sub.conn.principal.tenantId, project_id: sub.projectId })
-          .andWhere('id', '>', cursor.toString())
-          .andWhere('id', '<=', upTo.toString())
-          .orderBy('id')
+          .andWhere('events.id', '>', cursor.toString())
+          .andWhere('events.id', '<=', upTo.toString())
+          // Qualified: a bare `id` here would name the text alias below and sort "10" before "9".
+          .orderBy('events.id')
           .limit(this.pageSize)
           .select(this.deps.db.raw('id::text AS id'), 'type', 'project_id', 'payload', 'created_at')) as {
           id: string;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../logger';
-import { EVENTS_CHANNEL } from '../events/outbox';
+import { EVENTS_APPEND_LOCK, EVENTS_CHANNEL } from '../events/outbox';
 import { isEmbedded } from '../db/knex';
 
 /** Presence crosses replicas on its own channel: it is never stored as an event. */
@@ -41,8 +41,8 @@ export interface RelayCallbacks {
 interface PendingGap {
   id: bigint;
   since: number;
-  /** xmax of a snapshot taken at least gapMinMs after the gap was seen. */
-  xmax: bigint | null;
+  /** No append was in flight at some moment after the gap was seen (see EVENTS_APPEND_LOCK). */
+  fenced: boolean;
 }
 
 interface EventRow {
@@ -52,8 +52,6 @@ interface EventRow {
   type: string;
   payload: unknown;
   created_at: Date | string;
-  snap_xmin: string;
-  snap_xmax: string;
 }
 
 export function eventFrame(row: Pick<EventRow, 'id' | 'type' | 'project_id' | 'payload' | 'created_at'>): string {
@@ -75,9 +73,12 @@ export function eventFrame(row: Pick<EventRow, 'id' | 'type' | 'project_id' | 'p
  * connection comes back) the relay reads `events` after its watermark, up to `batchSize` rows a
  * query, so a burst of notifications costs one query per batch and nothing is lost while the
  * listener is down. Ids come from a sequence, so a transaction may commit id 12 before id 11:
- * the relay stops at such a gap until the missing id appears or is known never to come (every
- * transaction that was running when the gap was seen has finished — a rollback, or an
- * `ON CONFLICT DO NOTHING` duplicate that used up a sequence value), at most `gapMaxHoldMs`.
+ * the relay stops at such a gap until the missing id appears or is known never to come — a
+ * rollback, or an `ON CONFLICT DO NOTHING` duplicate that used up a sequence value. It knows
+ * the latter when it can take `EVENTS_APPEND_LOCK` exclusively (every `appendEvent` holds it
+ * shared from before drawing its id until commit): then no append is in flight, and a re-read
+ * that still misses the id settles it. It waits at most `gapMaxHoldMs`; an id skipped (either
+ * way) is looked for a while longer and sent late if it ever shows up.
  * The watermark therefore only moves over ids that are settled, which is what lets the hub use
  * it as the seam between replay from the table and live delivery.
  *
@@ -114,7 +115,7 @@ export class EventRelay {
     this.db = opts.db;
     this.log = opts.logger;
     this.batchSize = opts.batchSize ?? 500;
-    this.gapMinMs = opts.gapMinMs ?? 20;
+    this.gapMinMs = opts.gapMinMs ?? 5;
     this.gapMaxHoldMs = opts.gapMaxHoldMs ?? 3000;
     const embedded = isEmbedded(opts.db);
     this.safetyPollMs = opts.safetyPollMs ?? (embedded ? 100 : 1000);
@@ -242,13 +243,26 @@ export class EventRelay {
 
   /** One batch; true when there may be more rows right away. */
   private async pollOnce(): Promise<boolean> {
-    const { rows } = (await this.db.raw(
-      `SELECT id::text AS id, tenant_id, project_id, type, payload, created_at,
-              pg_snapshot_xmin(pg_current_snapshot())::text AS snap_xmin,
-              pg_snapshot_xmax(pg_current_snapshot())::text AS snap_xmax
-         FROM events WHERE id > ? ORDER BY id LIMIT ?`,
-      [this.watermark.toString(), this.batchSize],
-    )) as { rows: EventRow[] };
+    const p = this.pending;
+    const read = (q: Knex | Knex.Transaction) =>
+      q.raw('SELECT id::text AS id, tenant_id, project_id, type, payload, created_at FROM events WHERE events.id > ? ORDER BY events.id LIMIT ?', [
+        this.watermark.toString(),
+        this.batchSize,
+      ]) as Promise<{ rows: EventRow[] }>;
+    let rows: EventRow[];
+    if (p && Date.now() - p.since >= this.gapMinMs) {
+      // Read under the fence: holding it exclusively means no append is between drawing its id
+      // and committing (and none can start), so what this read misses will never come.
+      ({ rows } = await this.db.transaction(async (trx) => {
+        const { rows: fence } = (await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS free', [EVENTS_APPEND_LOCK])) as {
+          rows: { free: boolean }[];
+        };
+        if (fence[0]?.free) p.fenced = true;
+        return read(trx);
+      }));
+    } else {
+      ({ rows } = await read(this.db));
+    }
     if (this.closed) return false;
     if (!rows.length) {
       this.pending = null;
@@ -259,7 +273,7 @@ export class EventRelay {
       const id = BigInt(row.id);
       const expected = this.watermark + 1n;
       if (id !== expected) {
-        if (!this.gapSettled(expected, row, now)) return false;
+        if (!this.gapSettled(expected, id, now)) return false;
         this.skip(expected, id - 1n, now);
       }
       this.watermark = id;
@@ -269,43 +283,34 @@ export class EventRelay {
     return rows.length === this.batchSize;
   }
 
-  /** Whether the ids from `expected` up to the row are known never to appear (or waited for long enough). */
-  private gapSettled(expected: bigint, row: EventRow, now: number): boolean {
+  /** Whether the ids from `expected` below `next` are known never to appear (or waited for long enough). */
+  private gapSettled(expected: bigint, next: bigint, now: number): boolean {
     const p = this.pending;
     if (!p || p.id !== expected) {
-      this.pending = { id: expected, since: now, xmax: null };
+      this.pending = { id: expected, since: now, fenced: false };
       return false;
     }
+    if (p.fenced) return true;
     if (now - p.since >= this.gapMaxHoldMs) {
-      this.log.warn({ from: expected.toString(), to: (BigInt(row.id) - 1n).toString() }, 'websocket relay: skipping unsettled id gap');
-      return true;
-    }
-    if (p.xmax === null) {
-      if (now - p.since >= this.gapMinMs) p.xmax = BigInt(row.snap_xmax);
-      return false;
-    }
-    // Every transaction that could hold the missing ids has ended, and they are still not there.
-    if (BigInt(row.snap_xmin) >= p.xmax) {
-      this.pending = { ...p, id: -1n }; // marks it permanent: no late tracking
+      this.log.warn({ from: expected.toString(), to: (next - 1n).toString() }, 'websocket relay: skipping an unsettled id gap');
       return true;
     }
     return false;
   }
 
   private skip(from: bigint, to: bigint, now: number): void {
-    const permanent = this.pending?.id === -1n;
-    if (permanent || to - from > 10_000n) return;
+    if (to - from > 10_000n) return;
     for (let id = from; id <= to; id++) this.late.set(id.toString(), now);
   }
 
   private async pollLate(): Promise<void> {
     const now = Date.now();
-    for (const [id, at] of this.late) if (now - at > 60_000) this.late.delete(id);
+    for (const [id, at] of this.late) if (now - at > 30_000) this.late.delete(id);
     if (!this.late.size) return;
     const ids = [...this.late.keys()].slice(0, 1000);
     const rows = (await this.db('events')
-      .whereIn('id', ids)
-      .orderBy('id')
+      .whereIn('events.id', ids)
+      .orderBy('events.id')
       .select(this.db.raw('id::text AS id'), 'tenant_id', 'project_id', 'type', 'payload', 'created_at')) as EventRow[];
     for (const row of rows) {
       this.late.delete(row.id);
