@@ -65,14 +65,19 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
   }
   const annotations: { item_id: string; source: string; annotator_id: string; engine_id: string | null; value: unknown; status: string; created_at: Date }[] =
     await db.raw(
+      // One index probe per item (annotations (project_id, item_id)): the LATERAL subquery with
+      // OFFSET 0 is not flattened, so the planner cannot turn a page into a scan of the project's
+      // annotations (which would make a validation quadratic in the project's size).
       `SELECT DISTINCT ON (a.item_id, a.source, a.annotator_id)
               a.item_id, a.source, a.annotator_id, a.engine_id, a.value, a.status, a.created_at
-         FROM annotations a
-        WHERE a.project_id = ? AND a.item_id = ANY(?::uuid[])
-          AND (a.source = 'ai' OR (a.source = 'human' AND a.value IS NOT NULL AND a.status <> ALL(?::text[])))
+         FROM unnest(?::uuid[]) AS p(item_id)
+         CROSS JOIN LATERAL (
+                SELECT x.* FROM annotations x WHERE x.project_id = ? AND x.item_id = p.item_id OFFSET 0
+              ) a
+        WHERE (a.source = 'ai' OR (a.source = 'human' AND a.value IS NOT NULL AND a.status <> ALL(?::text[])))
           ${withText ? "AND a.source = 'human'" : ''}
         ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
-      [q.projectId, [...items.keys()], NON_JUDGEMENT_STATUSES],
+      [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],
     ).then((r: { rows: never[] }) => r.rows);
   for (const a of annotations) {
     const item = items.get(a.item_id)!;
