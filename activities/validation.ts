@@ -241,6 +241,7 @@ export function createValidationActivities(deps: ValidationDeps) {
      * Near-duplicate items (MinHash/LSH over normalized text) whose final labels differ. Streams
      * the scope page by page (heartbeating), keeps 128 bytes of signature per labelled item, and
      * writes each pair once per job. Items with no final label (no gold, no human annotation) are left out.
+     * A retry starts over (the index lives in memory; rebuilding it takes seconds) and its writes are idempotent.
      */
     async detectNearDuplicates(input: {
       tenantId: string;
@@ -465,8 +466,10 @@ export function createValidationActivities(deps: ValidationDeps) {
       // The project does not want conflicts (fewer than 2 annotators per item): nothing to do.
       if (!project || conflictSettings(project.routing).annotatorsPerItem < 2) return { opened: 0, skipped: true };
       const ctx = Context.current();
+      // A retry resumes after the items an earlier attempt got through (detectConflict is idempotent anyway).
+      const resumeFrom = Number((ctx.info.heartbeatDetails as { done?: number } | undefined)?.done ?? 0);
       let opened = 0;
-      for (let i = 0; i < input.itemIds.length; i++) {
+      for (let i = resumeFrom; i < input.itemIds.length; i++) {
         const c = await detectConflict(db, ctx.client, { TEMPORAL_TASK_QUEUE: input.taskQueue }, {
           tenantId: input.tenantId,
           projectId: input.projectId,
