@@ -348,6 +348,14 @@ test('inconsistencies: near-duplicates with different labels (not distinct items
     ['final_label', 'negative', BUILTIN_LOCAL_ENGINE_ID],
   ]);
 
+  // The dashboard shows h3's agreement per day.
+  const dash = (await (await api.request(`/api/v1/annotation/quality-metrics?project_id=${project.id}`, { token: viewer })).json()) as any;
+  const h3 = dash.latest.annotator_windows.find((a: any) => a.annotator_id === 'h3');
+  expect(h3.windows).toEqual([
+    { window_start: '2026-11-20T00:00:00.000Z', items: 30, agreement: 1 },
+    { window_start: '2026-11-21T00:00:00.000Z', items: 30, agreement: 10 / 30 },
+  ]);
+
   const all = await inconsistencies(project.id);
   expect(all.total).toBe(4);
   const r = await report(project.id);

@@ -173,6 +173,20 @@ defineRoute(
   },
 );
 
+/** Per annotator, agreement with the others' consensus in each time window, oldest first (what drift detection looks at). */
+function annotatorWindows(drift: Record<string, Record<string, { items: number; agreed: number }>>, windowHours: number) {
+  const ms = windowHours * 3_600_000;
+  return Object.keys(drift)
+    .sort()
+    .map((annotatorId) => ({
+      annotator_id: annotatorId,
+      windows: Object.entries(drift[annotatorId])
+        .map(([w, c]) => ({ window: Number(w), ...c }))
+        .sort((x, y) => x.window - y.window)
+        .map((c) => ({ window_start: new Date(c.window * ms).toISOString(), items: c.items, agreement: c.items ? c.agreed / c.items : null })),
+    }));
+}
+
 /** Reports kept in the dashboard history. */
 const HISTORY = 100;
 
@@ -185,7 +199,7 @@ defineRoute(
     summary: 'Quality metrics for dashboards',
     description:
       'The latest report in detail (coverage, per-annotator gold and consensus counts, per-engine acceptance and accuracy, ' +
-      'inconsistencies by kind, alerts) and the history of agreement over the last 100 reports, oldest first. `scope` says what ' +
+      'inconsistencies by kind, alerts, each annotator’s agreement with consensus per time window) and the history of agreement over the last 100 reports, oldest first. `scope` says what ' +
       'each report covered (`{"kind": "project"}`, or `{"kind": "job", "jobId"}` for a job’s or a list’s items). `latest` is null ' +
       'and `history` empty before the first validation. `project_id` is required (422 without).',
     request: { query: QualityMetricsQuery },
@@ -227,6 +241,7 @@ defineRoute(
         inconsistencies_by_kind: details.inconsistencies_by_kind ?? {},
         alerts: details.alerts ?? [],
         thresholds: report.thresholds,
+        annotator_windows: annotatorWindows(details.drift_windows ?? {}, Number(report.thresholds?.drift?.window_hours ?? 24)),
       };
     }
     ctx.body = {

@@ -113,6 +113,12 @@ export const QualityMetricsResponse = z
         inconsistencies_by_kind: z.record(z.string(), z.number()),
         alerts: z.array(z.object({ metric: z.string(), value: z.number(), severity: z.string(), threshold: z.number() })),
         thresholds: z.record(z.string(), z.unknown()),
+        annotator_windows: z.array(
+          z.object({
+            annotator_id: z.string(),
+            windows: z.array(z.object({ window_start: z.string(), items: z.number().int(), agreement: z.number().nullable() })),
+          }),
+        ),
       })
       .nullable(),
     history: z.array(
