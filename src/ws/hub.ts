@@ -225,14 +225,15 @@ export class WebSocketHub {
     }
   }
 
-  private send(conn: Conn, frame: string): void {
+  private send(conn: Conn, frame: string | Buffer): void {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
     if (conn.ws.bufferedAmount > this.maxBuffered) {
       this.deps.logger.warn({ connection_id: conn.id }, 'websocket client too slow; closing');
       conn.ws.close(1013, 'too slow');
       return;
     }
-    conn.ws.send(frame);
+    // A Buffer is sent as a text frame as it is: one encoding per event, not one per socket.
+    conn.ws.send(frame, { binary: false });
     conn.counters.out++;
   }
 
@@ -457,7 +458,7 @@ export class WebSocketHub {
     }
     const set = this.byProject.get(k);
     if (!set) return;
-    const frame = presenceFrame(projectId, payload);
+    const frame = Buffer.from(presenceFrame(projectId, payload));
     for (const sub of set) this.send(sub.conn, frame);
   }
 

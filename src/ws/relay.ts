@@ -12,8 +12,8 @@ export interface RelayEvent {
   id: bigint;
   tenantId: string;
   projectId: string;
-  /** The `{"type":"event",...}` frame, serialised once for every socket. */
-  frame: string;
+  /** The `{"type":"event",...}` frame, serialised and UTF-8 encoded once for every socket. */
+  frame: Buffer;
 }
 
 export interface RelayOptions {
@@ -320,7 +320,7 @@ export class EventRelay {
 
   private hand(row: EventRow, late: boolean): void {
     try {
-      this.callbacks.onEvent({ id: BigInt(row.id), tenantId: row.tenant_id, projectId: row.project_id, frame: eventFrame(row) }, late);
+      this.callbacks.onEvent({ id: BigInt(row.id), tenantId: row.tenant_id, projectId: row.project_id, frame: Buffer.from(eventFrame(row)) }, late);
     } catch (err) {
       this.log.error({ err, event_id: row.id }, 'websocket relay: fan-out failed');
     }
