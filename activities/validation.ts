@@ -213,10 +213,10 @@ export function createValidationActivities(deps: ValidationDeps) {
 
     /** The partial metrics of the items with fromSeq ≤ seq < toSeq (pure read: a retry gives the same answer). */
     async accumulateQualityPage(
-      input: Omit<PageQuery, 'afterSeq' | 'limit' | 'beforeSeq'> & { fromSeq: number; toSeq: number; labels: string[]; driftWindowMs: number },
+      input: Omit<PageQuery, 'afterSeq' | 'limit' | 'beforeSeq'> & { fromSeq: number; toSeq: number; labels: string[]; driftWindowMs: number; sampleLimit?: number },
     ): Promise<{ partial: QualityPartial; count: number }> {
       const items = await loadQualityPage(db, { ...input, afterSeq: input.fromSeq - 1, beforeSeq: input.toSeq });
-      const partial = accumulateItems(items, { labels: input.labels, driftWindowMs: input.driftWindowMs });
+      const partial = accumulateItems(items, { labels: input.labels, driftWindowMs: input.driftWindowMs, sampleLimit: input.sampleLimit });
       return { partial, count: items.length };
     },
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, ContinueAsNew, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ValidationActivities, ValidationScope } from '../activities/validation';
 import type { QualityThresholds } from '../src/quality/quality-thresholds';
-import { emptyPartial, mergePartials, type QualityPartial } from '../src/quality/report-partial';
+import { emptyPartial, mergePartials, SAMPLE_LIMIT, type QualityPartial } from '../src/quality/report-partial';
 
 export interface ValidationInput {
   tenantId: string;
@@ -143,6 +143,8 @@ export async function validation(input: ValidationInput): Promise<ValidationResu
           toSeq: s.pageStarts[i + 1] ?? end,
           labels: s.labels,
           driftWindowMs: s.thresholds.drift.window_hours * 3_600_000,
+          // Only as many disagreeing item ids as the sample still has room for: page results stay small.
+          sampleLimit: Math.max(0, SAMPLE_LIMIT - s.partial.disagreeingSample.length),
         })
         .then(async (page) => {
           s.partial = mergePartials(s.partial, page.partial);

@@ -60,11 +60,14 @@ export interface AccumulateOptions {
   labels: LabelOrder;
   /** Length of a drift window in ms. */
   driftWindowMs: number;
+  /** Most disagreeing item ids to sample (default SAMPLE_LIMIT); the caller passes what it still has room for. */
+  sampleLimit?: number;
 }
 
 export function accumulateItems(items: readonly QualityItem[], options: AccumulateOptions): QualityPartial {
   const p = emptyPartial();
   const { labels } = options;
+  const sampleLimit = Math.min(options.sampleLimit ?? SAMPLE_LIMIT, SAMPLE_LIMIT);
   const ratings: Rating[] = [];
   const gold: Record<string, string> = {};
   for (const item of items) {
@@ -111,7 +114,7 @@ export function accumulateItems(items: readonly QualityItem[], options: Accumula
       else if (p.fleiss.raters !== m) p.fleiss.fixed = false;
       if (counts.size > 1) {
         p.disagreeingItems++;
-        if (p.disagreeingSample.length < SAMPLE_LIMIT) p.disagreeingSample.push(item.itemId);
+        if (p.disagreeingSample.length < sampleLimit) p.disagreeingSample.push(item.itemId);
       }
       // Cohen pair tables, oriented by annotator id.
       for (let x = 0; x < m; x++) {

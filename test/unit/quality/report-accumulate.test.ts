@@ -106,6 +106,19 @@ describe('accumulateItems + mergePartials + finalizeMetrics', () => {
     expect(m.coverage.disagreeing_items).toBe(1);
   });
 
+  it('samples at most sampleLimit disagreeing items (the workflow passes the room it has left)', () => {
+    const items: QualityItem[] = Array.from({ length: 5 }, (_, i) => ({
+      itemId: `d${i}`,
+      gold: null,
+      human: [{ annotatorId: 'a', value: 'x', at: 0 }, { annotatorId: 'b', value: 'y', at: 0 }],
+      ai: [],
+    }));
+    const p = accumulateItems(items, { labels: [], driftWindowMs: DAY, sampleLimit: 2 });
+    expect(p.disagreeingItems).toBe(5);
+    expect(p.disagreeingSample).toEqual(['d0', 'd1']);
+    expect(accumulateItems(items, { labels: [], driftWindowMs: DAY, sampleLimit: 0 }).disagreeingSample).toEqual([]);
+  });
+
   it('no data: every metric is null', () => {
     const m = finalizeMetrics(emptyPartial(), ['a']);
     expect(m.agreement).toEqual({ krippendorff_alpha: { nominal: null }, fleiss_kappa: null, cohen_kappa: [], percent_agreement: null });
