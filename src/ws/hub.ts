@@ -105,6 +105,7 @@ export class WebSocketHub {
   private readonly presence = new Map<string, Map<string, PresencePayload>>();
   private readonly counters = new Map<string, TenantCounters>();
   private readonly handlers = new Map<HandledType, MessageHandler>();
+  private readonly corked = new Map<Conn, { cork(): void; uncork(): void }>();
   private relay?: EventRelay;
   private heartbeat?: NodeJS.Timeout;
   private server?: http.Server;
@@ -232,9 +233,28 @@ export class WebSocketHub {
       conn.ws.close(1013, 'too slow');
       return;
     }
+    this.cork(conn);
     // A Buffer is sent as a text frame as it is: one encoding per event, not one per socket.
     conn.ws.send(frame, { binary: false });
     conn.counters.out++;
+  }
+
+  /**
+   * Frames sent to one socket in the same synchronous run (a relay batch, a replay page) leave in
+   * one write: the socket is corked on the first and uncorked in a microtask after the run.
+   */
+  private cork(conn: Conn): void {
+    if (this.corked.has(conn)) return;
+    const socket = (conn.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket) return;
+    socket.cork();
+    this.corked.set(conn, socket);
+    if (this.corked.size === 1) {
+      queueMicrotask(() => {
+        for (const s of this.corked.values()) s.uncork();
+        this.corked.clear();
+      });
+    }
   }
 
   private reply(conn: Conn, body: Record<string, unknown>, requestId?: string | number): void {
