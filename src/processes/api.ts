@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../api/app';
 import type { Config } from '../config';
 import { suggestionFeedbackMessage } from '../api/suggestions/ws-handler';
+import { reviewDecisionMessage } from '../tasks/ws-handlers';
 import { createSwitcher } from '../llm/switcher';
 import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
 
@@ -25,6 +26,7 @@ export async function startApi(config: Config, db: Knex, logger: Logger, connect
   const server = http.createServer(app.callback());
   const hub = attachWebSocketHub(server, deps);
   hub.setHandler('suggestion_feedback', suggestionFeedbackMessage);
+  hub.setHandler('review_decision', reviewDecisionMessage);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

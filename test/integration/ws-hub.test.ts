@@ -218,3 +218,29 @@ describe('message handlers', () => {
     expect(other).toEqual({ connections: 0, subscriptions: {}, messages_in: 0, messages_out: 0 });
   });
 });
+
+describe('the API process', () => {
+  it('startApi serves the hub with the real suggestion_feedback and review_decision handlers', async () => {
+    const { Connection } = await import('@temporalio/client');
+    const { startApi } = await import('../../src/processes/api');
+    const { loadConfig } = await import('../../src/config');
+    const { createLogger } = await import('../../src/logger');
+    const { TEST_JWT_SECRET } = await import('../helpers/api');
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1' });
+    const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500, interceptors: [] });
+    const running = await startApi(config, tdb.db, createLogger(config), connection);
+    try {
+      const c = await TestWsClient.connect(running.url, userA());
+      clients.push(c);
+      for (const type of ['review_decision', 'suggestion_feedback']) {
+        c.send({ type, request_id: type });
+        const reply = await c.next((m) => m.request_id === type);
+        expect(reply).toMatchObject({ type: 'error', code: 'VALIDATION_ERROR' }); // validated by the real handler
+      }
+      await c.close();
+    } finally {
+      await running.close();
+      await connection.close().catch(() => undefined);
+    }
+  });
+});
