@@ -138,12 +138,19 @@ export class WebSocketHub {
 
   /** The relay, started on first use. */
   startRelay(): EventRelay {
-    this.relay ??= new EventRelay(
+    if (this.relay) return this.relay;
+    const relay = new EventRelay(
       { db: this.deps.db, logger: this.deps.logger, databaseUrl: this.deps.config.DATABASE_URL, ...this.options.relay },
       { onEvent: (e, late) => this.fanOut(e, late), onPresence: (p) => this.onRemotePresence(p) },
     );
-    this.relay.ready.catch((err) => this.deps.logger.error({ err }, 'websocket relay failed to start'));
-    return this.relay;
+    this.relay = relay;
+    relay.ready.catch((err) => {
+      // E.g. the database was down: the next subscribe starts a new relay.
+      this.deps.logger.error({ err }, 'websocket relay failed to start');
+      if (this.relay === relay) this.relay = undefined;
+      void relay.close();
+    });
+    return relay;
   }
 
   stats(tenantId: string, projects?: string[]): HubStats {
