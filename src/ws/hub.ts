@@ -92,6 +92,16 @@ export function attachWebSocketHub(server: http.Server, deps: ApiDeps, options: 
   return hub;
 }
 
+/** `exp` (ms) of a token that has already been verified; null when it cannot be read. */
+function tokenExpiry(token: string): number | null {
+  try {
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')).exp;
+    return typeof exp === 'number' ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 const key = (tenantId: string, projectId: string) => `${tenantId}\u0000${projectId}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -184,12 +194,12 @@ export class WebSocketHub {
           ws.close(1008, token ? 'invalid token' : 'missing token');
           return;
         }
-        this.onConnection(ws, principal);
+        this.onConnection(ws, principal, tokenExpiry(token!));
       });
     });
   };
 
-  private onConnection(ws: WebSocket, principal: Principal): void {
+  private onConnection(ws: WebSocket, principal: Principal, expiresAt: number | null): void {
     if (this.closed) {
       ws.close(1001, 'server shutting down');
       return;
@@ -209,6 +219,12 @@ export class WebSocketHub {
     });
     ws.on('error', (err) => this.deps.logger.debug({ err }, 'websocket error'));
     ws.on('close', () => this.onClose(conn));
+    // The token is checked once, at the upgrade; the connection ends when the token does.
+    if (expiresAt !== null) {
+      const timer = setTimeout(() => ws.close(1008, 'token expired'), Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)));
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+    }
   }
 
   private onClose(conn: Conn): void {

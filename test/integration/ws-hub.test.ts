@@ -51,6 +51,14 @@ describe('authentication', () => {
     }
   });
 
+  it('closes with 1008 when the token expires during the connection', async () => {
+    const c = await connect(tokenFor({ tenantId: tenantA, sub: 'x', roles: ['viewer'], expiresIn: 1 }));
+    c.send({ type: 'ping' });
+    await c.next((m) => m.type === 'pong');
+    const closed = await c.closed;
+    expect(closed).toEqual({ code: 1008, reason: 'token expired' });
+  });
+
   it('serves both paths and refuses others', async () => {
     for (const path of ['/api/v1/annotation/ws', '/api/v1/collaboration/ws']) {
       const c = await connect(userA(), path);
