@@ -1,13 +1,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { similarity } from '../../src/annotation/trigram';
 import { startBatchCoverage } from '../../src/jobs/start-batch-coverage';
 import { batchCoverageProgressQuery } from '../../workflows/batch-coverage';
-import { loadConfig } from '../../src/config';
-import { buildWorkers } from '../../src/processes/worker';
-import { errorOf, startTestApi, tokenFor, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import type { TestDatabase } from '../helpers/db';
+import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * Batch coverage through HTTP: the real API, a Temporal dev server with this service's workers
@@ -17,8 +14,7 @@ import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
 let tdb: TestDatabase;
 let env: TestWorkflowEnvironment;
 let api: TestApi;
-let stopWorkers: () => void;
-let workersDone: Promise<void>;
+let stack: TestStack;
 
 const TENANT = 'acme';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
@@ -27,18 +23,11 @@ const viewer = tokenFor({ tenantId: TENANT, sub: 'vic', roles: ['viewer'] });
 const stranger = tokenFor({ tenantId: 'globex', sub: 'eve', roles: ['admin'] });
 
 beforeAll(async () => {
-  [tdb, env] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  const settings = { TEMPORAL_UI_URL: 'http://ui.test:8233' };
-  api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
-  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
-  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
-  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+  stack = await startTestStack({ TEMPORAL_UI_URL: 'http://ui.test:8233' });
+  ({ tdb, env, api } = stack);
 });
 afterAll(async () => {
-  stopWorkers?.();
-  await workersDone;
-  await api?.close();
-  await Promise.all([env?.teardown(), tdb?.drop()]);
+  await stack?.stop();
 });
 
 const SOURCE = 'The battery died after two days of normal use';
@@ -199,7 +188,7 @@ test('pages through a large project across continue-as-new runs and keeps its co
   const project = await createProject();
   const texts = [SOURCE, ...Array.from({ length: 40 }, (_, i) => (i % 2 ? `${SOURCE} ${i}` : `${DISTINCT[i % DISTINCT.length]} ${i}`))];
   const [sourceId, ...others] = await importTexts(project.id, texts);
-  const started = await startBatchCoverage(tdb.db, env.client, loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), {
+  const started = await startBatchCoverage(tdb.db, env.client, api.deps.config, {
     tenantId: TENANT, userId: 'mia', projectId: project.id, sourceItemId: sourceId, value: { label: 'negative' },
     similarityThreshold: 0.6, maxItems: 1000, pageSize: 3, pagesPerRun: 2,
   });

@@ -1,14 +1,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { compareDecimals, canonicalDecimal } from '../../src/annotation/budget';
 import { sumDecimals } from '../../src/llm/cost';
-import { loadConfig } from '../../src/config';
-import { buildWorkers } from '../../src/processes/worker';
-import { errorOf, startTestApi, tokenFor, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import type { TestDatabase } from '../helpers/db';
+import { startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { sentimentTexts } from '../helpers/seed';
-import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
 
 /**
  * Pre-annotation budgets through HTTP: a priced engine on a fake OpenAI server, a budget that
@@ -19,27 +16,21 @@ let tdb: TestDatabase;
 let env: TestWorkflowEnvironment;
 let fake: FakeOpenAI;
 let api: TestApi;
-let stopWorkers: () => void;
-let workersDone: Promise<void>;
+let stack: TestStack;
 
 const TENANT = 'acme';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
 const annotator = tokenFor({ tenantId: TENANT, sub: 'ann', roles: ['annotator'] });
 
 beforeAll(async () => {
-  [tdb, env, fake] = await Promise.all([createTestDatabase(), startTestTemporal(), startFakeOpenAI({ latencyMs: 0 })]);
   // Two batches a run: the budget and the spend must survive continue-as-new.
-  const settings = { PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8', PRE_ANNOTATION_BATCHES_PER_RUN: '2' };
-  api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
-  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
-  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
-  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+  stack = await startTestStack({ PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8', PRE_ANNOTATION_BATCHES_PER_RUN: '2' });
+  ({ tdb, env, api } = stack);
+  fake = await startFakeOpenAI({ latencyMs: 0 });
 });
 afterAll(async () => {
-  stopWorkers?.();
-  await workersDone;
-  await api?.close();
-  await Promise.all([env?.teardown(), tdb?.drop(), fake?.close()]);
+  await stack?.stop();
+  await fake?.close();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

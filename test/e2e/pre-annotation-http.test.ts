@@ -1,23 +1,17 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { loadConfig } from '../../src/config';
-import { buildWorkers } from '../../src/processes/worker';
-import { errorOf, startTestApi, tokenFor, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import type { TestDatabase } from '../helpers/db';
+import { startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { sentimentTexts } from '../helpers/seed';
-import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
 
 /**
  * Pre-annotation through HTTP, end to end: the real API, a real Temporal dev server with
  * this service's workers, real PostgreSQL, and a fake OpenAI-compatible provider.
  */
 let tdb: TestDatabase;
-let env: TestWorkflowEnvironment;
 let fake: FakeOpenAI;
 let api: TestApi;
-let stopWorkers: () => void;
-let workersDone: Promise<void>;
+let stack: TestStack;
 
 const TENANT = 'acme';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
@@ -25,18 +19,13 @@ const annotator = tokenFor({ tenantId: TENANT, sub: 'ann', roles: ['annotator'] 
 const stranger = tokenFor({ tenantId: 'globex', sub: 'eve', roles: ['admin'] });
 
 beforeAll(async () => {
-  [tdb, env, fake] = await Promise.all([createTestDatabase(), startTestTemporal(), startFakeOpenAI({ latencyMs: 0 })]);
-  const settings = { PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8', TEMPORAL_UI_URL: 'http://ui.test:8233' };
-  api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
-  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
-  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
-  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+  stack = await startTestStack({ PRE_ANNOTATION_BATCH_SIZE: '10', LLM_CONCURRENCY: '8', TEMPORAL_UI_URL: 'http://ui.test:8233' });
+  ({ tdb, api } = stack);
+  fake = await startFakeOpenAI({ latencyMs: 0 });
 });
 afterAll(async () => {
-  stopWorkers?.();
-  await workersDone;
-  await api?.close();
-  await Promise.all([env?.teardown(), tdb?.drop(), fake?.close()]);
+  await stack?.stop();
+  await fake?.close();
 });
 
 async function createProject(token = manager, body: Record<string, unknown> = {}) {

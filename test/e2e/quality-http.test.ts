@@ -1,14 +1,11 @@
 import crypto from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
 import { createValidationActivities } from '../../activities/validation';
-import { loadConfig } from '../../src/config';
-import { buildWorkers } from '../../src/processes/worker';
 import { startValidation } from '../../src/jobs/start-validation';
-import { errorOf, startTestApi, tokenFor, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import type { TestDatabase } from '../helpers/db';
+import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * Quality validation through HTTP on a real stack (API, Temporal dev server with this service's
@@ -18,8 +15,7 @@ import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
 let tdb: TestDatabase;
 let env: TestWorkflowEnvironment;
 let api: TestApi;
-let stopWorkers: () => void;
-let workersDone: Promise<void>;
+let stack: TestStack;
 
 const TENANT = 'qa-tenant';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
@@ -27,18 +23,11 @@ const viewer = tokenFor({ tenantId: TENANT, sub: 'vic', roles: ['viewer'] });
 const stranger = tokenFor({ tenantId: 'globex', sub: 'eve', roles: ['admin'] });
 
 beforeAll(async () => {
-  [tdb, env] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  const settings = { TEMPORAL_UI_URL: 'http://ui.test:8233' };
-  api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
-  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
-  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
-  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+  stack = await startTestStack({ TEMPORAL_UI_URL: 'http://ui.test:8233' });
+  ({ tdb, env, api } = stack);
 });
 afterAll(async () => {
-  stopWorkers?.();
-  await workersDone;
-  await api?.close();
-  await Promise.all([env?.teardown(), tdb?.drop()]);
+  await stack?.stop();
 });
 
 async function createProject(labels: string[], token = manager) {

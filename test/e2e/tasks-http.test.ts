@@ -1,39 +1,27 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { loadConfig } from '../../src/config';
-import { buildWorkers } from '../../src/processes/worker';
 import { submitReviewDecision } from '../../src/tasks/decisions';
 import { reviewDecisionMessage } from '../../src/tasks/ws-handlers';
-import { startTestApi, tokenFor, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+import { tokenFor, type TestApi } from '../helpers/api';
+import type { TestDatabase } from '../helpers/db';
+import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * Tasks, review decisions, conflicts and team progress through HTTP: the real API, a real
  * Temporal dev server running this service's workers, real PostgreSQL.
  */
 let tdb: TestDatabase;
-let env: TestWorkflowEnvironment;
 let api: TestApi;
-let stopWorkers: () => void;
-let workersDone: Promise<void>;
+let stack: TestStack;
 
 const TENANT = 'acme-tasks';
 const tok = (sub: string, roles: ('manager' | 'reviewer' | 'annotator' | 'admin')[] = ['reviewer']) => tokenFor({ tenantId: TENANT, sub, roles });
 const manager = tok('mia', ['manager']);
 
 beforeAll(async () => {
-  [tdb, env] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  api = await startTestApi({ db: tdb.db, temporalClient: env.client });
-  const workers: Worker[] = await buildWorkers(loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), tdb.db, env.nativeConnection, await testWorkflowBundle());
-  const stop = new Promise<void>((resolve) => (stopWorkers = resolve));
-  workersDone = Promise.all(workers.map((w) => w.runUntil(stop))).then(() => undefined);
+  stack = await startTestStack({});
+  ({ tdb, api } = stack);
 });
 afterAll(async () => {
-  stopWorkers?.();
-  await workersDone;
-  await api?.close();
-  await Promise.all([env?.teardown(), tdb?.drop()]);
+  await stack?.stop();
 });
 
 async function post(path: string, json: unknown, token = manager) {
