@@ -10,6 +10,20 @@ import { metrics } from '../metrics';
 import { ClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
 import { EventRelay, type RelayEvent, type RelayOptions } from './relay';
 
+/*
+ * The WebSocket contract is API.md's; where it is silent the hub does this:
+ * - Every client message may carry `request_id`; replies to it echo it.
+ * - `subscribe_project` is answered `{"type":"ack","for":"subscribe_project","project_id","replay_to"}`
+ *   (or an `error`), then the project's current presence, then the replayed events, then live ones.
+ *   `unsubscribe_project` and `user_presence` (when it has a request_id) are acked the same way.
+ * - `suggestion_feedback` / `review_decision` go to the handler set with `setHandler` and are
+ *   answered `{"type":"ack","for":<type>,"result":...}` or an `error` with the REST route's code
+ *   (VALIDATION_ERROR, NOT_FOUND, FORBIDDEN, CONFLICT, …); NOT_IMPLEMENTED when no handler is set.
+ * - Presence needs a subscription to the project (NOT_SUBSCRIBED otherwise) and is sent as an
+ *   event frame `presence.update` with `id: null`: it is not in the outbox, so it never moves a
+ *   client's `last_event_id`. Payload: {user_id, connection_id, item_id, state, action}.
+ * - Close codes: 1008 missing/bad/expired token, 1001 server shutdown, 1013 client too slow.
+ */
 export const WS_PATHS = [`${API_PREFIX}/annotation/ws`, `${API_PREFIX}/collaboration/ws`];
 
 export interface WebSocketHubOptions {
