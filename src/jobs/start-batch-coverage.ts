@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { AnnotationValue } from '../llm/types';
-import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
+import { startJobWorkflow } from './job-workflow';
 import { workflowIds } from '../temporal/workflow-ids';
 import type { BatchCoverageInput } from '../../workflows/batch-coverage';
 
@@ -63,23 +63,15 @@ export async function startBatchCoverage(
     progress: JSON.stringify({ total: 0, processed: 0 }),
     created_by: req.userId,
   });
-  try {
-    const handle = await client.workflow.start('batchCoverage', {
-      taskQueue: settings.TEMPORAL_TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: TENANT_ID, value: req.tenantId },
-        { key: PROJECT_ID, value: req.projectId },
-        { key: JOB_TYPE, value: BATCH_COVERAGE_JOB_TYPE },
-      ],
-    });
-    await db('jobs').where({ id: jobId }).update({ run_id: handle.firstExecutionRunId });
-    return { jobId, workflowId, runId: handle.firstExecutionRunId };
-  } catch (err) {
-    await db('jobs')
-      .where({ id: jobId })
-      .update({ status: 'failed', error: `workflow start failed: ${(err as Error).message}`, updated_at: db.fn.now() });
-    throw err;
-  }
+  const { runId } = await startJobWorkflow(db, client, {
+    id: jobId,
+    tenantId: req.tenantId,
+    projectId: req.projectId,
+    type: BATCH_COVERAGE_JOB_TYPE,
+    workflowType: 'batchCoverage',
+    workflowId,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    args: [input],
+  });
+  return { jobId, workflowId, runId };
 }

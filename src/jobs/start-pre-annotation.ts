@@ -3,9 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
-import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
 import type { PreAnnotationInput } from '../../workflows/pre-annotation';
+import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';
 
 export const PRE_ANNOTATION_JOB_TYPE = 'pre_annotation';
 
@@ -22,15 +22,7 @@ export interface StartPreAnnotationRequest {
   maxCostUsd?: string;
 }
 
-/** A request the caller can fix: the API answers it with a 422 naming the field. */
-export class StartJobRejected extends Error {
-  constructor(
-    public readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { StartJobRejected };
 
 type Settings = Pick<
   Config,
@@ -101,48 +93,22 @@ export async function startPreAnnotation(
   });
   await db('jobs').where({ id: jobId }).update({ progress: JSON.stringify({ total, processed: 0 }) });
 
-  try {
-    const handle = await client.workflow.start('preAnnotation', {
-      taskQueue: settings.TEMPORAL_TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: TENANT_ID, value: req.tenantId },
-        { key: PROJECT_ID, value: req.project.id },
-        { key: JOB_TYPE, value: PRE_ANNOTATION_JOB_TYPE },
-      ],
-    });
-    await db('jobs').where({ id: jobId }).update({ run_id: handle.firstExecutionRunId });
-    return { jobId, workflowId, runId: handle.firstExecutionRunId, total };
-  } catch (err) {
-    await db('jobs')
-      .where({ id: jobId })
-      .update({ status: 'failed', error: `workflow start failed: ${(err as Error).message}`, updated_at: db.fn.now() });
-    throw err;
-  }
+  const { runId } = await startJobWorkflow(db, client, {
+    id: jobId,
+    tenantId: req.tenantId,
+    projectId: req.project.id,
+    type: PRE_ANNOTATION_JOB_TYPE,
+    workflowType: 'preAnnotation',
+    workflowId,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    args: [input],
+  });
+  return { jobId, workflowId, runId, total };
 }
 
 /** Writes the job's item list (seq 0..n-1) and returns n. Explicit ids must all be the project's. */
 async function snapshotItems(trx: Knex.Transaction, req: StartPreAnnotationRequest, jobId: string): Promise<number> {
-  if (req.itemIds) {
-    const unique = [...new Set(req.itemIds)];
-    const found = new Set<string>();
-    for (let i = 0; i < unique.length; i += 5000) {
-      const rows = await trx('items')
-        .where({ project_id: req.project.id, tenant_id: req.tenantId })
-        .whereIn('id', unique.slice(i, i + 5000))
-        .pluck('id');
-      rows.forEach((id: string) => found.add(id));
-    }
-    const missing = unique.filter((id) => !found.has(id));
-    if (missing.length) {
-      throw new StartJobRejected('item_ids', `${missing.length} item(s) not found in this project, e.g. ${missing.slice(0, 3).join(', ')}`);
-    }
-    for (let i = 0; i < unique.length; i += 5000) {
-      await trx('job_items').insert(unique.slice(i, i + 5000).map((itemId, k) => ({ job_id: jobId, seq: i + k, item_id: itemId })));
-    }
-    return unique.length;
-  }
+  if (req.itemIds) return snapshotJobItemIds(trx, { id: jobId, tenantId: req.tenantId, projectId: req.project.id }, req.itemIds);
   // Default: every item of the project with no AI annotation yet, in insertion order.
   await trx.raw(
     `INSERT INTO job_items (job_id, seq, item_id)

@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
-import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
 import { VALIDATION_JOB_TYPE, type ValidationScope } from '../../activities/validation';
 import type { ValidationInput } from '../../workflows/validation';
-import { StartJobRejected } from './start-pre-annotation';
+import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';
 
 export { VALIDATION_JOB_TYPE };
 
@@ -67,20 +66,7 @@ export async function startValidation(
       created_by: req.userId,
     });
     if (!req.itemIds) return null;
-    const unique = [...new Set(req.itemIds)];
-    const found = new Set<string>();
-    for (let i = 0; i < unique.length; i += 5000) {
-      const rows = await trx('items').where({ project_id: req.projectId, tenant_id: req.tenantId }).whereIn('id', unique.slice(i, i + 5000)).pluck('id');
-      rows.forEach((id: string) => found.add(id));
-    }
-    const missing = unique.filter((id) => !found.has(id));
-    if (missing.length) {
-      throw new StartJobRejected('item_ids', `${missing.length} item(s) not found in this project, e.g. ${missing.slice(0, 3).join(', ')}`);
-    }
-    for (let i = 0; i < unique.length; i += 5000) {
-      await trx('job_items').insert(unique.slice(i, i + 5000).map((itemId, k) => ({ job_id: jobId, seq: i + k, item_id: itemId })));
-    }
-    return unique.length;
+    return snapshotJobItemIds(trx, { id: jobId, tenantId: req.tenantId, projectId: req.projectId }, req.itemIds);
   });
 
   const input: ValidationInput = {
@@ -94,21 +80,15 @@ export async function startValidation(
     taskQueue: settings.TEMPORAL_TASK_QUEUE,
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
   };
-  try {
-    const handle = await client.workflow.start('validation', {
-      taskQueue: settings.TEMPORAL_TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: TENANT_ID, value: req.tenantId },
-        { key: PROJECT_ID, value: req.projectId },
-        { key: JOB_TYPE, value: VALIDATION_JOB_TYPE },
-      ],
-    });
-    await db('jobs').where({ id: jobId }).update({ run_id: handle.firstExecutionRunId });
-    return { jobId, workflowId, runId: handle.firstExecutionRunId, total };
-  } catch (err) {
-    await db('jobs').where({ id: jobId }).update({ status: 'failed', error: `workflow start failed: ${(err as Error).message}`, updated_at: db.fn.now() });
-    throw err;
-  }
+  const { runId } = await startJobWorkflow(db, client, {
+    id: jobId,
+    tenantId: req.tenantId,
+    projectId: req.projectId,
+    type: VALIDATION_JOB_TYPE,
+    workflowType: 'validation',
+    workflowId,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    args: [input],
+  });
+  return { jobId, workflowId, runId, total };
 }

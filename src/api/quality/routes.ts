@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { StartJobRejected } from '../../jobs/start-pre-annotation';
+import { StartJobRejected } from '../../jobs/job-workflow';
 import { startValidation, VALIDATION_JOB_TYPE } from '../../jobs/start-validation';
 import { metrics } from '../../metrics';
 import type { ApiContextExtras, ApiState } from '../deps';
