@@ -16,7 +16,7 @@ const USAGE = `Usage: anno <command>
   api       the HTTP API and WebSocket hub (needs TEMPORAL_ADDRESS)
   worker    the Temporal workers (needs TEMPORAL_ADDRESS)
   migrate   apply database migrations
-  bundle-workflows  write the workflow bundle for a build (dist/workflow-bundle.js)
+  bundle-workflows  write the workflow bundle for a build [--out FILE] (default dist/workflow-bundle.js)
   token     print a development JWT: --tenant T --sub U --roles admin[,manager...] [--projects id,id] [--expires 24h]
 `;
 
@@ -31,7 +31,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'bundle-workflows') {
-    process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle()}\n`);
+    const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+    process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle(values.out)}\n`);
     return;
   }
   const config = loadConfig();

@@ -32,6 +32,8 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: optionalUrl,
   TEMPORAL_UI_PORT: int(8233, 1, 65535),
   TEMPORAL_CLI_PATH: optionalString,
+  /** A prebuilt workflow bundle (`anno bundle-workflows`); default: dist/workflow-bundle.js when built. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('annotation'),
   TEMPORAL_LLM_TASK_QUEUE: z.string().min(1).default('annotation-llm'),
   JWT_SECRET: optionalString,

@@ -27,6 +27,9 @@ const MAX_ERROR_CHARS = 2000;
  */
 export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
   const jobId = uuidOrNull(entry.jobId);
+  // Nothing to add to the job (free engine, cache hit, no job): one insert, no transaction, and
+  // no lock on the job's row, which every concurrent call of a job would otherwise queue on.
+  if (!jobId || isZero(entry.costUsd)) return insertUsage(db, entry, jobId);
   await db.transaction(async (trx) => {
     await insertUsage(trx, entry, jobId);
     // Cast as the ledger column stores it, so the running total adds exactly what the row holds.
@@ -51,6 +54,10 @@ async function insertUsage(db: Knex, entry: UsageEntry, jobId: string | null): P
     error: entry.error ? entry.error.slice(0, MAX_ERROR_CHARS) : null,
     cached: entry.cached ?? false,
   });
+}
+
+function isZero(decimal: string): boolean {
+  return /^[+-]?0*(\.0*)?$/.test(decimal.trim());
 }
 
 function uuidOrNull(v: string | null | undefined): string | null {

@@ -26,6 +26,7 @@ export async function buildWorkers(
     switcher: createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000 }),
     llmConcurrency: config.LLM_CONCURRENCY,
     workflowBundle,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
   });
 }
 

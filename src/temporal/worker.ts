@@ -15,6 +15,8 @@ export interface WorkerOptions {
   llmConcurrency: number;
   /** A prebuilt bundle (tests bundle once per suite); otherwise bundled from `workflows/`. */
   workflowBundle?: WorkflowBundleOption;
+  /** A bundle file written by `anno bundle-workflows` (default: the build's, if present). */
+  workflowBundlePath?: string;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -52,10 +54,14 @@ const quietBundlerLogger = {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities({ db: options.db, switcher: options.switcher, llmConcurrency: options.llmConcurrency });
+  const bundlePath = options.workflowBundlePath ?? (fs.existsSync(PREBUILT_BUNDLE_PATH) ? PREBUILT_BUNDLE_PATH : undefined);
+  if (options.workflowBundlePath && !fs.existsSync(options.workflowBundlePath)) {
+    throw new Error(`WORKFLOW_BUNDLE_PATH: no file at ${options.workflowBundlePath}`);
+  }
   const workflowSource = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : fs.existsSync(PREBUILT_BUNDLE_PATH)
-      ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+    : bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: WORKFLOWS_PATH };
   const main = await Worker.create({
     connection: options.connection,

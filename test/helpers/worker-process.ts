@@ -8,7 +8,11 @@ export const ROOT = path.resolve(__dirname, '../..');
 export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
   // node with tsx as a loader (not the tsx launcher), so the pid is the worker itself and a
   // signal reaches it directly.
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
+  // WORKER_FROM_BUILD=1 runs the compiled worker (npm run build), as a production image does.
+  // WORKER_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = process.env.WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...nodeArgs, ...(process.env.WORKER_FROM_BUILD ? ['dist/src/cli.js', 'worker'] : ['--import', 'tsx', 'src/cli.ts', 'worker'])];
+  return spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
