@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
-import { EngineCallError, InvalidOutputError, timeoutError, withUsage } from '../errors';
+import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
-import { retryAfterSeconds } from './retry-after';
+import { classifySdkError, type SdkErrors } from './sdk-errors';
 import type { Provider, ProviderRequest, ProviderResponse } from './types';
 
 /**
@@ -80,33 +80,20 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   };
 }
 
-export function classifyAnthropicError(err: unknown, timeoutMs: number): EngineCallError {
-  if (err instanceof EngineCallError) return err;
-  if (err instanceof Anthropic.APIConnectionTimeoutError) return timeoutError(timeoutMs);
-  if (err instanceof Anthropic.APIUserAbortError) return new EngineCallError('error', 'aborted');
-  if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
-    const message = shortMessage(err);
-    if (err.status === 429) {
-      const headers = err.headers as Headers | undefined;
-      const retryAfter = headers ? retryAfterSeconds((n) => headers.get(n)) : undefined;
-      return new EngineCallError('rate_limited', `http 429${retryAfter !== undefined ? ` (retry after ${retryAfter}s)` : ''}: ${message}`, {
-        status: 429,
-        retryAfterSeconds: retryAfter,
-      });
-    }
-    return new EngineCallError('error', `http ${err.status}: ${message}`, { status: err.status });
-  }
-  if (err instanceof Anthropic.APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    return new EngineCallError('error', `connection error${cause instanceof Error ? `: ${cause.message}` : ''}`);
-  }
-  return new EngineCallError('error', err instanceof Error ? err.message : String(err));
-}
-
-function shortMessage(err: InstanceType<typeof Anthropic.APIError>): string {
+const ANTHROPIC_ERRORS: SdkErrors = {
+  APIConnectionTimeoutError: Anthropic.APIConnectionTimeoutError,
+  APIUserAbortError: Anthropic.APIUserAbortError,
+  APIConnectionError: Anthropic.APIConnectionError,
+  APIError: Anthropic.APIError,
   // Anthropic error bodies: {"type":"error","error":{"type":"...","message":"..."}}
-  const body = err.error as { error?: { message?: unknown }; message?: unknown } | undefined;
-  const inner = body?.error?.message ?? body?.message;
-  const msg = typeof inner === 'string' ? inner : err.message;
-  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+  message: (err) => {
+    const body = err.error as { error?: { message?: unknown }; message?: unknown } | undefined;
+    const inner = body?.error?.message ?? body?.message;
+    return typeof inner === 'string' ? inner : undefined;
+  },
+};
+
+/** An SDK error as an EngineCallError with the ledger outcome. */
+export function classifyAnthropicError(err: unknown, timeoutMs: number): EngineCallError {
+  return classifySdkError(ANTHROPIC_ERRORS, err, timeoutMs);
 }

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import OpenAI from 'openai';
-import { EngineCallError, InvalidOutputError, timeoutError, withUsage } from '../errors';
+import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
-import { retryAfterSeconds } from './retry-after';
+import { classifySdkError, type SdkErrors } from './sdk-errors';
 import type { Provider, ProviderRequest, ProviderResponse } from './types';
 
 /**
@@ -79,33 +79,18 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
   };
 }
 
+const OPENAI_ERRORS: SdkErrors = {
+  APIConnectionTimeoutError: OpenAI.APIConnectionTimeoutError,
+  APIUserAbortError: OpenAI.APIUserAbortError,
+  APIConnectionError: OpenAI.APIConnectionError,
+  APIError: OpenAI.APIError,
+  message: (err) => {
+    const body = err.error as { message?: unknown } | undefined;
+    return typeof body?.message === 'string' ? body.message : undefined;
+  },
+};
+
 /** An SDK error as an EngineCallError with the ledger outcome. */
 export function classifyOpenAIError(err: unknown, timeoutMs: number): EngineCallError {
-  if (err instanceof EngineCallError) return err;
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return timeoutError(timeoutMs);
-  if (err instanceof OpenAI.APIUserAbortError) return new EngineCallError('error', 'aborted');
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-    const message = shortMessage(err);
-    if (err.status === 429) {
-      const headers = err.headers as Headers | undefined;
-      const retryAfter = headers ? retryAfterSeconds((n) => headers.get(n)) : undefined;
-      return new EngineCallError('rate_limited', `http 429${retryAfter !== undefined ? ` (retry after ${retryAfter}s)` : ''}: ${message}`, {
-        status: 429,
-        retryAfterSeconds: retryAfter,
-      });
-    }
-    return new EngineCallError('error', `http ${err.status}: ${message}`, { status: err.status });
-  }
-  if (err instanceof OpenAI.APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    return new EngineCallError('error', `connection error${detail}`);
-  }
-  return new EngineCallError('error', err instanceof Error ? err.message : String(err));
-}
-
-function shortMessage(err: InstanceType<typeof OpenAI.APIError>): string {
-  const body = err.error as { message?: unknown } | undefined;
-  const msg = typeof body?.message === 'string' ? body.message : err.message;
-  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+  return classifySdkError(OPENAI_ERRORS, err, timeoutMs);
 }
