@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { JobCounters } from '../src/annotation/job-progress';
 import { setSimilarity, trigrams } from '../src/annotation/trigram';
 import { appendEvent } from '../src/events/outbox';
+import { recordJobProgress } from '../src/jobs/job-row';
 import type { AnnotationValue } from '../src/llm/types';
 
 export const BATCH_COVERAGE_ANNOTATOR = 'batch-coverage';
@@ -156,18 +157,7 @@ export function createBatchCoverageActivities(deps: BatchCoverageDeps) {
     /** Keeps the job row and the outbox in step with the workflow (monotonic: never goes back). */
     async recordBatchCoverageProgress(input: BatchCoverageProgressInput): Promise<void> {
       const progress = { total: input.total, ...input.counters, matched: input.matched, skipped_human: input.skippedHuman };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .andWhereRaw("COALESCE((progress->>'processed')::int, 0) <= ?", [input.counters.processed])
-        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-        .update({ progress: JSON.stringify(progress), updated_at: db.fn.now() });
-      await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.progress',
-        payload: { job_id: input.jobId, job_type: 'batch_coverage', status: input.status, ...progress },
-        dedupeKey: `job.progress:${input.jobId}:${input.counters.processed}`,
-      });
+      await recordJobProgress(db, { ...input, jobType: 'batch_coverage' }, progress);
     },
 
     async finishBatchCoverageJob(input: BatchCoverageProgressInput & { status: 'completed' | 'cancelled'; stoppedBy: string }): Promise<void> {

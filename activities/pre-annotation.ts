@@ -6,6 +6,7 @@ import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
 import { Semaphore } from '../src/annotation/semaphore';
 import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
+import { recordJobProgress } from '../src/jobs/job-row';
 import { metrics } from '../src/metrics';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from './project-context';
@@ -161,18 +162,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       status: JobStatus;
     }): Promise<{ spentUsd: string }> {
       const progress = { total: input.total, ...input.counters };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .andWhereRaw("COALESCE((progress->>'processed')::int, 0) <= ?", [input.counters.processed])
-        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-        .update({ progress: JSON.stringify(progress), updated_at: db.fn.now() });
-      await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.progress',
-        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...progress },
-        dedupeKey: `job.progress:${input.jobId}:${input.counters.processed}`,
-      });
+      await recordJobProgress(db, { ...input, jobType: 'pre_annotation' }, progress);
       const job = await db('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).first('cost_usd');
       return { spentUsd: canonicalDecimal(job?.cost_usd) };
     },

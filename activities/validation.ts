@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { appendEvent } from '../src/events/outbox';
+import { recordJobProgress } from '../src/jobs/job-row';
 import { detectAiDisagreement } from '../src/quality/ai-disagreement';
 import { detectDrift } from '../src/quality/drift';
 import { majorityVote } from '../src/quality/majority-vote';
@@ -223,18 +224,7 @@ export function createValidationActivities(deps: ValidationDeps) {
     /** Job row and outbox in step with the workflow (monotonic). */
     async recordValidationProgress(input: { tenantId: string; projectId: string; jobId: string; total: number; processed: number; phase: string }): Promise<void> {
       const progress = { total: input.total, processed: input.processed, phase: input.phase };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .andWhereRaw("COALESCE((progress->>'processed')::int, 0) <= ?", [input.processed])
-        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-        .update({ progress: JSON.stringify(progress), updated_at: db.fn.now() });
-      await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.progress',
-        payload: { job_id: input.jobId, job_type: VALIDATION_JOB_TYPE, status: 'running', ...progress },
-        dedupeKey: `job.progress:${input.jobId}:${input.phase}:${input.processed}`,
-      });
+      await recordJobProgress(db, { ...input, jobType: VALIDATION_JOB_TYPE, status: 'running' }, progress, `${input.phase}:${input.processed}`);
     },
 
     /**
