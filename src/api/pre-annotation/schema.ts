@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES } from '../jobs/schema';
+import { JOB_STATUSES, JobProgress } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
 import { normalizeBudget } from '../../annotation/budget';
 
@@ -81,23 +81,8 @@ export const PreAnnotationResult = z
   })
   .meta({ id: 'PreAnnotationResult' });
 
-export const PreAnnotationProgressResponse = z
-  .object({
-    job_id: z.uuid(),
-    status: z.enum(JOB_STATUSES),
-    total: z.number().int(),
-    processed: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    auto_accepted: z.number().int(),
-    needs_review: z.number().int(),
-    percent: z.number(),
-    started_at: z.string().nullable(),
-    updated_at: z.string().nullable(),
-    eta_seconds: z.number().int().nullable(),
-    ...SpendFields,
-  })
-  .meta({ id: 'PreAnnotationProgress' });
+// The job's progress view (the same fields GET /annotation/jobs/{id} shows) with its id.
+export const PreAnnotationProgressResponse = JobProgress.extend({ job_id: z.uuid() }).meta({ id: 'PreAnnotationProgress' });
 
 export const JobActionResponse = z
   .object({
