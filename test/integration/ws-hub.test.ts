@@ -52,7 +52,8 @@ describe('authentication', () => {
   });
 
   it('closes with 1008 when the token expires during the connection', async () => {
-    const c = await connect(tokenFor({ tenantId: tenantA, sub: 'x', roles: ['viewer'], expiresIn: 1 }));
+    // `exp` has whole-second precision: 3 s leaves room to connect and ping on a busy machine.
+    const c = await connect(tokenFor({ tenantId: tenantA, sub: 'x', roles: ['viewer'], expiresIn: 3 }));
     c.send({ type: 'ping' });
     await c.next((m) => m.type === 'pong');
     const closed = await c.closed;
