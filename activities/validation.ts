@@ -5,155 +5,26 @@ import { appendEvent } from '../src/events/outbox';
 import { recordJobProgress } from '../src/jobs/job-row';
 import { detectAiDisagreement } from '../src/quality/ai-disagreement';
 import { detectDrift } from '../src/quality/drift';
-import { majorityVote } from '../src/quality/majority-vote';
 import { NearDuplicateIndex } from '../src/quality/near-duplicates';
 import { evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
-import { accumulateItems, finalizeMetrics, valueCategory, type QualityItem } from '../src/quality/report-accumulate';
+import { accumulateItems, finalizeMetrics } from '../src/quality/report-accumulate';
 import type { QualityPartial } from '../src/quality/report-partial';
 import { conflictSettings, detectConflict } from '../src/tasks/conflicts';
+import {
+  finalLabels,
+  insertInconsistencies,
+  loadQualityPage,
+  suggestionFeedback,
+  VALIDATION_JOB_TYPE,
+  type InconsistencyRow,
+  type PageQuery,
+  type ValidationScope,
+} from './quality-data';
+
+export { loadQualityPage, VALIDATION_JOB_TYPE, type ValidationScope };
 
 export interface ValidationDeps {
   db: Knex;
-}
-
-/** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
-export type ValidationScope = { kind: 'project' } | { kind: 'job'; jobId: string };
-
-export const VALIDATION_JOB_TYPE = 'validation';
-
-/** Human annotations in these states are not judgements (yet, or any more). */
-const NON_JUDGEMENT_STATUSES = ['draft', 'rejected', 'superseded', 'deleted', 'skipped'];
-
-interface PageQuery {
-  tenantId: string;
-  projectId: string;
-  scope: ValidationScope;
-  /** Keyset cursor: items with seq > afterSeq (item seq for a project, job_items.seq for a job)… */
-  afterSeq: number;
-  /** …at most `limit` of them, or (without a limit) those with seq < beforeSeq: a range page. */
-  limit?: number;
-  beforeSeq?: number;
-}
-
-type LoadedItem = QualityItem & { seq: number; text?: string };
-
-/**
- * One page of items in scope, in order, with their annotations: the latest human annotation per
- * (item, annotator) and the latest AI annotation per (item, engine). Two indexed queries.
- */
-export async function loadQualityPage(db: Knex, q: PageQuery, withText = false): Promise<LoadedItem[]> {
-  const cols = ['i.id', 'i.gold_label', ...(withText ? [db.raw("COALESCE(i.data->>'text', i.data::text) AS text")] : [])];
-  const rows: { id: string; seq: string | number; gold_label: unknown; text?: string }[] =
-    q.scope.kind === 'project'
-      ? await db('items as i')
-          .where({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
-          .andWhere('i.seq', '>', q.afterSeq)
-          .modify((b) => (q.limit !== undefined ? b.limit(q.limit) : b.andWhere('i.seq', '<', q.beforeSeq!)))
-          .orderBy('i.seq')
-          .select(...cols, 'i.seq')
-      : await db('job_items as ji')
-          .join('items as i', 'i.id', 'ji.item_id')
-          .where('ji.job_id', q.scope.jobId)
-          .andWhere({ 'i.project_id': q.projectId, 'i.tenant_id': q.tenantId })
-          .andWhere('ji.seq', '>', q.afterSeq)
-          .modify((b) => (q.limit !== undefined ? b.limit(q.limit) : b.andWhere('ji.seq', '<', q.beforeSeq!)))
-          .orderBy('ji.seq')
-          .select(...cols, 'ji.seq as seq');
-  if (rows.length === 0) return [];
-  const items = new Map<string, LoadedItem>();
-  for (const r of rows) {
-    items.set(r.id, { itemId: r.id, seq: Number(r.seq), gold: valueCategory(r.gold_label), human: [], ai: [], ...(withText ? { text: r.text ?? '' } : {}) });
-  }
-  const annotations: { item_id: string; source: string; annotator_id: string; engine_id: string | null; value: unknown; status: string; created_at: Date }[] =
-    await db.raw(
-      // One index probe per item (annotations (project_id, item_id)): the LATERAL subquery with
-      // OFFSET 0 is not flattened, so the planner cannot turn a page into a scan of the project's
-      // annotations (which would make a validation quadratic in the project's size).
-      `SELECT DISTINCT ON (a.item_id, a.source, a.annotator_id)
-              a.item_id, a.source, a.annotator_id, a.engine_id, a.value, a.status, a.created_at
-         FROM unnest(?::uuid[]) AS p(item_id)
-         CROSS JOIN LATERAL (
-                SELECT x.* FROM annotations x WHERE x.project_id = ? AND x.item_id = p.item_id OFFSET 0
-              ) a
-        WHERE (a.source = 'ai' OR (a.source = 'human' AND a.value IS NOT NULL AND a.status <> ALL(?::text[])))
-          ${withText ? "AND a.source = 'human'" : ''}
-        ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
-      [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],
-    ).then((r: { rows: never[] }) => r.rows);
-  for (const a of annotations) {
-    const item = items.get(a.item_id)!;
-    const value = valueCategory(a.value);
-    if (a.source === 'human') {
-      if (value !== null) item.human.push({ annotatorId: a.annotator_id, value, at: new Date(a.created_at).getTime() });
-    } else {
-      item.ai.push({ engineId: a.engine_id ?? a.annotator_id, value, status: a.status });
-    }
-  }
-  return [...items.values()];
-}
-
-/** The final label of each item of a page: gold, else the majority of its human annotations (ties → first label). */
-function finalLabels(items: LoadedItem[], labels: string[]): Map<string, string> {
-  const majority = majorityVote(
-    items.flatMap((i) => i.human.map((h) => ({ itemId: i.itemId, annotatorId: h.annotatorId, value: h.value }))),
-    labels,
-  );
-  const out = new Map<string, string>();
-  for (const i of items) {
-    const f = i.gold ?? majority.get(i.itemId)?.label;
-    if (f !== undefined) out.set(i.itemId, f);
-  }
-  return out;
-}
-
-interface InconsistencyRow {
-  kind: 'near_duplicate' | 'annotator_drift' | 'ai_human_disagreement';
-  item_ids: string[];
-  annotator_id?: string | null;
-  label?: string | null;
-  details: Record<string, unknown>;
-  severity: string;
-  dedupe_key: string;
-}
-
-async function insertInconsistencies(db: Knex, base: { tenantId: string; projectId: string; jobId: string }, rows: InconsistencyRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) {
-    await db('inconsistencies')
-      .insert(
-        rows.slice(i, i + 1000).map((r) => ({
-          id: crypto.randomUUID(),
-          tenant_id: base.tenantId,
-          project_id: base.projectId,
-          job_id: base.jobId,
-          kind: r.kind,
-          item_ids: JSON.stringify(r.item_ids),
-          annotator_id: r.annotator_id ?? null,
-          label: r.label ?? null,
-          details: JSON.stringify(r.details),
-          severity: r.severity,
-          dedupe_key: r.dedupe_key,
-        })),
-      )
-      .onConflict(['job_id', 'dedupe_key'])
-      .ignore();
-  }
-}
-
-/** Accepted and rejected (or modified) live suggestions per engine, for the items in scope (all of the project's for a project). */
-async function suggestionFeedback(
-  db: Knex,
-  input: { tenantId: string; projectId: string; scope: ValidationScope },
-): Promise<{ engine_id: string; accepted: number; rejected: number }[]> {
-  const q = db('suggestions')
-    .where({ tenant_id: input.tenantId, project_id: input.projectId })
-    .whereNotNull('engine_id')
-    .whereIn('feedback_action', ['accept', 'reject', 'modify'])
-    .groupBy('engine_id')
-    .orderBy('engine_id')
-    .select('engine_id', db.raw("count(*) FILTER (WHERE feedback_action = 'accept') AS accepted"), db.raw("count(*) FILTER (WHERE feedback_action <> 'accept') AS rejected"));
-  if (input.scope.kind === 'job') q.whereIn('item_id', db('job_items').where({ job_id: input.scope.jobId }).select('item_id'));
-  const rows: { engine_id: string; accepted: string; rejected: string }[] = await q;
-  return rows.map((r) => ({ engine_id: r.engine_id, accepted: Number(r.accepted), rejected: Number(r.rejected) }));
 }
 
 export interface StartValidationResult {
