@@ -11,6 +11,11 @@ import { metrics } from '../src/metrics';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from './project-context';
 
+/** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
+function heartbeatEveryMs(timeoutMs: number | undefined): number {
+  return Math.max(50, Math.min(1000, Math.floor((timeoutMs ?? 3000) / 3)));
+}
+
 export interface PreAnnotationDeps {
   db: Knex;
   switcher: LlmSwitcher;
@@ -131,6 +136,11 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
       const limiter = jobLimiter(input.jobId, input.concurrency);
       let done = 0;
+      // Heartbeat on a timer, not per item: a slow LLM call (longer than the heartbeat timeout)
+      // must not make a live batch look dead, and each heartbeat crosses into the SDK's core.
+      const beat = () => ctx.heartbeat({ done, fromSeq: input.fromSeq });
+      beat();
+      const heartbeats = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));
       try {
         await Promise.all(
           pending.map((item) =>
@@ -138,12 +148,12 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
               workerLimit.use(async () => {
                 await annotateOne(input, project, item);
                 done++;
-                ctx.heartbeat({ done, fromSeq: input.fromSeq });
               }),
             ),
           ),
         );
       } finally {
+        clearInterval(heartbeats);
         limiter.done();
       }
       return batchCounters(db, input);
