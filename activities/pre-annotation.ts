@@ -262,11 +262,13 @@ async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise
 }
 
 async function batchCounters(db: Knex, input: AnnotateBatchInput): Promise<JobCounters> {
-  const rows: { status: string; count: string }[] = await db('annotations as a')
-    .join('job_items as ji', function () {
-      this.on('ji.item_id', 'a.item_id').andOn('ji.job_id', 'a.job_id');
+  // Driven by the batch's job_items range (primary key), then one index lookup per item: the
+  // cost stays that of the batch however many annotations the job already has.
+  const rows: { status: string; count: string }[] = await db('job_items as ji')
+    .join('annotations as a', function () {
+      this.on('a.job_id', 'ji.job_id').andOn('a.item_id', 'ji.item_id');
     })
-    .where('a.job_id', input.jobId)
+    .where('ji.job_id', input.jobId)
     .andWhere('ji.seq', '>=', input.fromSeq)
     .andWhere('ji.seq', '<', input.toSeq)
     .groupBy('a.status')
