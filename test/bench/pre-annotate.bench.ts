@@ -51,24 +51,31 @@ async function main() {
     const texts = sentimentTexts(N);
     console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}`);
 
-    // 1. The plain loop: same calls, same writes, same concurrency, no Temporal.
+    // 1. The plain loop: same calls, same writes, same concurrency, no Temporal; in a database
+    //    of its own, so neither phase works on tables the other has grown.
     let plainMs = NaN;
     if (!values['skip-plain']) {
-      const plain = await seedProject(tdb.db, { tenantId });
-      await seedItems(tdb.db, tenantId, plain.projectId, texts);
-      const switcher = createSwitcher({ db: tdb.db, timeoutMs: 60_000, engineCacheMs: 2000 }); // as the worker's
-      const project = await loadProjectContext(tdb.db, tenantId, plain.projectId);
-      const t0 = performance.now();
-      const rows = await tdb.db('items').where({ project_id: plain.projectId }).orderBy('seq').select('id', 'data');
-      await forEachLimited(rows, C, async (item) => {
-        const r = await switcher.generate({ project, engineId, item: { id: item.id, text: itemText(item.data) } });
-        await tdb.db('annotations').insert({
-          id: crypto.randomUUID(), tenant_id: tenantId, project_id: plain.projectId, item_id: item.id, source: 'ai',
-          annotator_id: r.engineId, engine_id: r.engineId, value: JSON.stringify(r.value), confidence: r.confidence,
-          status: routeByConfidence(r.confidence, DEFAULT_THRESHOLDS),
+      const pdb = await createTestDatabase('anno_bench');
+      try {
+        const plain = await seedProject(pdb.db, { tenantId });
+        await pdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'fake', provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl });
+        await seedItems(pdb.db, tenantId, plain.projectId, texts);
+        const switcher = createSwitcher({ db: pdb.db, timeoutMs: 60_000, engineCacheMs: 2000 }); // as the worker's
+        const project = await loadProjectContext(pdb.db, tenantId, plain.projectId);
+        const t0 = performance.now();
+        const rows = await pdb.db('items').where({ project_id: plain.projectId }).orderBy('seq').select('id', 'data');
+        await forEachLimited(rows, C, async (item) => {
+          const r = await switcher.generate({ project, engineId, item: { id: item.id, text: itemText(item.data) } });
+          await pdb.db('annotations').insert({
+            id: crypto.randomUUID(), tenant_id: tenantId, project_id: plain.projectId, item_id: item.id, source: 'ai',
+            annotator_id: r.engineId, engine_id: r.engineId, value: JSON.stringify(r.value), confidence: r.confidence,
+            status: routeByConfidence(r.confidence, DEFAULT_THRESHOLDS),
+          });
         });
-      });
-      plainMs = performance.now() - t0;
+        plainMs = performance.now() - t0;
+      } finally {
+        await pdb.drop();
+      }
     }
 
     // 2. The same work as a Temporal job, the worker in its own process, started as a built
