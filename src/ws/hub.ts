@@ -8,6 +8,7 @@ import { API_PREFIX } from '../api/openapi';
 import { Principal, canAccessProject, createTokenVerifier, type TokenVerifier } from '../auth/jwt';
 import { metrics } from '../metrics';
 import { ClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
+import { parsePresenceNotice, PresenceRoster, type PresenceNotice } from './presence';
 import { EventRelay, type RelayEvent, type RelayOptions } from './relay';
 
 /*
@@ -82,12 +83,6 @@ interface TenantCounters {
   out: number;
 }
 
-interface PresenceNotice extends PresencePayload {
-  replica_id: string;
-  tenant_id: string;
-  project_id: string;
-}
-
 const registry = new WeakMap<object, WebSocketHub>();
 
 /** The hub serving the API built from these deps, if any (for GET /annotation/ws/stats). */
@@ -126,7 +121,7 @@ export class WebSocketHub {
   private readonly conns = new Set<Conn>();
   private readonly byProject = new Map<string, Set<Subscription>>();
   /** tenant+project → presence id (replica:connection) → presence, local and remote. */
-  private readonly presence = new Map<string, Map<string, PresencePayload>>();
+  private readonly presence = new PresenceRoster();
   private readonly counters = new Map<string, TenantCounters>();
   private readonly handlers = new Map<HandledType, MessageHandler>();
   private readonly corked = new Map<Conn, { cork(): void; uncork(): void }>();
@@ -492,27 +487,13 @@ export class WebSocketHub {
   }
 
   private onRemotePresence(raw: string): void {
-    let n: PresenceNotice;
-    try {
-      n = JSON.parse(raw) as PresenceNotice;
-    } catch {
-      return;
-    }
-    if (n.replica_id === this.replicaId || typeof n.tenant_id !== 'string' || typeof n.project_id !== 'string') return;
-    const { replica_id, tenant_id, project_id, ...payload } = n;
-    this.applyPresence(tenant_id, project_id, `${replica_id}:${payload.connection_id}`, payload);
+    const notice = parsePresenceNotice(raw, this.replicaId);
+    if (notice) this.applyPresence(notice.tenantId, notice.projectId, notice.presenceId, notice.payload);
   }
 
   private applyPresence(tenantId: string, projectId: string, presenceId: string, payload: PresencePayload): void {
     const k = key(tenantId, projectId);
-    let map = this.presence.get(k);
-    if (payload.state === 'left') {
-      map?.delete(presenceId);
-      if (map && !map.size) this.presence.delete(k);
-    } else {
-      if (!map) this.presence.set(k, (map = new Map()));
-      map.set(presenceId, payload);
-    }
+    this.presence.apply(k, presenceId, payload);
     const set = this.byProject.get(k);
     if (!set) return;
     const frame = Buffer.from(presenceFrame(projectId, payload));
@@ -520,9 +501,7 @@ export class WebSocketHub {
   }
 
   private sendPresenceSnapshot(conn: Conn, k: string, projectId: string): void {
-    const map = this.presence.get(k);
-    if (!map) return;
-    for (const p of map.values()) if (p.connection_id !== conn.id) this.send(conn, presenceFrame(projectId, { ...p, action: 'join' }));
+    for (const p of this.presence.snapshot(k, conn.id)) this.send(conn, presenceFrame(projectId, p));
   }
 
   private countersFor(tenantId: string): TenantCounters {
