@@ -9,7 +9,7 @@ import { Principal, canAccessProject, createTokenVerifier, type TokenVerifier } 
 import { metrics } from '../metrics';
 import { ClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
 import { parsePresenceNotice, PresenceRoster, type PresenceNotice } from './presence';
-import { EventRelay, type RelayEvent, type RelayOptions } from './relay';
+import { EventRelay, eventFrame, loadEventPage, type RelayEvent, type RelayOptions } from './relay';
 
 /*
  * The WebSocket contract is API.md's; where it is silent the hub does this:
@@ -397,26 +397,18 @@ export class WebSocketHub {
     let cursor = from;
     try {
       while (!sub.closed && cursor < upTo) {
-        const rows = (await this.deps
-          .db('events')
-          .where({ tenant_id: sub.conn.principal.tenantId, project_id: sub.projectId })
-          .andWhere('events.id', '>', cursor.toString())
-          .andWhere('events.id', '<=', upTo.toString())
-          // Qualified: a bare `id` here would name the text alias below and sort "10" before "9".
-          .orderBy('events.id')
-          .limit(this.pageSize)
-          .select(this.deps.db.raw('id::text AS id'), 'type', 'project_id', 'payload', 'created_at')) as {
-          id: string;
-          type: string;
-          project_id: string;
-          payload: unknown;
-          created_at: Date;
-        }[];
+        const rows = await loadEventPage(this.deps.db, {
+          tenantId: sub.conn.principal.tenantId,
+          projectId: sub.projectId,
+          after: cursor,
+          upTo,
+          limit: this.pageSize,
+        });
         if (sub.closed) return;
         for (const row of rows) {
           const id = BigInt(row.id);
           if (id > sub.lastSent) {
-            this.send(sub.conn, JSON.stringify({ type: 'event', id: row.id, event: row.type, project_id: row.project_id, payload: row.payload, created_at: new Date(row.created_at).toISOString() }));
+            this.send(sub.conn, eventFrame(row));
             sub.lastSent = id;
           }
         }

@@ -45,7 +45,7 @@ interface PendingGap {
   fenced: boolean;
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   tenant_id: string;
   project_id: string;
@@ -54,6 +54,24 @@ interface EventRow {
   created_at: Date | string;
 }
 
+/**
+ * One page of a project's events with ids in (after, upTo], in id order: what a subscriber
+ * missed. Ordered by the column, not the text alias, or "10" would sort before "9".
+ */
+export async function loadEventPage(
+  db: Knex,
+  q: { tenantId: string; projectId: string; after: bigint; upTo: bigint; limit: number },
+): Promise<EventRow[]> {
+  return (await db('events')
+    .where({ tenant_id: q.tenantId, project_id: q.projectId })
+    .andWhere('events.id', '>', q.after.toString())
+    .andWhere('events.id', '<=', q.upTo.toString())
+    .orderBy('events.id')
+    .limit(q.limit)
+    .select(db.raw('id::text AS id'), 'tenant_id', 'project_id', 'type', 'payload', 'created_at')) as EventRow[];
+}
+
+/** The server → client `event` message, shaped in one place for live and replayed events. */
 export function eventFrame(row: Pick<EventRow, 'id' | 'type' | 'project_id' | 'payload' | 'created_at'>): string {
   return JSON.stringify({
     type: 'event',
