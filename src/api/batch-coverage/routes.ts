@@ -6,7 +6,7 @@ import { serviceUnavailable, validationFailed, zodIssues } from '../errors';
 import { goldLabelSchema } from '../items/schema';
 import { findJobForPrincipal, linksFor } from '../jobs/access';
 import { JobAccepted, JobParams } from '../jobs/schema';
-import { pageOf, paged } from '../middleware/pagination';
+import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import type { LabelSchemaValue } from '../projects/schema';
 import { findProjectForPrincipal } from '../scope';
@@ -80,14 +80,12 @@ defineRoute(
     const { db } = ctx.deps;
     const job = await findJobForPrincipal(db, ctx.state.principal!, params.job_id, BATCH_COVERAGE_JOB_TYPE);
     const base = db('annotations as a').where({ 'a.job_id': job.id, 'a.tenant_id': job.tenant_id });
-    const [{ count }] = await base.clone().count({ count: '*' });
-    const rows = await base
-      .clone()
-      .join('items as i', 'i.id', 'a.item_id')
-      .orderBy([{ column: 'a.confidence', order: 'desc' }, { column: 'i.seq' }])
-      .offset((query.page - 1) * query.page_size)
-      .limit(query.page_size)
-      .select('a.item_id', 'i.external_id', 'a.value', 'a.confidence', 'a.status', 'a.created_at');
+    const { rows, total: count } = await listPage<{ created_at: Date | null } & Record<string, unknown>>(base, query, (q) =>
+      q
+        .join('items as i', 'i.id', 'a.item_id')
+        .orderBy([{ column: 'a.confidence', order: 'desc' }, { column: 'i.seq' }])
+        .select('a.item_id', 'i.external_id', 'a.value', 'a.confidence', 'a.status', 'a.created_at'),
+    );
     ctx.body = paged(
       rows.map((r) => ({ ...r, created_at: r.created_at ? new Date(r.created_at).toISOString() : null })),
       query,
