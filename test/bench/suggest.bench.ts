@@ -4,30 +4,88 @@
  *
  *   npm run bench:suggest -- --requests 2000 --concurrency 8 --latency 20
  *
- * Prints, for the cache off (every text distinct) the endpoint's overhead — endpoint latency
- * minus the provider call's latency as the switcher measured it (and minus the fixed fake
- * latency) — and for cache hits (one text repeated) the endpoint latency. Targets: overhead
- * p99 < 15 ms, cache hit p99 < 5 ms. The figures are printed, not asserted. The load generator
- * runs in the same process as the API (as on a developer machine), so it competes for the CPU.
+ * Three processes, as in production: the API (`--serve-api`), the fake provider
+ * (`--serve-provider`) and this one, the load generator. Prints, for the cache off (every text
+ * distinct), the endpoint's overhead — endpoint latency minus the provider call's latency as the
+ * switcher measured it — and for cache hits (one text repeated) the endpoint latency, at each
+ * concurrency in `--concurrency` (comma-separated). Targets: overhead p99 < 15 ms, cache hit
+ * p99 < 5 ms. The figures are printed, not asserted. `API_NODE_ARGS` adds node flags to the
+ * API process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startTestApi, tokenFor } from '../helpers/api';
 import { createTestDatabase } from '../helpers/db';
 import { startFakeOpenAI } from '../helpers/fake-openai';
+import { createDatabase } from '../../src/db/knex';
 
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '1,8' },
     latency: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '300' },
+    'serve-api': { type: 'boolean', default: false },
+    'serve-provider': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
   },
 });
 const N = Number(values.requests);
-const C = Number(values.concurrency);
+const LEVELS = values.concurrency.split(',').map(Number);
 const L = Number(values.latency);
 const WARMUP = Number(values.warmup);
+
+/** A child process of this file in one role; it prints one JSON line when ready, then one per command. */
+function spawnRole(args: string[], nodeArgs: string[] = []) {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', __filename, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+  });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return {
+    async reply(cmd?: string): Promise<Record<string, any>> {
+      if (cmd) child.stdin!.write(`${cmd}\n`);
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`${args[0]} process ended`);
+      return JSON.parse(value);
+    },
+    /** Asks it to exit and waits (so a --cpu-prof profile is written). */
+    async stop(): Promise<void> {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin!.end('exit\n');
+      await exited;
+    },
+  };
+}
+
+/** Serves until stdin says `exit`; `count` answers the fake provider's request count. */
+async function serve(ready: Record<string, unknown>, count: () => number, close: () => Promise<void>): Promise<void> {
+  console.log(JSON.stringify(ready));
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    if (line.trim() === 'count') console.log(JSON.stringify({ count: count() }));
+    if (line.trim() === 'exit') break;
+  }
+  await close();
+}
+
+async function serveProvider(): Promise<void> {
+  const fake = await startFakeOpenAI({ latencyMs: L, maxLog: 10 });
+  await serve({ url: fake.baseUrl }, () => fake.requestCount, () => fake.close());
+}
+
+async function serveApi(): Promise<void> {
+  const db = createDatabase({ databaseUrl: values['database-url']!, dataDir: '.data' });
+  // The API's per-user rate limit would throttle the load generator (one user).
+  const api = await startTestApi({ db, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
+  await serve({ url: api.baseUrl }, () => 0, async () => {
+    await api.close();
+    await db.destroy();
+  });
+}
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -39,7 +97,7 @@ function summary(name: string, xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
   const f = (n: number) => n.toFixed(2).padStart(7);
-  return `${name.padEnd(44)} p50 ${f(percentile(s, 50))} ms   p99 ${f(percentile(s, 99))} ms   mean ${f(mean)} ms   max ${f(s[s.length - 1])} ms   (n=${s.length})`;
+  return `${name.padEnd(46)} p50 ${f(percentile(s, 50))} ms   p99 ${f(percentile(s, 99))} ms   mean ${f(mean)} ms   max ${f(s[s.length - 1])} ms`;
 }
 
 /** Runs `count` requests with at most `concurrency` in flight; returns one sample per request. */
@@ -57,23 +115,43 @@ async function load<T>(count: number, concurrency: number, one: (i: number) => P
   return out;
 }
 
+/** A lean JSON POST over a keep-alive agent: the load generator should cost little CPU. */
+function postJson(agent: http.Agent, url: string, token: string, json: unknown): Promise<{ status: number; body: any }> {
+  const payload = Buffer.from(JSON.stringify(json));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length, authorization: `Bearer ${token}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 async function main() {
-  const [tdb, fake] = await Promise.all([createTestDatabase('anno_bench'), startFakeOpenAI({ latencyMs: L, maxLog: 10 })]);
-  // The API's per-user rate limit would throttle the load generator (one user).
-  const api = await startTestApi({ db: tdb.db, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
+  const tdb = await createTestDatabase('anno_bench');
+  const provider = spawnRole(['--serve-provider', '--latency', String(L)]);
+  const apiProcess = spawnRole(['--serve-api', '--database-url', tdb.url], process.env.API_NODE_ARGS?.split(' ').filter(Boolean));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
   try {
+    const [{ url: fakeUrl }, { url: apiUrl }] = await Promise.all([provider.reply(), apiProcess.reply()]);
     const token = tokenFor({ tenantId: 'bench-tenant', sub: 'bench-user', roles: ['manager'] });
     const post = async (path: string, json: unknown) => {
-      const res = await api.request(`/api/v1${path}`, { method: 'POST', token, json });
-      const body = (await res.json()) as any;
-      if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+      const { status, body } = await postJson(agent, `${apiUrl}/api/v1${path}`, token, json);
+      if (status >= 300) throw new Error(`${path}: ${status} ${JSON.stringify(body)}`);
       return body;
     };
     const engine = await post('/annotation/engines', {
       name: 'fake-gpt',
       provider: 'openai',
       model: 'fake-gpt',
-      base_url: fake.baseUrl,
+      base_url: fakeUrl,
       price: { input_per_1k: '0.0015', output_per_1k: '0.002' },
     });
     const project = await post('/projects', {
@@ -88,46 +166,49 @@ async function main() {
 
     const suggest = async (text: string) => {
       const t0 = performance.now();
-      const res = await api.request('/api/v1/annotation/suggestion', { method: 'POST', token, json: { project_id: project.id, data: { text } } });
-      const body = (await res.json()) as any;
-      const ms = performance.now() - t0;
-      if (res.status !== 200) throw new Error(`suggestion: ${res.status} ${JSON.stringify(body)}`);
-      return { ms, providerMs: body.latency_ms as number, cached: body.cached as boolean };
+      const body = await post('/annotation/suggestion', { project_id: project.id, data: { text } });
+      return { ms: performance.now() - t0, providerMs: body.latency_ms as number, cached: body.cached as boolean };
     };
 
-    console.log(`bench: ${N} requests per phase, concurrency ${C}, provider latency ${L} ms, warm-up ${WARMUP}`);
-    await load(WARMUP, C, (i) => suggest(`warm-up text ${i}: this is positive`));
-
-    // 1. Cache off: every text distinct, so every request calls the provider.
-    const t1 = performance.now();
-    const misses = await load(N, C, (i) => suggest(`distinct text ${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
-    const missWall = performance.now() - t1;
-    if (misses.some((m) => m.cached)) console.warn('warning: some distinct texts were cache hits');
-
-    // 2. Cache hits: one text, answered once, then repeated.
+    console.log(`bench: ${N} requests per phase, provider latency ${L} ms, warm-up ${WARMUP}; API, fake provider and load generator in separate processes`);
+    await load(WARMUP, Math.max(...LEVELS), (i) => suggest(`warm-up text ${i}: this is positive`));
     await suggest('the very same text, positive');
-    const t2 = performance.now();
-    const hits = await load(N, C, () => suggest('the very same text, positive'));
-    const hitWall = performance.now() - t2;
-    const notCached = hits.filter((h) => !h.cached).length;
+    let run = 0;
+    for (const C of LEVELS) {
+      // 1. Cache off: every text distinct, so every request calls the provider.
+      const t1 = performance.now();
+      const misses = await load(N, C, (i) => suggest(`distinct text ${run}-${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
+      const missWall = performance.now() - t1;
+      run++;
+      // 2. Cache hits: the one text answered before, repeated.
+      const t2 = performance.now();
+      const hits = await load(N, C, () => suggest('the very same text, positive'));
+      const hitWall = performance.now() - t2;
 
-    console.log('');
-    console.log(summary('cache off: endpoint latency', misses.map((m) => m.ms)));
-    console.log(summary('cache off: provider call (switcher-measured)', misses.map((m) => m.providerMs)));
-    console.log(summary('cache off: overhead = endpoint − provider call', misses.map((m) => m.ms - m.providerMs)));
-    console.log(summary(`cache off: overhead = endpoint − ${L} ms fixed`, misses.map((m) => m.ms - L)));
-    console.log(summary('cache hit: endpoint latency', hits.map((h) => h.ms)));
-    console.log('');
-    console.log(`throughput: cache off ${(N / (missWall / 1000)).toFixed(0)} req/s, cache hits ${(N / (hitWall / 1000)).toFixed(0)} req/s; provider requests ${fake.requestCount}; hits not cached: ${notCached}`);
+      console.log(`\nconcurrency ${C}:`);
+      console.log(summary('  cache off: endpoint latency', misses.map((m) => m.ms)));
+      console.log(summary('  cache off: provider call (switcher-measured)', misses.map((m) => m.providerMs)));
+      console.log(summary('  cache off: overhead = endpoint − provider call', misses.map((m) => m.ms - m.providerMs)));
+      console.log(summary('  cache hit: endpoint latency', hits.map((h) => h.ms)));
+      console.log(
+        `  throughput: cache off ${(N / (missWall / 1000)).toFixed(0)} req/s, cache hits ${(N / (hitWall / 1000)).toFixed(0)} req/s; ` +
+          `distinct texts answered from cache: ${misses.filter((m) => m.cached).length}; repeats not from cache: ${hits.filter((h) => !h.cached).length}`,
+      );
+    }
+    console.log(`\nprovider requests: ${(await provider.reply('count')).count}`);
     console.log('targets: overhead p99 < 15 ms, cache hit p99 < 5 ms (printed, not asserted)');
   } finally {
-    await api.close();
-    await fake.close();
+    agent.destroy();
+    await Promise.all([apiProcess.stop(), provider.stop()]);
     await tdb.drop();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+const role = values['serve-api'] ? serveApi : values['serve-provider'] ? serveProvider : main;
+role().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
