@@ -5,6 +5,7 @@ import * as jobBudget from '../../migrations/20261125000250_job_budget';
 import * as tasksConflicts from '../../migrations/20261125000300_tasks_conflicts';
 import * as suggestionsFeedback from '../../migrations/20261125000200_suggestions_feedback';
 import * as quality from '../../migrations/20261125000400_quality';
+import * as oneRoundTripWrites from '../../migrations/20261125000500_one_round_trip_writes';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '20261125000300_tasks_conflicts': tasksConflicts,
   '20261125000200_suggestions_feedback': suggestionsFeedback,
   '20261125000400_quality': quality,
+  '20261125000500_one_round_trip_writes': oneRoundTripWrites,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -33,24 +33,33 @@ export interface NewEvent {
 /**
  * Appends an event to the outbox and notifies listeners in the same transaction, so a
  * listener never hears of an event it cannot read. Returns the id, or null for a duplicate.
+ * One statement, one round trip: `append_event` (migrations/20261125000500) takes the append
+ * lock, inserts and notifies.
  */
 export async function appendEvent(db: Knex, event: NewEvent): Promise<string | null> {
-  return db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [EVENTS_APPEND_LOCK]);
-    const rows = await trx('events')
-      .insert({
-        tenant_id: event.tenantId,
-        project_id: event.projectId,
-        type: event.type,
-        payload: JSON.stringify(event.payload),
-        dedupe_key: event.dedupeKey ?? null,
-      })
-      .onConflict('dedupe_key')
-      .ignore()
-      .returning('id');
-    if (!rows.length) return null;
-    const id = String(rows[0].id ?? rows[0]);
-    await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, id]);
-    return id;
-  });
+  const call = appendEventCall(event);
+  return eventIdOf(await db.raw(call.sql, call.bindings));
+}
+
+/**
+ * Runs `write` (an insert, update or delete) and appends `event` in ONE statement: one round
+ * trip, and both or neither (a failed write appends nothing). Returns the event id, or null
+ * for a duplicate.
+ */
+export async function writeWithEvent(db: Knex, write: Knex.QueryBuilder, event: NewEvent): Promise<string | null> {
+  const { sql, bindings } = write.toSQL();
+  const call = appendEventCall(event);
+  return eventIdOf(await db.raw(`WITH write AS (${sql}) ${call.sql}`, [...bindings, ...call.bindings]));
+}
+
+function appendEventCall(event: NewEvent): { sql: string; bindings: Knex.RawBinding[] } {
+  return {
+    sql: 'SELECT append_event(?, ?, ?, ?::jsonb, ?) AS id',
+    bindings: [event.tenantId, event.projectId, event.type, JSON.stringify(event.payload), event.dedupeKey ?? null],
+  };
+}
+
+function eventIdOf(result: { rows: { id: string | number | bigint | null }[] }): string | null {
+  const id = result.rows[0]?.id;
+  return id === null || id === undefined ? null : String(id);
 }

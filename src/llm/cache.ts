@@ -48,14 +48,17 @@ export function cacheTtlSeconds(engine: Pick<EngineRecord, 'params' | 'provider'
   return Math.max(0, Math.floor(seconds));
 }
 
-/** The cached answer text, or null on a miss or an expired entry (counts the hit). */
+/**
+ * The cached answer text, or null on a miss or an expired entry. A plain read: hits are counted
+ * in the ledger (`llm_usage.cached`), so a hit writes nothing here and concurrent hits of one
+ * answer do not queue on its row.
+ */
 export async function cacheGet(db: Knex, key: string): Promise<string | null> {
-  const rows: { response_text: string }[] = await db('llm_cache')
+  const row: { response_text: string } | undefined = await db('llm_cache')
     .where({ key })
     .andWhere('expires_at', '>', db.fn.now())
-    .update({ hits: db.raw('hits + 1') })
-    .returning(['response_text']);
-  return rows[0]?.response_text ?? null;
+    .first('response_text');
+  return row?.response_text ?? null;
 }
 
 export interface CacheEntry {

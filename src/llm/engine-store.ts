@@ -52,6 +52,19 @@ export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string
   return found;
 }
 
+/**
+ * The columns as one JSON object per engine (`json_build_object`), for queries that read engines
+ * along with other rows in one round trip; prices as text so they stay exact. `alias` is the
+ * engines table's alias in that query. Turn the objects into records with `engineFromRow`.
+ */
+export function engineJsonSql(alias: string): string {
+  return `json_build_object(${COLUMNS.map((c) => `'${c}', ${alias}.${c}${c.startsWith('price_') ? '::text' : ''}`).join(', ')})`;
+}
+
+export function engineFromRow(row: Record<string, any>): EngineRecord {
+  return normalize(row);
+}
+
 export async function loadVisibleEngine(db: Knex, tenantId: string, id: string): Promise<EngineRecord | null> {
   return (await loadVisibleEngines(db, tenantId, [id])).get(String(id).toLowerCase()) ?? null;
 }

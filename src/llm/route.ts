@@ -23,6 +23,25 @@ export function memoizedEngineLoader(ttlMs: number, load: EngineLoader = loadVis
   };
 }
 
+/**
+ * Serves the ids found in `engines` (rows the caller already read, keyed by lower-case id) and
+ * loads only the others, so a caller that read the route's engines with its own query saves the
+ * switcher a round trip.
+ */
+export function preloadedEngineLoader(engines: ReadonlyMap<string, EngineRecord>, load: EngineLoader): EngineLoader {
+  return async (db, tenantId, ids) => {
+    const found = new Map<string, EngineRecord>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const engine = engines.get(String(id).toLowerCase());
+      if (engine) found.set(engine.id.toLowerCase(), engine);
+      else missing.push(id);
+    }
+    if (missing.length) for (const [id, engine] of await load(db, tenantId, missing)) found.set(id, engine);
+    return found;
+  };
+}
+
 /** One step of a route: an engine to call, or an id skipped with the reason. */
 export type RouteStep = { engine: EngineRecord } | { engineId: string; skipReason: string };
 

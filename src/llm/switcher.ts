@@ -7,7 +7,7 @@ import { localProvider } from './providers/local';
 import { createOpenAIProvider } from './providers/openai';
 import type { Provider } from './providers/types';
 import { RateLimiter } from './rate-limiter';
-import { memoizedEngineLoader, resolveRoute } from './route';
+import { memoizedEngineLoader, preloadedEngineLoader, resolveRoute } from './route';
 import { AllEnginesFailedError, type EngineAttemptFailure, type GenerateRequest, type GenerateResult, type LlmSwitcher } from './types';
 
 export type { SwitcherLogger } from './attempt';
@@ -60,7 +60,8 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const { project } = request;
     if (!project?.labelSchema?.labels?.length) throw new Error('generate: the project has no labels');
-    const route = await resolveRoute(ctx.db, project.tenantId, request.engineId, request.fallbackEngineIds ?? [], loadEngines);
+    const load = request.engines ? preloadedEngineLoader(request.engines, loadEngines) : loadEngines;
+    const route = await resolveRoute(ctx.db, project.tenantId, request.engineId, request.fallbackEngineIds ?? [], load);
     const messages = buildMessages({ project, item: request.item, instructions: request.instructions });
     const failures: EngineAttemptFailure[] = [];
 

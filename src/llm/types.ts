@@ -1,3 +1,5 @@
+import type { EngineRecord } from './engine-store';
+
 /**
  * The LLM switcher's contract. Activities and the live suggestion endpoint call
  * `LlmSwitcher.generate`; nothing else talks to a provider.
@@ -39,6 +41,11 @@ export interface GenerateRequest {
   instructions?: string;
   /** For the usage ledger. */
   jobId?: string;
+  /**
+   * Engine rows the caller already read (visible to the project's tenant), by lower-case id;
+   * the switcher reads only the route's other engines.
+   */
+  engines?: ReadonlyMap<string, EngineRecord>;
   signal?: AbortSignal;
 }
 

@@ -6,6 +6,7 @@ import { suggestionFeedbackMessage } from '../../src/api/suggestions/ws-handler'
 import { TestWsClient } from '../helpers/ws-client';
 import { loadProjectContext } from '../../activities/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { loadVisibleEngine } from '../../src/llm/engine-store';
 import { addToPool, loadPool } from '../../src/llm/few-shot-pool';
 import { TestApi, startTestApi, tokenFor } from '../helpers/api';
 import { TestDatabase, createTestDatabase } from '../helpers/db';
@@ -265,7 +266,7 @@ describe('feedback and the learning loop', () => {
     await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: 'pool overrides gold', value: { label: 'neutral' }, source: 'corrected' });
     await addToPool(tdb.db, { tenantId: tenantA, projectId: p, text: 'pool only', value: { label: 'positive' }, source: 'accepted' });
     const viaActivity = await loadProjectContext(tdb.db, tenantA, p);
-    const { context } = await loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['annotator'] }, p);
+    const { context } = await loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['annotator'] }, { projectId: p });
     expect(context.examples).toEqual(viaActivity.examples);
     expect(context.examples).toEqual([
       { text: 'pool only', value: { label: 'positive' } },
@@ -274,8 +275,22 @@ describe('feedback and the learning loop', () => {
       { text: 'gold three', value: { label: 'neutral' } },
     ]);
     expect(context.labelSchema).toEqual(viaActivity.labelSchema);
-    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantB, userId: 'x', roles: ['admin'] }, p)).rejects.toMatchObject({ status: 404 });
-    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['admin'], projects: [otherProjectId] }, p)).rejects.toMatchObject({ status: 404 });
+    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantB, userId: 'x', roles: ['admin'] }, { projectId: p })).rejects.toMatchObject({ status: 404 });
+    await expect(loadSuggestionContext(tdb.db, { tenantId: tenantA, userId: 'x', roles: ['admin'], projects: [otherProjectId] }, { projectId: p })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('reads the route’s engines with the context: requested or default, routing fallbacks, their own fallbacks; no other tenant’s', async () => {
+    const p = await project(managerA, { default_engine_id: brokenWithFallback, fallback_engine_ids: [broken] });
+    const principal = { tenantId: tenantA, userId: 'x', roles: ['annotator' as const] };
+    const keys = (m: Map<string, unknown>) => [...m.keys()].sort();
+    const viaDefault = await loadSuggestionContext(tdb.db, principal, { projectId: p });
+    expect(keys(viaDefault.engines)).toEqual([brokenWithFallback, broken, good].sort());
+    // The same records the switcher's own loader reads (prices exact, as text).
+    expect(viaDefault.engines.get(good)).toEqual(await loadVisibleEngine(tdb.db, tenantA, good));
+    const requested = await loadSuggestionContext(tdb.db, principal, { projectId: p, engineId: good.toUpperCase() });
+    expect(keys(requested.engines)).toEqual([good, broken].sort());
+    expect((await loadSuggestionContext(tdb.db, principal, { projectId: p, engineId: engineB })).engines.has(engineB)).toBe(false);
+    expect(keys((await loadSuggestionContext(tdb.db, principal, { projectId: otherProjectId })).engines)).toEqual([BUILTIN_LOCAL_ENGINE_ID]);
   });
 
   it('keeps the pool bounded, newest first', async () => {

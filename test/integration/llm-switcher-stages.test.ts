@@ -76,7 +76,7 @@ describe('cache', () => {
       ['ok', true, true, false],
     ]);
     const [entry] = await tdb.db('llm_cache').select('*');
-    expect(entry).toMatchObject({ tenant_id: T, engine_id: ids.gpt, model: 'gpt-x', hits: 1, response_text: '{"label":"spam","confidence":0.9}' });
+    expect(entry).toMatchObject({ tenant_id: T, engine_id: ids.gpt, model: 'gpt-x', response_text: '{"label":"spam","confidence":0.9}' });
     expect(entry.key).toBe(cacheKey({ tenantId: T, projectId: project.projectId, engine: { id: ids.gpt, provider: 'openai', model: 'gpt-x', base_url: openai.baseUrl, params: {} }, messages: buildMessages({ project, item: { text: 'This is spam, buy now' } }), labelSchema: project.labelSchema }));
   });
 

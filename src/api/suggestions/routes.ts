@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
-import { appendEvent } from '../../events/outbox';
-import { loadVisibleEngine } from '../../llm/engine-store';
+import { writeWithEvent } from '../../events/outbox';
 import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
@@ -55,14 +54,16 @@ defineRoute(
     const { db } = ctx.deps;
     const switcher = requireSwitcher(ctx.deps);
     const principal = ctx.state.principal!;
-    // The project and its prompt context (one query), the item and the engine, at once.
-    const [{ context, routing }, item, engine] = await Promise.all([
-      loadSuggestionContext(db, principal, body.project_id),
-      body.item_id ? db('items').where({ id: body.item_id, project_id: body.project_id }).first('id', 'data') : undefined,
-      body.engine_id ? loadVisibleEngine(db, principal.tenantId, body.engine_id) : true,
-    ]);
+    // The project, its prompt examples, the item and the route's engines: one query.
+    const { context, routing, item, engines } = await loadSuggestionContext(db, principal, {
+      projectId: body.project_id,
+      itemId: body.item_id,
+      engineId: body.engine_id,
+    });
     if (body.item_id && !item) throw notFound('item', body.item_id);
-    if (!engine) throw validationFailed([{ field: 'engine_id', message: `engine ${body.engine_id} not found` }]);
+    if (body.engine_id && !engines.has(body.engine_id.toLowerCase())) {
+      throw validationFailed([{ field: 'engine_id', message: `engine ${body.engine_id} not found` }]);
+    }
     const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
     const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
 
@@ -74,6 +75,7 @@ defineRoute(
         fallbackEngineIds: Array.isArray(routing.fallback_engine_ids) ? routing.fallback_engine_ids : [],
         item: { id: body.item_id, text },
         instructions: body.instructions,
+        engines,
       });
     } catch (err) {
       if (err instanceof AllEnginesFailedError) {
@@ -107,30 +109,32 @@ defineRoute(
       feedback_at: null,
     };
     const presented = presentSuggestion(row, result.model);
-    // The row and the event are independent writes: made together.
-    const insert = db('suggestions').insert({
-      id,
-      tenant_id: principal.tenantId,
-      project_id: context.projectId,
-      item_id: body.item_id ?? null,
-      text,
-      engine_id: result.engineId,
-      value: JSON.stringify(result.value),
-      confidence: result.confidence,
-      cached: result.cached,
-      latency_ms: result.latencyMs,
-      failed_attempts: JSON.stringify(failedAttempts),
-      created_by: principal.userId,
-      created_at: row.created_at,
-    });
-    const event = appendEvent(db, {
-      tenantId: principal.tenantId,
-      projectId: context.projectId,
-      type: 'suggestion.ready',
-      payload: { ...presented, created_by: principal.userId },
-      dedupeKey: `suggestion.ready:${id}`,
-    }).catch((err) => ctx.state.log.warn({ err, suggestionId: id }, 'suggestion.ready event not appended'));
-    await Promise.all([insert, event]);
+    // The row and its event in one statement: one round trip, both or neither.
+    await writeWithEvent(
+      db,
+      db('suggestions').insert({
+        id,
+        tenant_id: principal.tenantId,
+        project_id: context.projectId,
+        item_id: body.item_id ?? null,
+        text,
+        engine_id: result.engineId,
+        value: JSON.stringify(result.value),
+        confidence: result.confidence,
+        cached: result.cached,
+        latency_ms: result.latencyMs,
+        failed_attempts: JSON.stringify(failedAttempts),
+        created_by: principal.userId,
+        created_at: row.created_at,
+      }),
+      {
+        tenantId: principal.tenantId,
+        projectId: context.projectId,
+        type: 'suggestion.ready',
+        payload: { ...presented, created_by: principal.userId },
+        dedupeKey: `suggestion.ready:${id}`,
+      },
+    );
     ctx.body = presented;
   },
 );
