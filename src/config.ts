@@ -49,6 +49,8 @@ const envSchema = z.object({
   /** Concurrent LLM calls per worker process, across all jobs. */
   LLM_CONCURRENCY: int(32, 1, 4096),
   LLM_TIMEOUT_MS: int(60_000, 100),
+  /** Recent LLM answers the API keeps in memory in front of the cache table (0: none). */
+  LLM_MEMORY_CACHE_ENTRIES: int(10_000, 0, 1_000_000),
   PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),
   /** Batches a preAnnotation run completes before it continues as new (keeps history small). */
   PRE_ANNOTATION_BATCHES_PER_RUN: int(100, 1, 1000),

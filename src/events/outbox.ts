@@ -42,14 +42,21 @@ export async function appendEvent(db: Knex, event: NewEvent): Promise<string | n
 }
 
 /**
- * Runs `write` (an insert, update or delete) and appends `event` in ONE statement: one round
- * trip, and both or neither (a failed write appends nothing). Returns the event id, or null
- * for a duplicate.
+ * Runs `writes` (inserts, updates or deletes) and appends `event` in ONE statement: one round
+ * trip, and all or nothing (a failed write appends nothing). Returns the event id, or null for a
+ * duplicate.
  */
-export async function writeWithEvent(db: Knex, write: Knex.QueryBuilder, event: NewEvent): Promise<string | null> {
-  const { sql, bindings } = write.toSQL();
+export async function writeWithEvent(db: Knex, writes: Knex.QueryBuilder | Knex.QueryBuilder[], event: NewEvent): Promise<string | null> {
+  const ctes: string[] = [];
+  const bindings: Knex.RawBinding[] = [];
+  for (const [i, write] of (Array.isArray(writes) ? writes : [writes]).entries()) {
+    const q = write.toSQL();
+    ctes.push(`write_${i} AS (${q.sql})`);
+    bindings.push(...(q.bindings as Knex.RawBinding[]));
+  }
   const call = appendEventCall(event);
-  return eventIdOf(await db.raw(`WITH write AS (${sql}) ${call.sql}`, [...bindings, ...call.bindings]));
+  const sql = ctes.length ? `WITH ${ctes.join(', ')} ${call.sql}` : call.sql;
+  return eventIdOf(await db.raw(sql, [...bindings, ...call.bindings]));
 }
 
 function appendEventCall(event: NewEvent): { sql: string; bindings: Knex.RawBinding[] } {

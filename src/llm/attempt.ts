@@ -5,7 +5,8 @@ import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
 import type { EngineRecord } from './engine-store';
 import { asEngineCallError, EngineCallError, type FailureOutcome } from './errors';
-import { recordUsage, type UsageEntry } from './ledger';
+import type { LedgerWriter, UsageEntry } from './ledger';
+import type { MemoryCache } from './memory-cache';
 import { parseModelOutput, type ParsedOutput } from './parse';
 import type { ChatMessage } from './prompt';
 import type { Provider } from './providers/types';
@@ -28,6 +29,9 @@ export interface AttemptContext {
   breaker: CircuitBreaker;
   timeoutMs: number;
   cacheTtlSeconds: number;
+  /** Recent answers in memory, in front of the cache table (the API keeps one; workers need none). */
+  memoryCache?: MemoryCache;
+  ledger: LedgerWriter;
   logger?: SwitcherLogger;
 }
 
@@ -140,8 +144,12 @@ function tryParse(text: string, request: GenerateRequest): ParsedOutput | null {
 }
 
 async function readCache(ctx: AttemptContext, key: string): Promise<string | null> {
+  const remembered = ctx.memoryCache?.get(key);
+  if (remembered) return remembered;
   try {
-    return await cacheGet(ctx.db, key);
+    const hit = await cacheGet(ctx.db, key);
+    if (hit) ctx.memoryCache?.set(key, hit.text, hit.expiresAt);
+    return hit?.text ?? null;
   } catch (err) {
     ctx.logger?.warn({ err }, 'llm cache read failed; calling the engine');
     return null;
@@ -150,12 +158,13 @@ async function readCache(ctx: AttemptContext, key: string): Promise<string | nul
 
 async function writeCache(ctx: AttemptContext, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number) {
   try {
-    await cachePut(
+    const expiresAt = await cachePut(
       ctx.db,
       key,
       { tenantId: request.project.tenantId, engineId: engine.id, model: engine.model, responseText: text, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
       ttl,
     );
+    if (expiresAt) ctx.memoryCache?.set(key, text, expiresAt);
   } catch (err) {
     ctx.logger?.warn({ err, engineId: engine.id }, 'llm cache write failed');
   }
@@ -177,7 +186,7 @@ async function ledger(
   };
   countUsage(engine, entry);
   try {
-    await recordUsage(ctx.db, entry);
+    await (request.ledger ?? ctx.ledger).record(entry);
   } catch (err) {
     // The annotation is worth more than its ledger row: log loudly, keep the answer.
     ctx.logger?.error({ err, engineId: entry.engineId, outcome: entry.outcome }, 'llm usage ledger write failed');

@@ -53,12 +53,12 @@ export function cacheTtlSeconds(engine: Pick<EngineRecord, 'params' | 'provider'
  * in the ledger (`llm_usage.cached`), so a hit writes nothing here and concurrent hits of one
  * answer do not queue on its row.
  */
-export async function cacheGet(db: Knex, key: string): Promise<string | null> {
-  const row: { response_text: string } | undefined = await db('llm_cache')
+export async function cacheGet(db: Knex, key: string): Promise<{ text: string; expiresAt: Date } | null> {
+  const row: { response_text: string; expires_at: Date | string } | undefined = await db('llm_cache')
     .where({ key })
     .andWhere('expires_at', '>', db.fn.now())
-    .first('response_text');
-  return row?.response_text ?? null;
+    .first('response_text', 'expires_at');
+  return row ? { text: row.response_text, expiresAt: new Date(row.expires_at) } : null;
 }
 
 export interface CacheEntry {
@@ -70,8 +70,9 @@ export interface CacheEntry {
   completionTokens: number;
 }
 
-export async function cachePut(db: Knex, key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
-  if (ttlSeconds <= 0) return;
+/** Stores an answer for `ttlSeconds`; returns when it expires (null when not stored). */
+export async function cachePut(db: Knex, key: string, entry: CacheEntry, ttlSeconds: number): Promise<Date | null> {
+  if (ttlSeconds <= 0) return null;
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   const row = {
     key,
@@ -87,6 +88,7 @@ export async function cachePut(db: Knex, key: string, entry: CacheEntry, ttlSeco
     .insert(row)
     .onConflict('key')
     .merge({ response_text: row.response_text, prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens, expires_at: expiresAt, created_at: db.fn.now() });
+  return expiresAt;
 }
 
 /** Deletes expired entries; returns how many. */

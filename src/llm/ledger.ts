@@ -23,26 +23,97 @@ const MAX_ERROR_CHARS = 2000;
 
 /**
  * Writes one ledger row. A row with a job also adds its cost to `jobs.cost_usd` in the same
- * transaction, so a job's spend always equals the sum of its ledger rows (budgets read it).
+ * statement, so a job's spend always equals the sum of its ledger rows (budgets read it).
  */
 export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
-  const jobId = uuidOrNull(entry.jobId);
-  // Nothing to add to the job (free engine, cache hit, no job): one insert, no transaction, and
-  // no lock on the job's row, which every concurrent call of a job would otherwise queue on.
-  if (!jobId || isZero(entry.costUsd)) return insertUsage(db, entry, jobId);
-  await db.transaction(async (trx) => {
-    await insertUsage(trx, entry, jobId);
-    // Cast as the ledger column stores it, so the running total adds exactly what the row holds.
-    if (jobId) await trx('jobs').where({ id: jobId }).update({ cost_usd: trx.raw('cost_usd + ?::numeric(20,10)', [entry.costUsd]) });
-  });
+  await recordUsageBatch(db, [entry]);
 }
 
-async function insertUsage(db: Knex, entry: UsageEntry, jobId: string | null): Promise<void> {
-  await db('llm_usage').insert({
+/**
+ * Writes ledger rows and adds each job's share to `jobs.cost_usd`, in ONE statement (one round
+ * trip, all or nothing). The job total adds the costs as the rows store them (RETURNING), so it
+ * stays exactly their sum. A batch without cost takes no lock on any job's row, which every
+ * concurrent call of a job would otherwise queue on.
+ */
+export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise<void> {
+  if (!entries.length) return;
+  const insert = db('llm_usage').insert(entries.map(usageRow)).returning(['job_id', 'cost_usd']).toSQL();
+  await db.raw(
+    `WITH rows AS (${insert.sql}),
+          spend AS (SELECT job_id, sum(cost_usd) AS cost FROM rows WHERE job_id IS NOT NULL GROUP BY job_id)
+     UPDATE jobs SET cost_usd = jobs.cost_usd + spend.cost FROM spend WHERE jobs.id = spend.job_id AND spend.cost <> 0`,
+    insert.bindings,
+  );
+}
+
+export interface LedgerWriter {
+  /** Resolves once the row is written (with its job's cost), rejects if it could not be. */
+  record(entry: UsageEntry): Promise<void>;
+}
+
+/**
+ * Group commit for the ledger: a row written while no write is in flight goes at once; rows that
+ * arrive meanwhile wait for it and then go together in one statement. One caller pays one round
+ * trip as before; many concurrent callers share them. When a batch fails, its rows are retried one
+ * by one, so one bad row fails only its own caller.
+ */
+export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
+  let queue: { entry: UsageEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let flushing = false;
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    while (queue.length) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        await recordUsageBatch(db, batch.map((b) => b.entry));
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        if (batch.length === 1) batch[0].reject(err);
+        else for (const b of batch) await recordUsage(db, b.entry).then(b.resolve, b.reject);
+      }
+    }
+    flushing = false;
+  }
+
+  return {
+    record(entry) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ entry, resolve, reject });
+        if (!flushing) void flush();
+      });
+    },
+  };
+}
+
+/** A LedgerWriter that writes nothing: it keeps the rows for the caller's own statement. */
+export function collectUsage(): LedgerWriter & { readonly entries: UsageEntry[] } {
+  const entries: UsageEntry[] = [];
+  return {
+    entries,
+    record: async (entry) => {
+      entries.push(entry);
+    },
+  };
+}
+
+/**
+ * The insert of ledger rows without a job, to run inside the caller's own statement (e.g.
+ * writeWithEvent). Rows of a job must go through recordUsage, which keeps `jobs.cost_usd` in step.
+ */
+export function usageInsert(db: Knex, entries: UsageEntry[]): Knex.QueryBuilder {
+  if (!entries.length) throw new Error('usageInsert: no rows');
+  if (entries.some((e) => uuidOrNull(e.jobId))) throw new Error('usageInsert: rows of a job go through recordUsage');
+  return db('llm_usage').insert(entries.map(usageRow));
+}
+
+function usageRow(entry: UsageEntry) {
+  return {
     tenant_id: entry.tenantId,
     // uuid columns: an id that is not a UUID (a caller's free-form key) is left out, not fatal.
     project_id: uuidOrNull(entry.projectId),
-    job_id: jobId,
+    job_id: uuidOrNull(entry.jobId),
     engine_id: uuidOrNull(entry.engineId),
     model: entry.model,
     prompt_tokens: int(entry.usage.promptTokens),
@@ -53,11 +124,7 @@ async function insertUsage(db: Knex, entry: UsageEntry, jobId: string | null): P
     outcome: entry.outcome,
     error: entry.error ? entry.error.slice(0, MAX_ERROR_CHARS) : null,
     cached: entry.cached ?? false,
-  });
-}
-
-function isZero(decimal: string): boolean {
-  return /^[+-]?0*(\.0*)?$/.test(decimal.trim());
+  };
 }
 
 function uuidOrNull(v: string | null | undefined): string | null {

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { attemptEngine, type AttemptContext, type SwitcherLogger } from './attempt';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { createLedgerWriter, type LedgerWriter } from './ledger';
+import { MemoryCache } from './memory-cache';
 import { buildMessages } from './prompt';
 import { createAnthropicProvider } from './providers/anthropic';
 import { localProvider } from './providers/local';
@@ -23,6 +25,10 @@ export interface SwitcherOptions {
   cacheTtlSeconds?: number;
   rateLimiter?: RateLimiter;
   circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
+  /** Keep this many recent answers in memory in front of the cache table (default 0: none). */
+  memoryCacheEntries?: number;
+  /** How long an answer is served from memory at most (default 60 s; the table's expiry still applies). */
+  memoryCacheMaxAgeMs?: number;
   /** How long engine rows are reused before they are read again (default 0: every call reads them; workers pass a few seconds). */
   engineCacheMs?: number;
 }
@@ -31,6 +37,8 @@ export interface Switcher extends LlmSwitcher {
   /** Per-engine state for health reporting. */
   readonly circuitBreaker: CircuitBreaker;
   readonly rateLimiter: RateLimiter;
+  /** Its ledger writer (direct engine calls share it). */
+  readonly ledger: LedgerWriter;
 }
 
 export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
@@ -52,6 +60,8 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     breaker,
     timeoutMs: options.timeoutMs,
     cacheTtlSeconds: options.cacheTtlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+    memoryCache: options.memoryCacheEntries ? new MemoryCache(options.memoryCacheEntries, options.memoryCacheMaxAgeMs ?? 60_000) : undefined,
+    ledger: createLedgerWriter(options.db),
     logger: options.logger,
   };
 
@@ -79,5 +89,5 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     throw new AllEnginesFailedError(failures);
   }
 
-  return { generate, circuitBreaker: breaker, rateLimiter: limiter };
+  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger };
 }

@@ -1,4 +1,5 @@
 import type { EngineRecord } from './engine-store';
+import type { LedgerWriter } from './ledger';
 
 /**
  * The LLM switcher's contract. Activities and the live suggestion endpoint call
@@ -46,6 +47,11 @@ export interface GenerateRequest {
    * the switcher reads only the route's other engines.
    */
   engines?: ReadonlyMap<string, EngineRecord>;
+  /**
+   * Where this call's ledger rows go instead of the switcher's writer: a caller that writes them
+   * in its own statement passes `collectUsage()` (see ledger.ts) and must write what it collects.
+   */
+  ledger?: LedgerWriter;
   signal?: AbortSignal;
 }
 

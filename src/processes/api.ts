@@ -17,10 +17,18 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/**
+ * The API's switcher: engine rows read on every call (an edited engine applies at once), recent
+ * answers kept in memory so a repeated suggestion costs no cache round trip.
+ */
+export function createApiSwitcher(config: Config, db: Knex, logger?: Logger) {
+  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, logger, memoryCacheEntries: config.LLM_MEMORY_CACHE_ENTRIES });
+}
+
 /** Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. */
 export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection): Promise<RunningApi> {
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const switcher = createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, logger });
+  const switcher = createApiSwitcher(config, db, logger);
   const deps = { config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher };
   const app = createApp(deps);
   const server = http.createServer(app.callback());

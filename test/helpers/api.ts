@@ -7,7 +7,7 @@ import { createApp } from '../../src/api/app';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../../src/api/deps';
 import { Role, mintToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config';
-import { createSwitcher } from '../../src/llm/switcher';
+import { createApiSwitcher } from '../../src/processes/api';
 import { createLogger } from '../../src/logger';
 import { attachWebSocketHub, type WebSocketHub, type WebSocketHubOptions } from '../../src/ws/hub';
 
@@ -72,7 +72,7 @@ export async function startTestApi(opts: {
     db: opts.db,
     logger: createLogger(config),
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
-    switcher: createSwitcher({ db: opts.db, timeoutMs: config.LLM_TIMEOUT_MS }),
+    switcher: createApiSwitcher(config, opts.db),
   };
   const app = createApp(deps);
   const server = http.createServer(app.callback());

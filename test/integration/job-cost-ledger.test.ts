@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { recordUsage, type UsageEntry } from '../../src/llm/ledger';
+import { createLedgerWriter, recordUsage, type UsageEntry } from '../../src/llm/ledger';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { seedProject } from '../helpers/seed';
 
@@ -35,4 +35,38 @@ test('every ledger row with a job adds exactly its cost to jobs.cost_usd', async
   expect(job.cost_usd).toBe('2.0024691360'); // 20 × 0 + 20 × 0.0001234568 + 20 × 0.1
   const [{ n }] = await tdb.db('llm_usage').count({ n: '*' });
   expect(Number(n)).toBe(62);
+});
+
+test('the group-commit writer batches concurrent rows, keeps the job total exact, and fails only a bad row', async () => {
+  const { tenantId, projectId } = await seedProject(tdb.db);
+  const jobId = crypto.randomUUID();
+  await tdb.db('jobs').insert({
+    id: jobId, tenant_id: tenantId, project_id: projectId, type: 'pre_annotation', status: 'running',
+    workflow_id: `pre-annotation/${tenantId}/${jobId}`, created_by: 'u',
+  });
+  const statements: string[] = [];
+  const onQuery = (q: { sql: string }) => {
+    if (/llm_usage/.test(q.sql)) statements.push(q.sql);
+  };
+  tdb.db.on('query', onQuery);
+  const writer = createLedgerWriter(tdb.db);
+  const entry = (costUsd: string, tenant = tenantId): UsageEntry => ({
+    tenantId: tenant, projectId, jobId, engineId: crypto.randomUUID(), model: 'm',
+    usage: { promptTokens: 10, completionTokens: 2, cachedTokens: 0 }, costUsd, latencyMs: 1, outcome: 'ok',
+  });
+  // 100 concurrent rows: the first goes alone, the 99 that queued behind it in one statement.
+  await Promise.all(Array.from({ length: 100 }, () => writer.record(entry('0.0100000001'))));
+  expect(statements).toHaveLength(2);
+  // A batch with a bad row is retried row by row: only that row's caller fails.
+  const results = await Promise.allSettled([
+    ...Array.from({ length: 9 }, () => writer.record(entry('0.0100000001'))),
+    writer.record(entry('1', 'no-such-tenant')), // violates the tenant foreign key
+  ]);
+  tdb.db.off('query', onQuery);
+  expect(results.map((r) => r.status)).toEqual([...Array(9).fill('fulfilled'), 'rejected']);
+
+  const job = await tdb.db('jobs').where({ id: jobId }).first();
+  expect(job.cost_usd).toBe('1.0900000109'); // 109 × 0.0100000001
+  const [{ n }] = await tdb.db('llm_usage').where({ job_id: jobId }).count({ n: '*' });
+  expect(Number(n)).toBe(109);
 });

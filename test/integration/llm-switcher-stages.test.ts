@@ -111,6 +111,34 @@ describe('cache', () => {
   });
 });
 
+describe('cache in memory (the API’s switcher)', () => {
+  it('answers repeats from memory without the table, fills memory from table hits, and forgets after maxAge', async () => {
+    const inMemory = createSwitcher({ db: tdb.db, timeoutMs: 5000, memoryCacheEntries: 100, memoryCacheMaxAgeMs: 400 });
+    const calls = async (s: Switcher, over: Partial<GenerateRequest> = {}) => {
+      const before = openai.requestCount;
+      const r = await s.generate(request(over));
+      return { cached: r.cached, providerCalls: openai.requestCount - before };
+    };
+    expect(await calls(inMemory)).toEqual({ cached: false, providerCalls: 1 });
+    await tdb.db('llm_cache').delete(); // memory still holds the answer
+    expect(await calls(inMemory)).toEqual({ cached: true, providerCalls: 0 });
+
+    // Another process's answer in the table: read once, then from memory.
+    const item = { text: 'cached by another process: spam' };
+    expect(await calls(switcher, { item })).toEqual({ cached: false, providerCalls: 1 });
+    expect(await calls(inMemory, { item })).toEqual({ cached: true, providerCalls: 0 });
+    await tdb.db('llm_cache').delete();
+    expect(await calls(inMemory, { item })).toEqual({ cached: true, providerCalls: 0 });
+
+    await new Promise((r) => setTimeout(r, 450)); // past maxAge: the table decides again (empty)
+    expect(await calls(inMemory, { item })).toEqual({ cached: false, providerCalls: 1 });
+    // Every hit, from memory or not, is a zero-cost ledger row.
+    expect((await usage()).map((r) => [r.cached, r.cost_usd === '0.0000000000'])).toEqual([
+      [false, false], [true, true], [false, false], [true, true], [true, true], [false, false],
+    ]);
+  });
+});
+
 describe('rate limiting', () => {
   it('respects a 429 Retry-After: the next call to that engine waits', async () => {
     openai.setFault((r) => (r.index === 0 ? { status: 429, retryAfter: 1 } : null));

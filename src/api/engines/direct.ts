@@ -106,6 +106,7 @@ export function directContext(db: Knex, switcher: Switcher, timeoutMs: number): 
     breaker: switcher.circuitBreaker,
     timeoutMs,
     cacheTtlSeconds: 0,
+    ledger: switcher.ledger,
   };
 }
 

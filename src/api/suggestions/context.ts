@@ -66,7 +66,7 @@ export async function loadSuggestionContext(db: Knex, principal: Principal, targ
             (SELECT coalesce(json_agg(${engineJsonSql('e')}), '[]'::json) FROM engines e WHERE e.id IN (SELECT id FROM wanted)) AS engines
        FROM p`,
     [projectId, tenantId, target.engineId ?? null, BUILTIN_LOCAL_ENGINE_ID, tenantId, MAX_EXAMPLES, POOL_LIMIT, target.itemId ?? null],
-  );
+  ).options({ name: 'suggestion_context' }); // prepared once per connection: planning it cost more than running it
   const row = rows[0] as
     | {
         id: string;

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
-import { writeWithEvent } from '../../events/outbox';
+import { collectUsage, recordUsageBatch } from '../../llm/ledger';
 import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
@@ -10,6 +10,7 @@ import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { loadSuggestionContext } from './context';
+import { recordSuggestion } from './record';
 import { recordFeedback, type SuggestionRow } from './feedback';
 import { FEEDBACK_ROLES } from './ws-handler';
 import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
@@ -20,7 +21,7 @@ const TAGS = ['suggestions'];
 /** Suggestions and feedback: the people who annotate (admin always passes). */
 const WRITERS = FEEDBACK_ROLES;
 
-function presentSuggestion(row: SuggestionRow, model?: string) {
+function presentSuggestion(row: Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>, model?: string) {
   return {
     suggestion_id: row.id,
     project_id: row.project_id,
@@ -67,6 +68,8 @@ defineRoute(
     const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
     const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
 
+    // The calls' ledger rows are written with the suggestion (see recordSuggestion).
+    const usage = collectUsage();
     let result;
     try {
       result = await switcher.generate({
@@ -76,8 +79,10 @@ defineRoute(
         item: { id: body.item_id, text },
         instructions: body.instructions,
         engines,
+        ledger: usage,
       });
     } catch (err) {
+      await recordUsageBatch(db, usage.entries).catch((e) => ctx.state.log.error({ err: e }, 'llm usage ledger write failed'));
       if (err instanceof AllEnginesFailedError) {
         throw serviceUnavailable(
           'Every engine of the route failed',
@@ -89,7 +94,7 @@ defineRoute(
 
     const failedAttempts = result.failedAttempts.map((f) => ({ engine_id: f.engineId, reason: f.reason }));
     const id = crypto.randomUUID();
-    const row: SuggestionRow = {
+    const row = {
       id,
       tenant_id: principal.tenantId,
       project_id: context.projectId,
@@ -103,38 +108,9 @@ defineRoute(
       failed_attempts: failedAttempts,
       created_by: principal.userId,
       created_at: new Date(),
-      feedback_action: null,
-      feedback_value: null,
-      feedback_by: null,
-      feedback_at: null,
     };
     const presented = presentSuggestion(row, result.model);
-    // The row and its event in one statement: one round trip, both or neither.
-    await writeWithEvent(
-      db,
-      db('suggestions').insert({
-        id,
-        tenant_id: principal.tenantId,
-        project_id: context.projectId,
-        item_id: body.item_id ?? null,
-        text,
-        engine_id: result.engineId,
-        value: JSON.stringify(result.value),
-        confidence: result.confidence,
-        cached: result.cached,
-        latency_ms: result.latencyMs,
-        failed_attempts: JSON.stringify(failedAttempts),
-        created_by: principal.userId,
-        created_at: row.created_at,
-      }),
-      {
-        tenantId: principal.tenantId,
-        projectId: context.projectId,
-        type: 'suggestion.ready',
-        payload: { ...presented, created_by: principal.userId },
-        dedupeKey: `suggestion.ready:${id}`,
-      },
-    );
+    await recordSuggestion(db, row, usage.entries, { ...presented, created_by: principal.userId });
     ctx.body = presented;
   },
 );

@@ -1,0 +1,32 @@
+import type { Knex } from 'knex';
+import { writeWithEvent } from '../../events/outbox';
+import { recordUsageBatch, usageInsert, type UsageEntry } from '../../llm/ledger';
+import type { SuggestionRow } from './feedback';
+
+type NewSuggestion = Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>;
+
+/**
+ * Writes a suggestion, the ledger rows of the engine calls that made it (collected with
+ * collectUsage) and its `suggestion.ready` event in ONE statement: one round trip, one commit,
+ * all or nothing. If that statement fails, the ledger rows are still written on their own — the
+ * calls were made and cost what they cost — and the error goes on.
+ */
+export async function recordSuggestion(db: Knex, row: NewSuggestion, usage: UsageEntry[], eventPayload: Record<string, unknown>): Promise<void> {
+  const insert = db('suggestions').insert({
+    ...row,
+    value: JSON.stringify(row.value),
+    failed_attempts: JSON.stringify(row.failed_attempts),
+  });
+  try {
+    await writeWithEvent(db, usage.length ? [usageInsert(db, usage), insert] : [insert], {
+      tenantId: row.tenant_id,
+      projectId: row.project_id,
+      type: 'suggestion.ready',
+      payload: eventPayload,
+      dedupeKey: `suggestion.ready:${row.id}`,
+    });
+  } catch (err) {
+    await recordUsageBatch(db, usage).catch(() => undefined);
+    throw err;
+  }
+}
