@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
-import { cacheGet, cacheKey, cachePut, cacheTtlSeconds } from './cache';
+import { cacheGet, cacheKey, cacheTtlSeconds, type CacheWriter } from './cache';
 import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
 import type { EngineRecord } from './engine-store';
@@ -31,6 +31,8 @@ export interface AttemptContext {
   cacheTtlSeconds: number;
   /** Recent answers in memory, in front of the cache table (the API keeps one; workers need none). */
   memoryCache?: MemoryCache;
+  /** Cache entries are written behind the answer (see createCacheWriter); none: nothing is cached. */
+  cacheWriter?: CacheWriter;
   ledger: LedgerWriter;
   logger?: SwitcherLogger;
 }
@@ -56,7 +58,7 @@ export async function attemptEngine(
   const elapsed = () => Math.round(performance.now() - started);
 
   // 1. Cache.
-  const ttl = cacheTtlSeconds(engine, ctx.cacheTtlSeconds);
+  const ttl = ctx.cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
   const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
   if (key) {
     const hit = await readCache(ctx, key);
@@ -94,10 +96,8 @@ export async function attemptEngine(
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     ctx.breaker.onSuccess(engine.id);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
-    await Promise.all([
-      key ? writeCache(ctx, key, engine, request, response.text, usage, ttl) : undefined,
-      ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' }),
-    ]);
+    if (key) writeCache(ctx, key, engine, request, response.text, usage, ttl);
+    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' });
     return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
   } catch (thrown) {
     const latencyMs = Math.round(performance.now() - callStarted);
@@ -144,7 +144,7 @@ function tryParse(text: string, request: GenerateRequest): ParsedOutput | null {
 }
 
 async function readCache(ctx: AttemptContext, key: string): Promise<string | null> {
-  const remembered = ctx.memoryCache?.get(key);
+  const remembered = ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key);
   if (remembered) return remembered;
   try {
     const hit = await cacheGet(ctx.db, key);
@@ -156,18 +156,13 @@ async function readCache(ctx: AttemptContext, key: string): Promise<string | nul
   }
 }
 
-async function writeCache(ctx: AttemptContext, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number) {
-  try {
-    const expiresAt = await cachePut(
-      ctx.db,
-      key,
-      { tenantId: request.project.tenantId, engineId: engine.id, model: engine.model, responseText: text, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
-      ttl,
-    );
-    if (expiresAt) ctx.memoryCache?.set(key, text, expiresAt);
-  } catch (err) {
-    ctx.logger?.warn({ err, engineId: engine.id }, 'llm cache write failed');
-  }
+function writeCache(ctx: AttemptContext, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number): void {
+  const put = ctx.cacheWriter?.put(
+    key,
+    { tenantId: request.project.tenantId, engineId: engine.id, model: engine.model, responseText: text, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
+    ttl,
+  );
+  if (put) ctx.memoryCache?.set(key, text, put.expiresAt);
 }
 
 async function ledger(

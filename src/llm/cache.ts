@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import { groupCommit } from '../db/group-commit';
 import type { EngineRecord } from './engine-store';
 import type { ChatMessage } from './prompt';
 import type { LabelSchema } from './types';
@@ -70,11 +71,17 @@ export interface CacheEntry {
   completionTokens: number;
 }
 
-/** Stores an answer for `ttlSeconds`; returns when it expires (null when not stored). */
-export async function cachePut(db: Knex, key: string, entry: CacheEntry, ttlSeconds: number): Promise<Date | null> {
-  if (ttlSeconds <= 0) return null;
-  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  const row = {
+export interface CachePut {
+  key: string;
+  entry: CacheEntry;
+  expiresAt: Date;
+}
+
+/** Stores answers in one statement (an upsert; for a key given twice the last wins). */
+export async function cachePutBatch(db: Knex, puts: CachePut[]): Promise<void> {
+  const byKey = new Map(puts.map((p) => [p.key, p]));
+  if (!byKey.size) return;
+  const rows = [...byKey.values()].map(({ key, entry, expiresAt }) => ({
     key,
     tenant_id: entry.tenantId,
     engine_id: entry.engineId,
@@ -83,12 +90,56 @@ export async function cachePut(db: Knex, key: string, entry: CacheEntry, ttlSeco
     prompt_tokens: entry.promptTokens,
     completion_tokens: entry.completionTokens,
     expires_at: expiresAt,
-  };
+  }));
   await db('llm_cache')
-    .insert(row)
+    .insert(rows)
     .onConflict('key')
-    .merge({ response_text: row.response_text, prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens, expires_at: expiresAt, created_at: db.fn.now() });
-  return expiresAt;
+    .merge({
+      response_text: db.raw('excluded.response_text'),
+      prompt_tokens: db.raw('excluded.prompt_tokens'),
+      completion_tokens: db.raw('excluded.completion_tokens'),
+      expires_at: db.raw('excluded.expires_at'),
+      created_at: db.fn.now(),
+    });
+}
+
+/**
+ * Writes cache entries without making the caller wait: by group commit, so concurrent calls share
+ * statements. Until an entry is written, `pending` answers it, so this process never misses its
+ * own answer; another process may miss it for that moment, which costs a call, not correctness.
+ */
+export interface CacheWriter {
+  /** Queues the entry; returns when it expires, or null when `ttlSeconds` is 0. `written` settles when stored. */
+  put(key: string, entry: CacheEntry, ttlSeconds: number): { expiresAt: Date; written: Promise<void> } | null;
+  pending(key: string): string | undefined;
+  /** Settles when every entry queued so far is written (or has failed). */
+  flush(): Promise<void>;
+}
+
+export function createCacheWriter(db: Knex, onError: (err: unknown) => void): CacheWriter {
+  const inFlight = new Map<string, string>();
+  const writes = new Set<Promise<void>>();
+  const writer = groupCommit<CachePut>((puts) => cachePutBatch(db, puts));
+  return {
+    put(key, entry, ttlSeconds) {
+      if (ttlSeconds <= 0) return null;
+      const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+      inFlight.set(key, entry.responseText);
+      const written = writer
+        .add({ key, entry, expiresAt })
+        .catch(onError)
+        .finally(() => {
+          writes.delete(written);
+          if (inFlight.get(key) === entry.responseText) inFlight.delete(key);
+        });
+      writes.add(written);
+      return { expiresAt, written };
+    },
+    pending: (key) => inFlight.get(key),
+    flush: async () => {
+      await Promise.all([...writes]);
+    },
+  };
 }
 
 /** Deletes expired entries; returns how many. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { groupCommit } from '../db/group-commit';
 import type { TokenUsage } from './types';
 
 export type UsageOutcome = 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
@@ -51,40 +52,10 @@ export interface LedgerWriter {
   record(entry: UsageEntry): Promise<void>;
 }
 
-/**
- * Group commit for the ledger: a row written while no write is in flight goes at once; rows that
- * arrive meanwhile wait for it and then go together in one statement. One caller pays one round
- * trip as before; many concurrent callers share them. When a batch fails, its rows are retried one
- * by one, so one bad row fails only its own caller.
- */
+/** The ledger's writer: rows by group commit (see src/db/group-commit.ts), one statement per batch. */
 export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
-  let queue: { entry: UsageEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  let flushing = false;
-
-  async function flush(): Promise<void> {
-    flushing = true;
-    while (queue.length) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      try {
-        await recordUsageBatch(db, batch.map((b) => b.entry));
-        for (const b of batch) b.resolve();
-      } catch (err) {
-        if (batch.length === 1) batch[0].reject(err);
-        else for (const b of batch) await recordUsage(db, b.entry).then(b.resolve, b.reject);
-      }
-    }
-    flushing = false;
-  }
-
-  return {
-    record(entry) {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ entry, resolve, reject });
-        if (!flushing) void flush();
-      });
-    },
-  };
+  const writer = groupCommit<UsageEntry>((entries) => recordUsageBatch(db, entries), maxBatch);
+  return { record: (entry) => writer.add(entry) };
 }
 
 /** A LedgerWriter that writes nothing: it keeps the rows for the caller's own statement. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { attemptEngine, type AttemptContext, type SwitcherLogger } from './attempt';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { createCacheWriter } from './cache';
 import { createLedgerWriter, type LedgerWriter } from './ledger';
 import { MemoryCache } from './memory-cache';
 import { buildMessages } from './prompt';
@@ -39,6 +40,8 @@ export interface Switcher extends LlmSwitcher {
   readonly rateLimiter: RateLimiter;
   /** Its ledger writer (direct engine calls share it). */
   readonly ledger: LedgerWriter;
+  /** Settles when the cache entries written behind answers so far are stored (tests, shutdown). */
+  flush(): Promise<void>;
 }
 
 export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
@@ -53,6 +56,7 @@ export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
 export function createSwitcher(options: SwitcherOptions): Switcher {
   const breaker = options.circuitBreaker instanceof CircuitBreaker ? options.circuitBreaker : new CircuitBreaker(options.circuitBreaker);
   const limiter = options.rateLimiter ?? new RateLimiter();
+  const cacheWriter = createCacheWriter(options.db, (err) => options.logger?.warn({ err }, 'llm cache write failed'));
   const ctx: AttemptContext = {
     db: options.db,
     providers: { local: localProvider, openai: createOpenAIProvider(), anthropic: createAnthropicProvider(), ...options.providers },
@@ -61,6 +65,7 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     timeoutMs: options.timeoutMs,
     cacheTtlSeconds: options.cacheTtlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
     memoryCache: options.memoryCacheEntries ? new MemoryCache(options.memoryCacheEntries, options.memoryCacheMaxAgeMs ?? 60_000) : undefined,
+    cacheWriter,
     ledger: createLedgerWriter(options.db),
     logger: options.logger,
   };
@@ -89,5 +94,5 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     throw new AllEnginesFailedError(failures);
   }
 
-  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger };
+  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger, flush: () => cacheWriter.flush() };
 }

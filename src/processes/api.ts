@@ -49,6 +49,7 @@ export async function startApi(config: Config, db: Knex, logger: Logger, connect
     close: async () => {
       await hub.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await switcher.flush(); // cache entries written behind answers
     },
   };
 }

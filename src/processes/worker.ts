@@ -3,11 +3,16 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
-import { createSwitcher } from '../llm/switcher';
+import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createWorkers, runWorkers } from '../temporal/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
+
+/** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
+export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
+  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger });
+}
 
 /** Builds this process's Temporal workers (workflows + activities) on a given connection. */
 export async function buildWorkers(
@@ -15,6 +20,7 @@ export async function buildWorkers(
   db: Knex,
   connection: NativeConnection,
   workflowBundle?: WorkflowBundleOption,
+  switcher: Switcher = createWorkerSwitcher(config, db),
 ): Promise<Worker[]> {
   return createWorkers({
     connection,
@@ -22,8 +28,7 @@ export async function buildWorkers(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     llmTaskQueue: config.TEMPORAL_LLM_TASK_QUEUE,
     db,
-    // Engine rows are reused for 2 s: a batch asks for the same route for every item.
-    switcher: createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000 }),
+    switcher,
     llmConcurrency: config.LLM_CONCURRENCY,
     workflowBundle,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
@@ -35,13 +40,15 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for `anno worker`');
   installTemporalRuntime(logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const workers = await buildWorkers(config, db, connection);
+  const switcher = createWorkerSwitcher(config, db, logger);
+  const workers = await buildWorkers(config, db, connection, undefined, switcher);
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
     metricsServer?.close();
+    await switcher.flush(); // cache entries written behind answers
     await connection.close();
   }
 }

@@ -57,6 +57,7 @@ beforeEach(async () => {
   anthropic.setCacheReadTokens(0);
   anthropic.requests.length = 0;
   await tdb.db('llm_usage').delete();
+  await switcher?.flush(); // the last test's cache writes land before the table is emptied
   await tdb.db('llm_cache').delete();
   switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, circuitBreaker: { failureThreshold: 2, cooldownMs: 400 } });
 });
@@ -75,6 +76,7 @@ describe('cache', () => {
       ['ok', false, false, true],
       ['ok', true, true, false],
     ]);
+    await switcher.flush();
     const [entry] = await tdb.db('llm_cache').select('*');
     expect(entry).toMatchObject({ tenant_id: T, engine_id: ids.gpt, model: 'gpt-x', response_text: '{"label":"spam","confidence":0.9}' });
     expect(entry.key).toBe(cacheKey({ tenantId: T, projectId: project.projectId, engine: { id: ids.gpt, provider: 'openai', model: 'gpt-x', base_url: openai.baseUrl, params: {} }, messages: buildMessages({ project, item: { text: 'This is spam, buy now' } }), labelSchema: project.labelSchema }));
@@ -91,6 +93,7 @@ describe('cache', () => {
     expect(await calls(() => switcher.generate(request({ item: { text: 'ham sandwich for lunch' } })))).toBe(1);
     expect(await calls(() => switcher.generate(request({ project: { ...project, projectId: crypto.randomUUID() } })))).toBe(1);
 
+    await switcher.flush(); // cache entries are written behind the answers
     await tdb.db('llm_cache').update({ expires_at: new Date(Date.now() - 1000) });
     expect(await calls(() => switcher.generate(request()))).toBe(1);
 
@@ -120,12 +123,14 @@ describe('cache in memory (the API’s switcher)', () => {
       return { cached: r.cached, providerCalls: openai.requestCount - before };
     };
     expect(await calls(inMemory)).toEqual({ cached: false, providerCalls: 1 });
+    await inMemory.flush();
     await tdb.db('llm_cache').delete(); // memory still holds the answer
     expect(await calls(inMemory)).toEqual({ cached: true, providerCalls: 0 });
 
     // Another process's answer in the table: read once, then from memory.
     const item = { text: 'cached by another process: spam' };
     expect(await calls(switcher, { item })).toEqual({ cached: false, providerCalls: 1 });
+    await switcher.flush();
     expect(await calls(inMemory, { item })).toEqual({ cached: true, providerCalls: 0 });
     await tdb.db('llm_cache').delete();
     expect(await calls(inMemory, { item })).toEqual({ cached: true, providerCalls: 0 });

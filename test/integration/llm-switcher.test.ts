@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
 import { ENV_OPENAI_ENGINE_ID, registerEnvironmentEngine } from '../../src/llm/env-engine';
-import { createSwitcher } from '../../src/llm/switcher';
-import { AllEnginesFailedError, type GenerateRequest, type LlmSwitcher, type ProjectContext } from '../../src/llm/types';
+import { createSwitcher, type Switcher } from '../../src/llm/switcher';
+import { AllEnginesFailedError, type GenerateRequest, type ProjectContext } from '../../src/llm/types';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 
 let tdb: TestDatabase;
 let fake: FakeOpenAI;
-let switcher: LlmSwitcher;
+let switcher: Switcher;
 
 const T1 = 'tenant-one';
 const T2 = 'tenant-two';
@@ -83,6 +83,7 @@ beforeEach(async () => {
   fake.setLatency(0);
   fake.resetStats();
   await tdb.db('llm_usage').delete();
+  await switcher?.flush(); // the last test's cache writes land before the table is emptied
   await tdb.db('llm_cache').delete();
   // A fresh switcher per test: no breaker, limiter or Retry-After state carried across tests.
   switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000 });
