@@ -58,7 +58,8 @@ export async function attemptEngine(
   const elapsed = () => Math.round(performance.now() - started);
 
   // 1. Cache.
-  const ttl = ctx.cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
+  const cacheWriter = request.writes?.cache ?? ctx.cacheWriter;
+  const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
   const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
   if (key) {
     const hit = await readCache(ctx, key);
@@ -96,7 +97,7 @@ export async function attemptEngine(
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     ctx.breaker.onSuccess(engine.id);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
-    if (key) writeCache(ctx, key, engine, request, response.text, usage, ttl);
+    if (key) writeCache(ctx, cacheWriter!, key, engine, request, response.text, usage, ttl);
     await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' });
     return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
   } catch (thrown) {
@@ -156,8 +157,8 @@ async function readCache(ctx: AttemptContext, key: string): Promise<string | nul
   }
 }
 
-function writeCache(ctx: AttemptContext, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number): void {
-  const put = ctx.cacheWriter?.put(
+function writeCache(ctx: AttemptContext, writer: CacheWriter, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number): void {
+  const put = writer.put(
     key,
     { tenantId: request.project.tenantId, engineId: engine.id, model: engine.model, responseText: text, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
     ttl,
@@ -181,7 +182,7 @@ async function ledger(
   };
   countUsage(engine, entry);
   try {
-    await (request.ledger ?? ctx.ledger).record(entry);
+    await (request.writes?.ledger ?? ctx.ledger).record(entry);
   } catch (err) {
     // The annotation is worth more than its ledger row: log loudly, keep the answer.
     ctx.logger?.error({ err, engineId: entry.engineId, outcome: entry.outcome }, 'llm usage ledger write failed');

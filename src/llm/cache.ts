@@ -79,8 +79,13 @@ export interface CachePut {
 
 /** Stores answers in one statement (an upsert; for a key given twice the last wins). */
 export async function cachePutBatch(db: Knex, puts: CachePut[]): Promise<void> {
+  if (puts.length) await cacheUpsert(db, puts);
+}
+
+/** The upsert of cache entries, to run alone or inside the caller's own statement. */
+export function cacheUpsert(db: Knex, puts: CachePut[]): Knex.QueryBuilder {
   const byKey = new Map(puts.map((p) => [p.key, p]));
-  if (!byKey.size) return;
+  if (!byKey.size) throw new Error('cacheUpsert: no entries');
   const rows = [...byKey.values()].map(({ key, entry, expiresAt }) => ({
     key,
     tenant_id: entry.tenantId,
@@ -91,7 +96,7 @@ export async function cachePutBatch(db: Knex, puts: CachePut[]): Promise<void> {
     completion_tokens: entry.completionTokens,
     expires_at: expiresAt,
   }));
-  await db('llm_cache')
+  return db('llm_cache')
     .insert(rows)
     .onConflict('key')
     .merge({

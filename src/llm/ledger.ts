@@ -58,17 +58,6 @@ export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
   return { record: (entry) => writer.add(entry) };
 }
 
-/** A LedgerWriter that writes nothing: it keeps the rows for the caller's own statement. */
-export function collectUsage(): LedgerWriter & { readonly entries: UsageEntry[] } {
-  const entries: UsageEntry[] = [];
-  return {
-    entries,
-    record: async (entry) => {
-      entries.push(entry);
-    },
-  };
-}
-
 /**
  * The insert of ledger rows without a job, to run inside the caller's own statement (e.g.
  * writeWithEvent). Rows of a job must go through recordUsage, which keeps `jobs.cost_usd` in step.

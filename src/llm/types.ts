@@ -1,5 +1,5 @@
 import type { EngineRecord } from './engine-store';
-import type { LedgerWriter } from './ledger';
+import type { CollectedWrites } from './collected-writes';
 
 /**
  * The LLM switcher's contract. Activities and the live suggestion endpoint call
@@ -48,10 +48,10 @@ export interface GenerateRequest {
    */
   engines?: ReadonlyMap<string, EngineRecord>;
   /**
-   * Where this call's ledger rows go instead of the switcher's writer: a caller that writes them
-   * in its own statement passes `collectUsage()` (see ledger.ts) and must write what it collects.
+   * Where this call's ledger rows and cache entry go instead of the switcher's writers: a caller
+   * that stores them with its own write passes `collectWrites()` and must store what it collects.
    */
-  ledger?: LedgerWriter;
+  writes?: Pick<CollectedWrites, 'ledger' | 'cache'>;
   signal?: AbortSignal;
 }
 

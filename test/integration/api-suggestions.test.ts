@@ -107,6 +107,18 @@ describe('live suggestions', () => {
     expect(again.body).toMatchObject({ cached: true, value: { label: 'negative' }, engine_id: good });
     expect(again.body.suggestion_id).not.toBe(body.suggestion_id);
     expect(fake.requestCount).toBe(before + 1);
+    // The answer, its ledger rows and the suggestion were stored together: another API process
+    // (no answers in its memory) answers the repeat from the cache table.
+    const ledger = await tdb.db('llm_usage').where({ project_id: projectId, engine_id: good }).orderBy('id', 'desc').limit(2);
+    expect(ledger.map((r) => r.cached)).toEqual([true, false]);
+    const other = await startTestApi({ db: tdb.db });
+    try {
+      const res = await other.request('/api/v1/annotation/suggestion', { method: 'POST', token: annotatorA, json: { project_id: projectId, data: { text: 'I hate how this was packed: negative' } } });
+      expect(await res.json()).toMatchObject({ cached: true, value: { label: 'negative' } });
+      expect(fake.requestCount).toBe(before + 1);
+    } finally {
+      await other.close();
+    }
   });
 
   it('suggests for an item of the project; validates the request', async () => {

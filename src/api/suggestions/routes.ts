@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
-import { collectUsage, recordUsageBatch } from '../../llm/ledger';
+import { collectWrites } from '../../llm/collected-writes';
 import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
@@ -68,8 +68,8 @@ defineRoute(
     const engineId = body.engine_id ?? routing.default_engine_id ?? BUILTIN_LOCAL_ENGINE_ID;
     const text = item ? (typeof item.data?.text === 'string' ? item.data.text : JSON.stringify(item.data)) : body.data!.text;
 
-    // The calls' ledger rows are written with the suggestion (see recordSuggestion).
-    const usage = collectUsage();
+    // The calls' ledger rows and cache entry are written with the suggestion (see recordSuggestion).
+    const writes = collectWrites();
     let result;
     try {
       result = await switcher.generate({
@@ -79,10 +79,10 @@ defineRoute(
         item: { id: body.item_id, text },
         instructions: body.instructions,
         engines,
-        ledger: usage,
+        writes,
       });
     } catch (err) {
-      await recordUsageBatch(db, usage.entries).catch((e) => ctx.state.log.error({ err: e }, 'llm usage ledger write failed'));
+      await writes.store(db).catch((e) => ctx.state.log.error({ err: e }, 'llm usage ledger write failed'));
       if (err instanceof AllEnginesFailedError) {
         throw serviceUnavailable(
           'Every engine of the route failed',
@@ -110,7 +110,7 @@ defineRoute(
       created_at: new Date(),
     };
     const presented = presentSuggestion(row, result.model);
-    await recordSuggestion(db, row, usage.entries, { ...presented, created_by: principal.userId });
+    await recordSuggestion(db, row, writes, { ...presented, created_by: principal.userId });
     ctx.body = presented;
   },
 );
