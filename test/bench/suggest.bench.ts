@@ -7,9 +7,12 @@
  * Three processes, as in production: the API (`--serve-api`), the fake provider
  * (`--serve-provider`) and this one, the load generator. Prints, for the cache off (every text
  * distinct), the endpoint's overhead — endpoint latency minus the provider call's latency as the
- * switcher measured it — and for cache hits (one text repeated) the endpoint latency, at each
- * concurrency in `--concurrency` (comma-separated). Targets: overhead p99 < 15 ms, cache hit
- * p99 < 5 ms. The figures are printed, not asserted. `API_NODE_ARGS` adds node flags to the
+ * switcher measured it — and for cache hits (one text repeated) the endpoint latency, under two
+ * kinds of load: closed loop, a fixed number of requests always in flight (`--concurrency`,
+ * comma-separated; the highest level saturates the machine, so it shows throughput and queueing),
+ * and open loop, requests arriving at a fixed rate whether or not earlier ones finished
+ * (`--rates`, requests per second, comma-separated), as independent users arrive. Targets:
+ * overhead p99 < 15 ms, cache hit p99 < 5 ms. The figures are printed, not asserted. `API_NODE_ARGS` adds node flags to the
  * API process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '1,8' },
+    rates: { type: 'string', default: '100,250' },
     latency: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '300' },
     'serve-api': { type: 'boolean', default: false },
@@ -34,7 +38,8 @@ const { values } = parseArgs({
   },
 });
 const N = Number(values.requests);
-const LEVELS = values.concurrency.split(',').map(Number);
+const LEVELS = values.concurrency.split(',').filter(Boolean).map(Number);
+const RATES = values.rates.split(',').filter(Boolean).map(Number);
 const L = Number(values.latency);
 const WARMUP = Number(values.warmup);
 
@@ -113,6 +118,34 @@ async function load<T>(count: number, concurrency: number, one: (i: number) => P
     }),
   );
   return out;
+}
+
+/**
+ * Open loop: request i is sent at start + i/rate, whether or not earlier ones have finished; each
+ * sample is timed from its scheduled send time, so a stalled server is not hidden by the
+ * generator waiting for it (coordinated omission).
+ */
+async function loadAtRate<T extends { ms: number }>(count: number, rate: number, one: (i: number) => Promise<T>): Promise<{ samples: T[]; maxInFlight: number }> {
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  const samples: T[] = new Array(count);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    pending.push(
+      one(i).then((sample) => {
+        inFlight--;
+        samples[i] = { ...sample, ms: performance.now() - due };
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { samples, maxInFlight };
 }
 
 /** A lean JSON POST over a keep-alive agent: the load generator should cost little CPU. */
@@ -194,6 +227,13 @@ async function main() {
         `  throughput: cache off ${(N / (missWall / 1000)).toFixed(0)} req/s, cache hits ${(N / (hitWall / 1000)).toFixed(0)} req/s; ` +
           `distinct texts answered from cache: ${misses.filter((m) => m.cached).length}; repeats not from cache: ${hits.filter((h) => !h.cached).length}`,
       );
+    }
+    for (const rate of RATES) {
+      const misses = await loadAtRate(N, rate, (i) => suggest(`open loop ${rate}-${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
+      const hits = await loadAtRate(N, rate, () => suggest('the very same text, positive'));
+      console.log(`\nopen loop, ${rate} requests/s arriving (most in flight at once: ${misses.maxInFlight} cache off, ${hits.maxInFlight} cache hits):`);
+      console.log(summary('  cache off: overhead = endpoint − provider call', misses.samples.map((m) => m.ms - m.providerMs)));
+      console.log(summary('  cache hit: endpoint latency', hits.samples.map((h) => h.ms)));
     }
     console.log(`\nprovider requests: ${(await provider.reply('count')).count}`);
     console.log('targets: overhead p99 < 15 ms, cache hit p99 < 5 ms (printed, not asserted)');
