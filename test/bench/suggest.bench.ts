@@ -49,13 +49,28 @@ function spawnRole(args: string[], nodeArgs: string[] = []) {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'silent' },
   });
-  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  // Read every line as it comes (a child blocked on a full stdout pipe would stall): JSON lines
+  // are replies, anything else is node's own output (e.g. --trace-gc) and goes to stderr.
+  const replies: Record<string, any>[] = [];
+  const waiting: ((reply: Record<string, any> | null) => void)[] = [];
+  const deliver = (reply: Record<string, any> | null) => {
+    const next = waiting.shift();
+    if (next) next(reply);
+    else if (reply) replies.push(reply);
+  };
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('{')) deliver(JSON.parse(line));
+    else process.stderr.write(`${line}\n`);
+  });
+  child.once('exit', () => {
+    while (waiting.length) deliver(null);
+  });
   return {
     async reply(cmd?: string): Promise<Record<string, any>> {
       if (cmd) child.stdin!.write(`${cmd}\n`);
-      const { value, done } = await lines.next();
-      if (done) throw new Error(`${args[0]} process ended`);
-      return JSON.parse(value);
+      const reply = replies.shift() ?? (child.exitCode === null ? await new Promise<Record<string, any> | null>((r) => waiting.push(r)) : null);
+      if (!reply) throw new Error(`${args[0]} process ended`);
+      return reply;
     },
     /** Asks it to exit and waits (so a --cpu-prof profile is written). */
     async stop(): Promise<void> {
@@ -67,8 +82,8 @@ function spawnRole(args: string[], nodeArgs: string[] = []) {
   };
 }
 
-/** Serves until stdin says `exit`; `count` answers the fake provider's request count. */
-async function serve(ready: Record<string, unknown>, count: () => number, close: () => Promise<void>): Promise<void> {
+/** Serves until stdin says `exit`; `count` answers a figure (the fake provider's request count, the API's memory). */
+async function serve(ready: Record<string, unknown>, count: () => number | string, close: () => Promise<void>): Promise<void> {
   console.log(JSON.stringify(ready));
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line.trim() === 'count') console.log(JSON.stringify({ count: count() }));
@@ -82,11 +97,18 @@ async function serveProvider(): Promise<void> {
   await serve({ url: fake.baseUrl }, () => fake.requestCount, () => fake.close());
 }
 
+/** The API's live heap (after a full GC; the API process runs with --expose-gc) and its RSS, in MB. */
+function heapAfterGcMb(): string {
+  (globalThis as { gc?: () => void }).gc?.();
+  const { heapUsed, rss } = process.memoryUsage();
+  return `${Math.round(heapUsed / 1e6)} MB heap, ${Math.round(rss / 1e6)} MB RSS`;
+}
+
 async function serveApi(): Promise<void> {
   const db = createDatabase({ databaseUrl: values['database-url']!, dataDir: '.data' });
   // The API's per-user rate limit would throttle the load generator (one user).
   const api = await startTestApi({ db, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
-  await serve({ url: api.baseUrl }, () => 0, async () => {
+  await serve({ url: api.baseUrl }, heapAfterGcMb, async () => {
     await api.close();
     await db.destroy();
   });
@@ -170,7 +192,7 @@ function postJson(agent: http.Agent, url: string, token: string, json: unknown):
 async function main() {
   const tdb = await createTestDatabase('anno_bench');
   const provider = spawnRole(['--serve-provider', '--latency', String(L)]);
-  const apiProcess = spawnRole(['--serve-api', '--database-url', tdb.url], process.env.API_NODE_ARGS?.split(' ').filter(Boolean));
+  const apiProcess = spawnRole(['--serve-api', '--database-url', tdb.url], ['--expose-gc', ...(process.env.API_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
   try {
     const [{ url: fakeUrl }, { url: apiUrl }] = await Promise.all([provider.reply(), apiProcess.reply()]);
@@ -206,6 +228,7 @@ async function main() {
     console.log(`bench: ${N} requests per phase, provider latency ${L} ms, warm-up ${WARMUP}; API, fake provider and load generator in separate processes`);
     await load(WARMUP, Math.max(...LEVELS), (i) => suggest(`warm-up text ${i}: this is positive`));
     await suggest('the very same text, positive');
+    const heapBefore = (await apiProcess.reply('count')).count;
     let run = 0;
     for (const C of LEVELS) {
       // 1. Cache off: every text distinct, so every request calls the provider.
@@ -236,6 +259,7 @@ async function main() {
       console.log(summary('  cache hit: endpoint latency', hits.samples.map((h) => h.ms)));
     }
     console.log(`\nprovider requests: ${(await provider.reply('count')).count}`);
+    console.log(`API memory after a full GC: ${heapBefore} after warm-up, ${(await apiProcess.reply('count')).count} at the end`);
     console.log('targets: overhead p99 < 15 ms, cache hit p99 < 5 ms (printed, not asserted)');
   } finally {
     agent.destroy();
