@@ -127,6 +127,15 @@ function summary(name: string, xs: number[]): string {
   return `${name.padEnd(46)} p50 ${f(percentile(s, 50))} ms   p99 ${f(percentile(s, 99))} ms   mean ${f(mean)} ms   max ${f(s[s.length - 1])} ms`;
 }
 
+/**
+ * The same, inside the API (its X-Response-Time: from the parsed request to the response): what
+ * the client saw beyond it is the network, the load generator and waiting for a CPU.
+ */
+function printServerSide(misses: { serverMs: number; providerMs: number }[], hits: { serverMs: number }[]): void {
+  console.log(summary('  in the API: cache off overhead', misses.map((m) => m.serverMs - m.providerMs)));
+  console.log(summary('  in the API: cache hit', hits.map((h) => h.serverMs)));
+}
+
 /** Runs `count` requests with at most `concurrency` in flight; returns one sample per request. */
 async function load<T>(count: number, concurrency: number, one: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
@@ -171,7 +180,7 @@ async function loadAtRate<T extends { ms: number }>(count: number, rate: number,
 }
 
 /** A lean JSON POST over a keep-alive agent: the load generator should cost little CPU. */
-function postJson(agent: http.Agent, url: string, token: string, json: unknown): Promise<{ status: number; body: any }> {
+function postJson(agent: http.Agent, url: string, token: string, json: unknown): Promise<{ status: number; body: any; serverMs: number }> {
   const payload = Buffer.from(JSON.stringify(json));
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -180,7 +189,9 @@ function postJson(agent: http.Agent, url: string, token: string, json: unknown):
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), serverMs: parseFloat(String(res.headers['x-response-time'])) }),
+        );
         res.on('error', reject);
       },
     );
@@ -193,15 +204,16 @@ async function main() {
   const tdb = await createTestDatabase('anno_bench');
   const provider = spawnRole(['--serve-provider', '--latency', String(L)]);
   const apiProcess = spawnRole(['--serve-api', '--database-url', tdb.url], ['--expose-gc', ...(process.env.API_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
+  const agent = new http.Agent({ keepAlive: true });
   try {
     const [{ url: fakeUrl }, { url: apiUrl }] = await Promise.all([provider.reply(), apiProcess.reply()]);
     const token = tokenFor({ tenantId: 'bench-tenant', sub: 'bench-user', roles: ['manager'] });
-    const post = async (path: string, json: unknown) => {
-      const { status, body } = await postJson(agent, `${apiUrl}/api/v1${path}`, token, json);
-      if (status >= 300) throw new Error(`${path}: ${status} ${JSON.stringify(body)}`);
-      return body;
+    const send = async (path: string, json: unknown) => {
+      const res = await postJson(agent, `${apiUrl}/api/v1${path}`, token, json);
+      if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      return res;
     };
+    const post = async (path: string, json: unknown) => (await send(path, json)).body;
     const engine = await post('/annotation/engines', {
       name: 'fake-gpt',
       provider: 'openai',
@@ -221,12 +233,12 @@ async function main() {
 
     const suggest = async (text: string) => {
       const t0 = performance.now();
-      const body = await post('/annotation/suggestion', { project_id: project.id, data: { text } });
-      return { ms: performance.now() - t0, providerMs: body.latency_ms as number, cached: body.cached as boolean };
+      const { body, serverMs } = await send('/annotation/suggestion', { project_id: project.id, data: { text } });
+      return { ms: performance.now() - t0, serverMs, providerMs: body.latency_ms as number, cached: body.cached as boolean };
     };
 
     console.log(`bench: ${N} requests per phase, provider latency ${L} ms, warm-up ${WARMUP}; API, fake provider and load generator in separate processes`);
-    await load(WARMUP, Math.max(...LEVELS), (i) => suggest(`warm-up text ${i}: this is positive`));
+    await load(WARMUP, Math.max(1, ...LEVELS), (i) => suggest(`warm-up text ${i}: this is positive`));
     await suggest('the very same text, positive');
     const heapBefore = (await apiProcess.reply('count')).count;
     let run = 0;
@@ -246,6 +258,7 @@ async function main() {
       console.log(summary('  cache off: provider call (switcher-measured)', misses.map((m) => m.providerMs)));
       console.log(summary('  cache off: overhead = endpoint − provider call', misses.map((m) => m.ms - m.providerMs)));
       console.log(summary('  cache hit: endpoint latency', hits.map((h) => h.ms)));
+      printServerSide(misses, hits);
       console.log(
         `  throughput: cache off ${(N / (missWall / 1000)).toFixed(0)} req/s, cache hits ${(N / (hitWall / 1000)).toFixed(0)} req/s; ` +
           `distinct texts answered from cache: ${misses.filter((m) => m.cached).length}; repeats not from cache: ${hits.filter((h) => !h.cached).length}`,
@@ -257,6 +270,7 @@ async function main() {
       console.log(`\nopen loop, ${rate} requests/s arriving (most in flight at once: ${misses.maxInFlight} cache off, ${hits.maxInFlight} cache hits):`);
       console.log(summary('  cache off: overhead = endpoint − provider call', misses.samples.map((m) => m.ms - m.providerMs)));
       console.log(summary('  cache hit: endpoint latency', hits.samples.map((h) => h.ms)));
+      printServerSide(misses.samples, hits.samples);
     }
     console.log(`\nprovider requests: ${(await provider.reply('count')).count}`);
     console.log(`API memory after a full GC: ${heapBefore} after warm-up, ${(await apiProcess.reply('count')).count} at the end`);
