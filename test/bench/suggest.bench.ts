@@ -82,12 +82,20 @@ function spawnRole(args: string[], nodeArgs: string[] = []) {
   };
 }
 
-/** Serves until stdin says `exit`; `count` answers a figure (the fake provider's request count, the API's memory). */
+/**
+ * Serves until stdin says `exit`; `count` answers a figure (the fake provider's request count, the
+ * API's memory), `cpu` the CPU time this process has used, in ms.
+ */
 async function serve(ready: Record<string, unknown>, count: () => number | string, close: () => Promise<void>): Promise<void> {
   console.log(JSON.stringify(ready));
   for await (const line of readline.createInterface({ input: process.stdin })) {
-    if (line.trim() === 'count') console.log(JSON.stringify({ count: count() }));
-    if (line.trim() === 'exit') break;
+    const cmd = line.trim();
+    if (cmd === 'count') console.log(JSON.stringify({ count: count() }));
+    if (cmd === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      console.log(JSON.stringify({ cpuMs: (user + system) / 1000 }));
+    }
+    if (cmd === 'exit') break;
   }
   await close();
 }
@@ -244,14 +252,18 @@ async function main() {
     let run = 0;
     for (const C of LEVELS) {
       // 1. Cache off: every text distinct, so every request calls the provider.
+      const cpu = async () => (await apiProcess.reply('cpu')).cpuMs as number;
+      const cpu0 = await cpu();
       const t1 = performance.now();
       const misses = await load(N, C, (i) => suggest(`distinct text ${run}-${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
       const missWall = performance.now() - t1;
       run++;
+      const cpu1 = await cpu();
       // 2. Cache hits: the one text answered before, repeated.
       const t2 = performance.now();
       const hits = await load(N, C, () => suggest('the very same text, positive'));
       const hitWall = performance.now() - t2;
+      const cpu2 = await cpu();
 
       console.log(`\nconcurrency ${C}:`);
       console.log(summary('  cache off: endpoint latency', misses.map((m) => m.ms)));
@@ -263,6 +275,7 @@ async function main() {
         `  throughput: cache off ${(N / (missWall / 1000)).toFixed(0)} req/s, cache hits ${(N / (hitWall / 1000)).toFixed(0)} req/s; ` +
           `distinct texts answered from cache: ${misses.filter((m) => m.cached).length}; repeats not from cache: ${hits.filter((h) => !h.cached).length}`,
       );
+      console.log(`  API process CPU per request: cache off ${((cpu1 - cpu0) / N).toFixed(2)} ms, cache hit ${((cpu2 - cpu1) / N).toFixed(2)} ms`);
     }
     for (const rate of RATES) {
       const misses = await loadAtRate(N, rate, (i) => suggest(`open loop ${rate}-${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
