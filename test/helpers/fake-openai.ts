@@ -70,6 +70,8 @@ export interface FakeOpenAI {
   /** Requests being handled right now, and the most at once since start (or `resetStats`). */
   readonly inFlight: number;
   readonly maxInFlight: number;
+  /** TCP connections accepted since start (keep-alive reuses them). */
+  readonly connectionCount: number;
   setLatency(ms: number): void;
   setFault(fault: FaultHook | null): void;
   resetStats(): void;
@@ -183,6 +185,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   }
 
   // Many concurrent keep-alive clients: no per-connection limits, long keep-alive.
+  let connectionCount = 0;
+  server.on('connection', () => connectionCount++);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
@@ -204,6 +208,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    get connectionCount() {
+      return connectionCount;
     },
     setLatency(ms: number) {
       latencyMs = Math.max(0, ms);

@@ -114,6 +114,15 @@ describe('cache', () => {
   });
 });
 
+describe('provider transport', () => {
+  it('reuses connections to a provider (keep-alive)', async () => {
+    const before = openai.connectionCount;
+    for (let i = 0; i < 20; i++) await switcher.generate(request({ item: { text: `keep-alive ${i}: spam` } }));
+    expect(openai.requestCount).toBe(20);
+    expect(openai.connectionCount - before).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('cache in memory (the API’s switcher)', () => {
   it('answers repeats from memory without the table, fills memory from table hits, and forgets after maxAge', async () => {
     const inMemory = createSwitcher({ db: tdb.db, timeoutMs: 5000, memoryCacheEntries: 100, memoryCacheMaxAgeMs: 400 });

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
+import { providerFetch } from './transport';
 import type { Provider, ProviderRequest, ProviderResponse } from './types';
 
 /**
@@ -30,7 +31,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
     const key = `${baseURL ?? ''}\u0000${crypto.createHash('sha256').update(apiKey).digest('hex')}`;
     let client = clients.get(key);
     if (!client) {
-      client = new OpenAI({ baseURL, apiKey, timeout: request.timeoutMs, maxRetries: 0 });
+      client = new OpenAI({ baseURL, apiKey, timeout: request.timeoutMs, maxRetries: 0, fetch: providerFetch });
       if (clients.size >= 256) clients.delete(clients.keys().next().value as string);
       clients.set(key, client);
     }
