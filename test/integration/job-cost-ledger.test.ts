@@ -12,13 +12,19 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-test('every ledger row with a job adds exactly its cost to jobs.cost_usd', async () => {
+/** A project with a running pre-annotation job. */
+async function seedJob() {
   const { tenantId, projectId } = await seedProject(tdb.db);
   const jobId = crypto.randomUUID();
   await tdb.db('jobs').insert({
     id: jobId, tenant_id: tenantId, project_id: projectId, type: 'pre_annotation', status: 'running',
     workflow_id: `pre-annotation/${tenantId}/${jobId}`, created_by: 'u',
   });
+  return { tenantId, projectId, jobId };
+}
+
+test('every ledger row with a job adds exactly its cost to jobs.cost_usd', async () => {
+  const { tenantId, projectId, jobId } = await seedJob();
   const entry = (costUsd: string, job: string | null = jobId): UsageEntry => ({
     tenantId, projectId, jobId: job, engineId: crypto.randomUUID(), model: 'm',
     usage: { promptTokens: 10, completionTokens: 2, cachedTokens: 0 }, costUsd, latencyMs: 1, outcome: 'ok',
@@ -38,12 +44,7 @@ test('every ledger row with a job adds exactly its cost to jobs.cost_usd', async
 });
 
 test('the group-commit writer batches concurrent rows, keeps the job total exact, and fails only a bad row', async () => {
-  const { tenantId, projectId } = await seedProject(tdb.db);
-  const jobId = crypto.randomUUID();
-  await tdb.db('jobs').insert({
-    id: jobId, tenant_id: tenantId, project_id: projectId, type: 'pre_annotation', status: 'running',
-    workflow_id: `pre-annotation/${tenantId}/${jobId}`, created_by: 'u',
-  });
+  const { tenantId, projectId, jobId } = await seedJob();
   const statements: string[] = [];
   const onQuery = (q: { sql: string }) => {
     if (/llm_usage/.test(q.sql)) statements.push(q.sql);
