@@ -7,8 +7,10 @@ import { ApiError } from '../api/errors';
 import { API_PREFIX } from '../api/openapi';
 import { Principal, canAccessProject, createTokenVerifier, type TokenVerifier } from '../auth/jwt';
 import { metrics } from '../metrics';
-import { ClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
+import { ClientMessage, parseClientMessage, type HandledType, type PresencePayload, presenceFrame } from './messages';
 import { parsePresenceNotice, PresenceRoster, type PresenceNotice } from './presence';
+import { FrameSender } from './sender';
+import { checkUpgrade } from './upgrade';
 import { EventRelay, eventFrame, loadEventPage, type RelayEvent, type RelayOptions } from './relay';
 
 /*
@@ -101,16 +103,6 @@ export function attachWebSocketHub(server: http.Server, deps: ApiDeps, options: 
   return hub;
 }
 
-/** `exp` (ms) of a token that has already been verified; null when it cannot be read. */
-function tokenExpiry(token: string): number | null {
-  try {
-    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')).exp;
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
-}
-
 const key = (tenantId: string, projectId: string) => `${tenantId}\u0000${projectId}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -124,14 +116,13 @@ export class WebSocketHub {
   private readonly presence = new PresenceRoster();
   private readonly counters = new Map<string, TenantCounters>();
   private readonly handlers = new Map<HandledType, MessageHandler>();
-  private readonly corked = new Map<Conn, { cork(): void; uncork(): void }>();
+  private readonly sender: FrameSender;
   private relay?: EventRelay;
   private heartbeat?: NodeJS.Timeout;
   private server?: http.Server;
   private closed = false;
   private readonly pingIntervalMs: number;
   private readonly pageSize: number;
-  private readonly maxBuffered: number;
 
   constructor(
     private readonly deps: ApiDeps,
@@ -141,7 +132,7 @@ export class WebSocketHub {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.pageSize = options.replayPageSize ?? 500;
-    this.maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.sender = new FrameSender(options.maxBufferedBytes ?? 16 * 1024 * 1024, deps.logger);
   }
 
   attach(server: http.Server): void {
@@ -188,22 +179,19 @@ export class WebSocketHub {
   // --- connections -----------------------------------------------------------------------
 
   private onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.replace(/\/+$/, '');
-    if (!WS_PATHS.includes(path) || this.closed) {
+    const check = checkUpgrade(req, WS_PATHS, this.verify);
+    if (!check.ok || this.closed) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const token = url.searchParams.get('token');
-    const verified: Promise<Principal | null> = token ? this.verify(token).catch(() => null) : Promise.resolve(null);
-    void verified.then((principal) => {
+    void check.principal.then((principal) => {
       if (socket.destroyed) return;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (!principal) {
-          ws.close(1008, token ? 'invalid token' : 'missing token');
+          ws.close(1008, check.token ? 'invalid token' : 'missing token');
           return;
         }
-        this.onConnection(ws, principal, tokenExpiry(token!));
+        this.onConnection(ws, principal, check.expiresAt());
       });
     });
   };
@@ -258,81 +246,26 @@ export class WebSocketHub {
     }
   }
 
-  private send(conn: Conn, frame: string | Buffer): void {
-    if (conn.ws.readyState !== WebSocket.OPEN) return;
-    if (conn.ws.bufferedAmount > this.maxBuffered) {
-      this.deps.logger.warn({ connection_id: conn.id }, 'websocket client too slow; closing');
-      conn.ws.close(1013, 'too slow');
-      return;
-    }
-    this.cork(conn);
-    // A Buffer is sent as a text frame as it is: one encoding per event, not one per socket.
-    conn.ws.send(frame, { binary: false });
-    conn.counters.out++;
-  }
-
-  /**
-   * Frames sent to one socket in the same synchronous run (a relay batch, a replay page) leave in
-   * one write: the socket is corked on the first and uncorked in a microtask after the run.
-   */
-  private cork(conn: Conn): void {
-    if (this.corked.has(conn)) return;
-    const socket = (conn.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (!socket) return;
-    socket.cork();
-    this.corked.set(conn, socket);
-    if (this.corked.size === 1) {
-      queueMicrotask(() => {
-        for (const s of this.corked.values()) s.uncork();
-        this.corked.clear();
-      });
-    }
-  }
-
-  private reply(conn: Conn, body: Record<string, unknown>, requestId?: string | number): void {
-    this.send(conn, JSON.stringify(requestId === undefined ? body : { ...body, request_id: requestId }));
-  }
-
-  private error(conn: Conn, code: string, message: string, requestId?: string | number, details?: unknown): void {
-    this.reply(conn, details === undefined ? { type: 'error', code, message } : { type: 'error', code, message, details }, requestId);
-  }
-
   // --- messages ----------------------------------------------------------------------------
 
   private async onMessage(conn: Conn, data: RawData, isBinary: boolean): Promise<void> {
-    let raw: unknown;
-    try {
-      if (isBinary) throw new Error('binary');
-      raw = JSON.parse(data.toString());
-    } catch {
-      this.error(conn, 'BAD_REQUEST', 'Messages must be JSON text');
+    const parsed = parseClientMessage(data, isBinary);
+    if (!parsed.ok) {
+      this.sender.error(conn, parsed.code, parsed.message, parsed.requestId, parsed.details);
       return;
     }
-    const parsed = ClientMessage.safeParse(raw);
-    if (!parsed.success) {
-      const rid = (raw as { request_id?: unknown })?.request_id;
-      const issue = parsed.error.issues[0];
-      this.error(
-        conn,
-        'VALIDATION_ERROR',
-        `Invalid message: ${issue.path.join('.') || 'type'}: ${issue.message}`,
-        typeof rid === 'string' || typeof rid === 'number' ? rid : undefined,
-        parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-      );
-      return;
-    }
-    const msg = parsed.data;
+    const { msg } = parsed;
     try {
       switch (msg.type) {
         case 'ping':
-          this.reply(conn, { type: 'pong' }, msg.request_id);
+          this.sender.reply(conn, { type: 'pong' }, msg.request_id);
           return;
         case 'subscribe_project':
           await this.subscribe(conn, msg.project_id, msg.last_event_id ?? undefined, msg.request_id);
           return;
         case 'unsubscribe_project':
           this.unsubscribe(conn, msg.project_id);
-          this.reply(conn, { type: 'ack', for: 'unsubscribe_project', project_id: msg.project_id }, msg.request_id);
+          this.sender.reply(conn, { type: 'ack', for: 'unsubscribe_project', project_id: msg.project_id }, msg.request_id);
           return;
         case 'user_presence':
           this.localPresence(conn, msg.project_id, msg.state, msg.item_id ?? null, msg.request_id);
@@ -342,23 +275,23 @@ export class WebSocketHub {
       }
     } catch (err) {
       if (err instanceof ApiError) {
-        this.error(conn, err.code, err.message, msg.request_id, err.details.length ? err.details : undefined);
+        this.sender.error(conn, err.code, err.message, msg.request_id, err.details.length ? err.details : undefined);
         return;
       }
       this.deps.logger.error({ err, type: msg.type, connection_id: conn.id }, 'websocket message failed');
-      this.error(conn, 'INTERNAL_ERROR', 'The message could not be processed', msg.request_id);
+      this.sender.error(conn, 'INTERNAL_ERROR', 'The message could not be processed', msg.request_id);
     }
   }
 
   private async handle(conn: Conn, msg: ClientMessage & { type: HandledType }): Promise<void> {
     const fn = this.handlers.get(msg.type);
     if (!fn) {
-      this.error(conn, 'NOT_IMPLEMENTED', `${msg.type} is not available on this server`, msg.request_id);
+      this.sender.error(conn, 'NOT_IMPLEMENTED', `${msg.type} is not available on this server`, msg.request_id);
       return;
     }
     const { type, request_id, ...body } = msg as Record<string, unknown> & { type: HandledType; request_id?: string | number };
     const result = await fn({ principal: conn.principal, deps: this.deps, connectionId: conn.id }, body);
-    this.reply(conn, { type: 'ack', for: type, result: result ?? null }, request_id);
+    this.sender.reply(conn, { type: 'ack', for: type, result: result ?? null }, request_id);
   }
 
   // --- subscriptions and replay ----------------------------------------------------------
@@ -373,7 +306,7 @@ export class WebSocketHub {
     const relay = this.startRelay();
     const [visible] = await Promise.all([this.projectVisible(conn.principal, projectId), relay.ready]);
     if (!visible) {
-      this.error(conn, 'NOT_FOUND', `project ${projectId} not found`, requestId);
+      this.sender.error(conn, 'NOT_FOUND', `project ${projectId} not found`, requestId);
       return;
     }
     if (conn.ws.readyState !== WebSocket.OPEN) return;
@@ -388,7 +321,7 @@ export class WebSocketHub {
     let set = this.byProject.get(k);
     if (!set) this.byProject.set(k, (set = new Set()));
     set.add(sub);
-    this.reply(conn, { type: 'ack', for: 'subscribe_project', project_id: projectId, replay_to: from < upTo ? upTo.toString() : null }, requestId);
+    this.sender.reply(conn, { type: 'ack', for: 'subscribe_project', project_id: projectId, replay_to: from < upTo ? upTo.toString() : null }, requestId);
     this.sendPresenceSnapshot(conn, k, projectId);
     if (sub.buffer) await this.replay(sub, from, upTo);
   }
@@ -408,7 +341,7 @@ export class WebSocketHub {
         for (const row of rows) {
           const id = BigInt(row.id);
           if (id > sub.lastSent) {
-            this.send(sub.conn, eventFrame(row));
+            this.sender.send(sub.conn, eventFrame(row));
             sub.lastSent = id;
           }
         }
@@ -417,7 +350,7 @@ export class WebSocketHub {
       }
     } catch (err) {
       this.deps.logger.error({ err, project_id: sub.projectId }, 'websocket replay failed');
-      this.error(sub.conn, 'INTERNAL_ERROR', 'Replay failed; subscribe again with last_event_id');
+      this.sender.error(sub.conn, 'INTERNAL_ERROR', 'Replay failed; subscribe again with last_event_id');
       this.unsubscribe(sub.conn, sub.projectId);
       return;
     }
@@ -450,7 +383,7 @@ export class WebSocketHub {
       return;
     }
     if (late ? event.id <= sub.start : event.id <= sub.lastSent) return;
-    this.send(sub.conn, event.frame);
+    this.sender.send(sub.conn, event.frame);
     if (event.id > sub.lastSent) sub.lastSent = event.id;
   }
 
@@ -458,7 +391,7 @@ export class WebSocketHub {
 
   private localPresence(conn: Conn, projectId: string, state: PresencePayload['state'], itemId: string | null, requestId?: string | number): void {
     if (state !== 'left' && !conn.subs.has(projectId)) {
-      this.error(conn, 'NOT_SUBSCRIBED', `subscribe to project ${projectId} before sending presence`, requestId);
+      this.sender.error(conn, 'NOT_SUBSCRIBED', `subscribe to project ${projectId} before sending presence`, requestId);
       return;
     }
     const had = conn.presence.has(projectId);
@@ -473,7 +406,7 @@ export class WebSocketHub {
     if (state === 'left') conn.presence.delete(projectId);
     else conn.presence.set(projectId, payload);
     this.applyPresence(conn.principal.tenantId, projectId, `${this.replicaId}:${conn.id}`, payload);
-    if (requestId !== undefined) this.reply(conn, { type: 'ack', for: 'user_presence', project_id: projectId }, requestId);
+    if (requestId !== undefined) this.sender.reply(conn, { type: 'ack', for: 'user_presence', project_id: projectId }, requestId);
     const notice: PresenceNotice = { ...payload, replica_id: this.replicaId, tenant_id: conn.principal.tenantId, project_id: projectId };
     this.relay?.publishPresence(JSON.stringify(notice)).catch((err) => this.deps.logger.warn({ err }, 'presence publish failed'));
   }
@@ -489,11 +422,11 @@ export class WebSocketHub {
     const set = this.byProject.get(k);
     if (!set) return;
     const frame = Buffer.from(presenceFrame(projectId, payload));
-    for (const sub of set) this.send(sub.conn, frame);
+    for (const sub of set) this.sender.send(sub.conn, frame);
   }
 
   private sendPresenceSnapshot(conn: Conn, k: string, projectId: string): void {
-    for (const p of this.presence.snapshot(k, conn.id)) this.send(conn, presenceFrame(projectId, p));
+    for (const p of this.presence.snapshot(k, conn.id)) this.sender.send(conn, presenceFrame(projectId, p));
   }
 
   private countersFor(tenantId: string): TenantCounters {

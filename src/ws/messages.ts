@@ -69,3 +69,29 @@ export function presenceFrame(projectId: string, payload: PresencePayload, at = 
     created_at: at.toISOString(),
   });
 }
+
+export type ParsedClientMessage =
+  | { ok: true; msg: ClientMessage }
+  | { ok: false; code: 'BAD_REQUEST' | 'VALIDATION_ERROR'; message: string; requestId?: string | number; details?: { field: string; message: string }[] };
+
+/** A received frame as a client message, or the error to answer (echoing its request_id when it has one). */
+export function parseClientMessage(data: { toString(): string }, isBinary: boolean): ParsedClientMessage {
+  let raw: unknown;
+  try {
+    if (isBinary) throw new Error('binary');
+    raw = JSON.parse(data.toString());
+  } catch {
+    return { ok: false, code: 'BAD_REQUEST', message: 'Messages must be JSON text' };
+  }
+  const parsed = ClientMessage.safeParse(raw);
+  if (parsed.success) return { ok: true, msg: parsed.data };
+  const rid = (raw as { request_id?: unknown })?.request_id;
+  const issue = parsed.error.issues[0];
+  return {
+    ok: false,
+    code: 'VALIDATION_ERROR',
+    message: `Invalid message: ${issue.path.join('.') || 'type'}: ${issue.message}`,
+    requestId: typeof rid === 'string' || typeof rid === 'number' ? rid : undefined,
+    details: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+  };
+}
