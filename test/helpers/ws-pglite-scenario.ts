@@ -51,6 +51,15 @@ async function main(): Promise<Record<string, unknown>> {
         .catch(() => undefined);
       const after = await appendEvent(db, { tenantId: tenant, projectId: project, type: 'job.completed', payload: {} });
       await c.waitFor((m) => m.id === after, 5000, 'event after a rolled-back append');
+
+      // A live suggestion on the embedded database: one read (a prepared statement on PostgreSQL),
+      // then the suggestion, its ledger row and its event in one statement.
+      const res = await api.request('/api/v1/annotation/suggestion', { method: 'POST', token, json: { project_id: project, data: { text: 'embedded suggestion' } } });
+      const suggestion = (await res.json()) as { suggestion_id: string };
+      assert.equal(res.status, 200, JSON.stringify(suggestion));
+      await c.waitFor((m) => m.event === 'suggestion.ready' && (m.payload as { suggestion_id?: string }).suggestion_id === suggestion.suggestion_id, 5000, 'suggestion.ready');
+      assert.equal((await db('suggestions').where({ id: suggestion.suggestion_id })).length, 1);
+      assert.equal((await db('llm_usage').where({ project_id: project })).length, 1);
       await c.close();
       return { ok: true, mode: forcePolling ? 'polling' : 'listen', delivered: got.length, live_ms: liveMs };
     } finally {
