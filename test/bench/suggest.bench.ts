@@ -29,7 +29,7 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '1,8' },
-    rates: { type: 'string', default: '100,250' },
+    rates: { type: 'string', default: '100,200' },
     latency: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '300' },
     'serve-api': { type: 'boolean', default: false },
