@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
-import { providerFetch } from './transport';
+import { providerFetch, sdkClientCache } from './transport';
 import type { Provider, ProviderRequest, ProviderResponse } from './types';
 
 /**
@@ -20,21 +19,7 @@ const DEFAULT_MAX_TOKENS = 256;
 
 export function createAnthropicProvider(options: AnthropicProviderOptions = {}): Provider {
   const env = options.env ?? process.env;
-  const clients = new Map<string, Anthropic>();
-
-  function clientFor(request: ProviderRequest): Anthropic {
-    const { engine } = request;
-    const apiKey = (engine.api_key_env ? env[engine.api_key_env] : undefined) || 'not-needed';
-    const baseURL = engine.base_url ?? undefined;
-    const key = `${baseURL ?? ''}\u0000${crypto.createHash('sha256').update(apiKey).digest('hex')}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = new Anthropic({ baseURL, apiKey, authToken: null, timeout: request.timeoutMs, maxRetries: 0, fetch: providerFetch });
-      if (clients.size >= 256) clients.delete(clients.keys().next().value as string);
-      clients.set(key, client);
-    }
-    return client;
-  }
+  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new Anthropic({ baseURL, apiKey, authToken: null, timeout: timeoutMs, maxRetries: 0, fetch: providerFetch }));
 
   return {
     async call(request: ProviderRequest): Promise<ProviderResponse> {

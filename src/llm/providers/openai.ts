@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import OpenAI from 'openai';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
-import { providerFetch } from './transport';
+import { providerFetch, sdkClientCache } from './transport';
 import type { Provider, ProviderRequest, ProviderResponse } from './types';
 
 /**
@@ -22,21 +21,7 @@ const PASSTHROUGH = ['max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'fr
 
 export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
   const env = options.env ?? process.env;
-  const clients = new Map<string, OpenAI>();
-
-  function clientFor(request: ProviderRequest): OpenAI {
-    const { engine } = request;
-    const apiKey = (engine.api_key_env ? env[engine.api_key_env] : undefined) || 'not-needed';
-    const baseURL = engine.base_url ?? undefined;
-    const key = `${baseURL ?? ''}\u0000${crypto.createHash('sha256').update(apiKey).digest('hex')}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = new OpenAI({ baseURL, apiKey, timeout: request.timeoutMs, maxRetries: 0, fetch: providerFetch });
-      if (clients.size >= 256) clients.delete(clients.keys().next().value as string);
-      clients.set(key, client);
-    }
-    return client;
-  }
+  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new OpenAI({ baseURL, apiKey, timeout: timeoutMs, maxRetries: 0, fetch: providerFetch }));
 
   return {
     async call(request: ProviderRequest): Promise<ProviderResponse> {
