@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http';
 import { answerContent, type FakeFault } from './fake-openai';
 
 /**
@@ -41,36 +41,24 @@ export async function startFakeAnthropic(options: { latencyMs?: number } = {}): 
   let cacheRead = 0;
   let seq = 0;
   const requests: FakeMessagesRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const srv: FakeHttpServer = await startFakeHttpServer((req, res, raw) => route(req, res, raw));
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'POST' || path !== '/v1/messages') return send(res, 404, error('not_found_error', `no route ${req.method} ${path}`));
-      let body: Record<string, any>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return send(res, 400, error('invalid_request_error', 'invalid JSON body'));
-      }
-      if (!Array.isArray(body?.messages) || typeof body.max_tokens !== 'number') {
-        return send(res, 400, error('invalid_request_error', 'messages and max_tokens are required'));
-      }
-      const request = describe(body, req.headers, requests.length);
-      requests.push(request);
-      void respond(request, res);
-    });
-  });
+  function route(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'POST' || path !== '/v1/messages') return send(res, 404, error('not_found_error', `no route ${req.method} ${path}`));
+    let body: Record<string, any>;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, error('invalid_request_error', 'invalid JSON body'));
+    }
+    if (!Array.isArray(body?.messages) || typeof body.max_tokens !== 'number') {
+      return send(res, 400, error('invalid_request_error', 'messages and max_tokens are required'));
+    }
+    const request = describe(body, req.headers, requests.length);
+    requests.push(request);
+    void respond(request, res);
+  }
 
   async function respond(request: FakeMessagesRequest, res: http.ServerResponse): Promise<void> {
     let decision: FakeFault;
@@ -80,7 +68,7 @@ export async function startFakeAnthropic(options: { latencyMs?: number } = {}): 
       decision = { status: 500, body: error('api_error', `fault hook threw: ${(err as Error).message}`) };
     }
     if (decision === 'timeout') return;
-    if (latencyMs > 0) await sleep(latencyMs);
+    if (latencyMs > 0) await srv.sleep(latencyMs);
     if (res.destroyed) return;
     if (decision && typeof decision === 'object' && 'status' in decision) {
       const headers: Record<string, string> = {};
@@ -109,16 +97,8 @@ export async function startFakeAnthropic(options: { latencyMs?: number } = {}): 
     });
   }
 
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://127.0.0.1:${srv.port}`,
     requests,
     setLatency: (ms) => {
       latencyMs = Math.max(0, ms);
@@ -129,13 +109,7 @@ export async function startFakeAnthropic(options: { latencyMs?: number } = {}): 
     setCacheReadTokens: (n) => {
       cacheRead = Math.max(0, Math.floor(n));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => srv.close(),
   };
 }
 
@@ -170,9 +144,7 @@ function error(type: string, message: string) {
   return { type: 'error', error: { type, message } };
 }
 
+/** Anthropic's responses carry a request-id header. */
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'request-id': `req_fake_${Date.now()}`, ...headers });
-  res.end(payload);
+  sendJson(res, status, body, { 'request-id': `req_fake_${Date.now()}`, ...headers });
 }

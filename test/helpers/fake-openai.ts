@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http';
 
 /**
  * A real HTTP server speaking the OpenAI chat-completions API (POST /v1/chat/completions,
@@ -88,59 +88,46 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let inFlight = 0;
   let maxInFlight = 0;
   let completionId = 0;
-  // Latency timers, cleared on close so a stopped server leaves nothing pending.
-  const timers = new Set<NodeJS.Timeout>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const srv: FakeHttpServer = await startFakeHttpServer((req, res, raw) => route(req, res, raw));
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
-      if (req.method === 'GET' && path === '/v1/models') {
-        return sendJson(res, 200, {
-          object: 'list',
-          data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake-openai' })),
-        });
+  function route(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
+    const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+    if (req.method === 'GET' && path === '/v1/models') {
+      return sendJson(res, 200, {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake-openai' })),
+      });
+    }
+    if (req.method === 'POST' && path === '/v1/chat/completions') {
+      let body: Record<string, any>;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return sendJson(res, 400, { error: { message: 'invalid JSON body', type: 'invalid_request_error', code: null } });
       }
-      if (req.method === 'POST' && path === '/v1/chat/completions') {
-        let body: Record<string, any>;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          return sendJson(res, 400, { error: { message: 'invalid JSON body', type: 'invalid_request_error', code: null } });
-        }
-        if (!body || !Array.isArray(body.messages)) {
-          return sendJson(res, 400, { error: { message: "'messages' is required", type: 'invalid_request_error', code: null } });
-        }
-        const request = describe(body, req.headers, requestCount++, options.labels ?? []);
-        requests.push(request);
-        if (requests.length > maxLog) requests.splice(0, requests.length - maxLog);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        let done = false;
-        const finish = () => {
-          if (!done) {
-            done = true;
-            inFlight--;
-          }
-        };
-        res.on('close', finish);
-        void handleChat(request, res).finally(() => {
-          if (res.writableEnded) finish();
-        });
-        return;
+      if (!body || !Array.isArray(body.messages)) {
+        return sendJson(res, 400, { error: { message: "'messages' is required", type: 'invalid_request_error', code: null } });
       }
-      sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: null } });
-    });
-  });
+      const request = describe(body, req.headers, requestCount++, options.labels ?? []);
+      requests.push(request);
+      if (requests.length > maxLog) requests.splice(0, requests.length - maxLog);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      let done = false;
+      const finish = () => {
+        if (!done) {
+          done = true;
+          inFlight--;
+        }
+      };
+      res.on('close', finish);
+      void handleChat(request, res).finally(() => {
+        if (res.writableEnded) finish();
+      });
+      return;
+    }
+    sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: null } });
+  }
 
   async function handleChat(request: FakeChatRequest, res: http.ServerResponse): Promise<void> {
     let decision: FakeFault;
@@ -150,7 +137,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       decision = { status: 500, body: { error: { message: `fault hook threw: ${(err as Error).message}`, type: 'server_error', code: null } } };
     }
     if (decision === 'timeout') return; // never answer
-    if (latencyMs > 0) await sleep(latencyMs);
+    if (latencyMs > 0) await srv.sleep(latencyMs);
     if (res.destroyed) return;
 
     if (decision && typeof decision === 'object' && 'status' in decision) {
@@ -184,21 +171,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
   }
 
-  // Many concurrent keep-alive clients: no per-connection limits, long keep-alive.
-  let connectionCount = 0;
-  server.on('connection', () => connectionCount++);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-  server.maxHeadersCount = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://127.0.0.1:${srv.port}/v1`,
     requests,
     get requestCount() {
       return requestCount;
@@ -210,7 +184,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return maxInFlight;
     },
     get connectionCount() {
-      return connectionCount;
+      return srv.connectionCount;
     },
     setLatency(ms: number) {
       latencyMs = Math.max(0, ms);
@@ -223,14 +197,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       requestCount = 0;
       maxInFlight = inFlight;
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => srv.close(),
   };
 }
 
@@ -297,9 +264,3 @@ function contentText(content: unknown): string {
   return '';
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
-  res.end(payload);
-}
