@@ -152,9 +152,13 @@ describe('live suggestions', () => {
   });
 
   it('answers 503 with each engine’s reason when every engine fails', async () => {
+    const failedBefore = await tdb.db('llm_usage').where({ engine_id: broken, outcome: 'error' }).count({ n: '*' });
     const { res, body } = await suggest({ data: { text: 'anything at all' }, engine_id: broken });
     expect(res.status).toBe(503);
     expect(body.error.details).toEqual([{ field: `engines.${broken}`, message: expect.stringMatching(/http 500/) }]);
+    // No suggestion, but the failed call is in the ledger.
+    const failedAfter = await tdb.db('llm_usage').where({ engine_id: broken, outcome: 'error' }).count({ n: '*' });
+    expect(Number(failedAfter[0].n) - Number(failedBefore[0].n)).toBe(1);
   });
 });
 
