@@ -147,9 +147,32 @@ export function createCacheWriter(db: Knex, onError: (err: unknown) => void): Ca
   };
 }
 
-/** Deletes expired entries; returns how many. */
-export async function pruneLlmCache(db: Knex): Promise<number> {
-  return db('llm_cache').where('expires_at', '<=', db.fn.now()).delete();
+/** Deletes expired entries, `batch` rows per statement (no long lock on a large table); returns how many. */
+export async function pruneLlmCache(db: Knex, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await db('llm_cache')
+      .whereIn('key', db('llm_cache').select('key').where('expires_at', '<=', db.fn.now()).limit(batch))
+      .delete();
+    total += deleted;
+    if (deleted < batch) return total;
+  }
+}
+
+/**
+ * Prunes expired cache entries now and every `everyMs` (workers run it; several doing so is
+ * harmless). Returns a function that stops it.
+ */
+export function scheduleCachePruning(db: Knex, logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void }, everyMs = 15 * 60_000): () => void {
+  const prune = () =>
+    pruneLlmCache(db).then(
+      (n) => n && logger.info({ deleted: n }, 'expired llm cache entries deleted'),
+      (err) => logger.warn({ err }, 'llm cache pruning failed'),
+    );
+  void prune();
+  const timer = setInterval(prune, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** JSON with object keys sorted, so equal values hash equally. */

@@ -4,6 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { scheduleCachePruning } from '../llm/cache';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { installTemporalRuntime } from '../temporal/runtime';
@@ -39,6 +40,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const connection = await Connection.connect({ address });
   const workers = await buildWorkers(devConfig, db, nativeConnection);
   const api = await startApi(devConfig, db, logger, connection);
+  const stopPruning = scheduleCachePruning(db, logger);
   const stop = untilSignal();
   const running = runWorkers(workers, stop);
 
@@ -54,6 +56,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   logger.info('shutting down');
   await api.close();
   await running;
+  stopPruning();
   await nativeConnection.close();
   await connection.close();
   await stopServer?.();

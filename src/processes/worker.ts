@@ -3,6 +3,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
+import { scheduleCachePruning } from '../llm/cache';
 import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 import { installTemporalRuntime } from '../temporal/runtime';
@@ -43,10 +44,12 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const switcher = createWorkerSwitcher(config, db, logger);
   const workers = await buildWorkers(config, db, connection, undefined, switcher);
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
+  const stopPruning = scheduleCachePruning(db, logger);
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
+    stopPruning();
     metricsServer?.close();
     await switcher.flush(); // cache entries written behind answers
     await connection.close();

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { cacheKey } from '../../src/llm/cache';
+import { cacheKey, pruneLlmCache } from '../../src/llm/cache';
 import { buildMessages } from '../../src/llm/prompt';
 import { createSwitcher, type Switcher } from '../../src/llm/switcher';
 import { AllEnginesFailedError, type GenerateRequest, type ProjectContext } from '../../src/llm/types';
@@ -111,6 +111,18 @@ describe('cache', () => {
     openai.setFault(null);
     const after = await switcher.generate(request({ item }));
     expect(after.cached).toBe(false);
+  });
+});
+
+describe('cache pruning', () => {
+  it('deletes expired entries in batches and keeps live ones', async () => {
+    const row = (key: string, expiresInMs: number) => ({
+      key, tenant_id: T, engine_id: ids.gpt, model: 'gpt-x', response_text: '{}', expires_at: new Date(Date.now() + expiresInMs),
+    });
+    await tdb.db('llm_cache').insert([row('old-1', -1000), row('old-2', -5000), row('old-3', -1), row('live-1', 60_000), row('live-2', 3_600_000)]);
+    expect(await pruneLlmCache(tdb.db, 2)).toBe(3);
+    expect((await tdb.db('llm_cache').select('key').orderBy('key')).map((r) => r.key)).toEqual(['live-1', 'live-2']);
+    expect(await pruneLlmCache(tdb.db)).toBe(0);
   });
 });
 
