@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { groupCommit } from '../db/group-commit';
+import { affectedRows } from '../db/results';
 import type { EngineRecord } from './engine-store';
 import type { ChatMessage } from './prompt';
 import type { LabelSchema } from './types';
@@ -151,9 +152,11 @@ export function createCacheWriter(db: Knex, onError: (err: unknown) => void): Ca
 export async function pruneLlmCache(db: Knex, batch = 5000): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await db('llm_cache')
-      .whereIn('key', db('llm_cache').select('key').where('expires_at', '<=', db.fn.now()).limit(batch))
-      .delete();
+    const deleted = affectedRows(
+      await db('llm_cache')
+        .whereIn('key', db('llm_cache').select('key').where('expires_at', '<=', db.fn.now()).limit(batch))
+        .delete(),
+    );
     total += deleted;
     if (deleted < batch) return total;
   }

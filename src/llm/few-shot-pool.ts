@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AnnotationValue, LabelledExample } from './types';
+import { affectedRows } from '../db/results';
 
 /**
  * The project's few-shot pool (table `few_shot_pool`): examples people accepted or corrected
@@ -58,10 +59,12 @@ export async function addToPool(db: Knex | Knex.Transaction, entry: PoolEntry, l
 
 /** A rejected answer: drop a pool entry that teaches exactly that value for that text. */
 export async function removeFromPool(db: Knex | Knex.Transaction, projectId: string, text: string, value: AnnotationValue): Promise<number> {
-  return db('few_shot_pool')
-    .where({ project_id: projectId, text_hash: textHash(text) })
-    .whereRaw('value = ?::jsonb', [JSON.stringify(value)])
-    .delete();
+  return affectedRows(
+    await db('few_shot_pool')
+      .where({ project_id: projectId, text_hash: textHash(text) })
+      .whereRaw('value = ?::jsonb', [JSON.stringify(value)])
+      .delete(),
+  );
 }
 
 /** The pool, newest first. */

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { appendEvent } from '../../src/events/outbox';
+import { pruneLlmCache } from '../../src/llm/cache';
 import { createDatabase, isEmbedded, migrateLatest } from '../../src/db/knex';
 import { startTestApi, tokenFor } from './api';
 import { seedProject } from './seed';
@@ -60,6 +61,12 @@ async function main(): Promise<Record<string, unknown>> {
       await c.waitFor((m) => m.event === 'suggestion.ready' && (m.payload as { suggestion_id?: string }).suggestion_id === suggestion.suggestion_id, 5000, 'suggestion.ready');
       assert.equal((await db('suggestions').where({ id: suggestion.suggestion_id })).length, 1);
       assert.equal((await db('llm_usage').where({ project_id: project })).length, 1);
+
+      // Row counts of deletes come back as numbers here too (knex-pglite returns the whole result).
+      const engineId = (await db('engines').first('id')).id;
+      const row = (key: string, ms: number) => ({ key, tenant_id: tenant, engine_id: engineId, model: 'm', response_text: '{}', expires_at: new Date(Date.now() + ms) });
+      await db('llm_cache').insert([row('expired', -1000), row('live', 60_000)]);
+      assert.equal(await pruneLlmCache(db), 1);
       await c.close();
       return { ok: true, mode: forcePolling ? 'polling' : 'listen', delivered: got.length, live_ms: liveMs };
     } finally {
