@@ -26,6 +26,9 @@ export interface SuggestionRow {
   feedback_at: Date | string | null;
 }
 
+/** A suggestion as made, before any feedback. */
+export type NewSuggestion = Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>;
+
 /**
  * Records the one feedback a suggestion may get and feeds the learning loop: accepted and
  * corrected texts join the project's few-shot pool; a rejected value leaves it. Shared by

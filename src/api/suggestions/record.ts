@@ -1,9 +1,7 @@
 import type { Knex } from 'knex';
 import { writeWithEvent } from '../../events/outbox';
 import type { CollectedWrites } from '../../llm/collected-writes';
-import type { SuggestionRow } from './feedback';
-
-type NewSuggestion = Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>;
+import type { NewSuggestion } from './feedback';
 
 /**
  * Writes a suggestion, the bookkeeping of the engine calls that made it (ledger rows and the

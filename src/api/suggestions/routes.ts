@@ -11,7 +11,7 @@ import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { loadSuggestionContext } from './context';
 import { recordSuggestion } from './record';
-import { recordFeedback, type SuggestionRow } from './feedback';
+import { recordFeedback, type NewSuggestion, type SuggestionRow } from './feedback';
 import { FEEDBACK_ROLES } from './ws-handler';
 import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
 
@@ -21,7 +21,7 @@ const TAGS = ['suggestions'];
 /** Suggestions and feedback: the people who annotate (admin always passes). */
 const WRITERS = FEEDBACK_ROLES;
 
-function presentSuggestion(row: Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>, model?: string) {
+function presentSuggestion(row: NewSuggestion, model?: string) {
   return {
     suggestion_id: row.id,
     project_id: row.project_id,
@@ -94,7 +94,7 @@ defineRoute(
 
     const failedAttempts = result.failedAttempts.map((f) => ({ engine_id: f.engineId, reason: f.reason }));
     const id = crypto.randomUUID();
-    const row = {
+    const row: NewSuggestion = {
       id,
       tenant_id: principal.tenantId,
       project_id: context.projectId,
