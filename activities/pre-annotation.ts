@@ -120,9 +120,9 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
      * Annotates the job's items with sequence numbers in [fromSeq, toSeq). Items already
      * annotated for this job (an earlier attempt got that far) are skipped, and the unique
      * (job, item) index makes a racing duplicate a no-op, so each item is written once.
-     * Returns the batch's counters as the database has them.
+     * Returns the batch's counters as the database has them, and the job's spend after it.
      */
-    async annotateBatch(input: AnnotateBatchInput): Promise<JobCounters> {
+    async annotateBatch(input: AnnotateBatchInput): Promise<JobCounters & { spentUsd: string }> {
       const ctx = Context.current();
       const project = await loadProjectContext(db, input.tenantId, input.projectId);
       const pending: PendingItem[] = await db('job_items as ji')
@@ -156,7 +156,71 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         clearInterval(heartbeats);
         limiter.done();
       }
-      return batchCounters(db, input);
+      const [counters, spentUsd] = await Promise.all([batchCounters(db, input), jobSpend(db, input.tenantId, input.jobId)]);
+      return { ...counters, spentUsd };
+    },
+
+    /**
+     * Opens retry round `round` of a finished job: its failed items move to the end of its
+     * sequence ([seqFrom, seqEnd)) and their failed annotations are cleared, so the run's
+     * batches annotate exactly them. Idempotent: a retried call finds the round open and only
+     * reads. Counters are recounted from the job's annotations, so they are exact.
+     */
+    async prepareRetryFailed(input: { tenantId: string; jobId: string; round: number }): Promise<{
+      cursor: number;
+      seqEnd: number;
+      total: number;
+      counters: JobCounters;
+      startedAt: string;
+    }> {
+      return db.transaction(async (trx) => {
+        const job = await trx('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).forUpdate().first('params', 'started_at');
+        if (!job) throw new Error(`job ${input.jobId} not found`);
+        const counts = async () => {
+          const rows: { status: string; n: string }[] = await trx('annotations').where({ job_id: input.jobId }).groupBy('status').select('status').count({ n: '*' });
+          return countersFromStatuses(Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])));
+        };
+        const seqEndOf = async () => {
+          const [{ end }] = (await trx('job_items').where({ job_id: input.jobId }).max({ end: 'seq' })) as { end: number | null }[];
+          return (end ?? -1) + 1;
+        };
+        const [{ count }] = await trx('job_items').where({ job_id: input.jobId }).count({ count: '*' });
+        const total = Number(count);
+        if (Number(job.params?.retry_round ?? 0) < input.round) {
+          const seqFrom = await seqEndOf();
+          await trx.raw(
+            `UPDATE job_items ji SET seq = ? + moved.rank - 1
+               FROM (SELECT ji2.seq, row_number() OVER (ORDER BY ji2.seq) AS rank
+                       FROM job_items ji2
+                       JOIN annotations a ON a.job_id = ji2.job_id AND a.item_id = ji2.item_id AND a.status = 'failed'
+                      WHERE ji2.job_id = ?) moved
+              WHERE ji.job_id = ? AND ji.seq = moved.seq`,
+            [seqFrom, input.jobId, input.jobId],
+          );
+          await trx('annotations').where({ job_id: input.jobId, status: 'failed' }).delete();
+          await trx('jobs')
+            .where({ id: input.jobId })
+            .update({
+              status: 'running',
+              params: trx.raw("params || jsonb_build_object('retry_round', ?::int, 'retry_from_seq', ?::int)", [input.round, seqFrom]),
+              // Progress restarts from what is still done: the progress writes of this round climb from here.
+              progress: JSON.stringify({ total, ...(await counts()) }),
+              result: null,
+              error: null,
+              completed_at: null,
+              updated_at: trx.fn.now(),
+            });
+          job.params = { ...job.params, retry_round: input.round, retry_from_seq: seqFrom };
+        }
+        const cursor = Number(job.params.retry_from_seq);
+        return {
+          cursor,
+          seqEnd: Math.max(cursor, await seqEndOf()),
+          total,
+          counters: await counts(),
+          startedAt: new Date(job.started_at ?? Date.now()).toISOString(),
+        };
+      });
     },
 
     /**
@@ -170,11 +234,13 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       total: number;
       counters: JobCounters;
       status: JobStatus;
+      /** The retry round the run belongs to (its progress starts below the last round's). */
+      round?: number;
     }): Promise<{ spentUsd: string }> {
       const progress = { total: input.total, ...input.counters };
-      await recordJobProgress(db, { ...input, jobType: 'pre_annotation' }, progress);
-      const job = await db('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).first('cost_usd');
-      return { spentUsd: canonicalDecimal(job?.cost_usd) };
+      const eventKey = input.round ? `retry-${input.round}:${progress.processed}` : undefined;
+      await recordJobProgress(db, { ...input, jobType: 'pre_annotation' }, progress, eventKey);
+      return { spentUsd: await jobSpend(db, input.tenantId, input.jobId) };
     },
 
     /**
@@ -259,6 +325,12 @@ async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise
     .insert(row)
     .onConflict(db.raw('(job_id, item_id) WHERE job_id IS NOT NULL'))
     .ignore();
+}
+
+/** The job's spend so far (jobs.cost_usd, equal to the sum of its ledger rows). */
+async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {
+  const job = await db('jobs').where({ id: jobId, tenant_id: tenantId }).first('cost_usd');
+  return canonicalDecimal(job?.cost_usd);
 }
 
 async function batchCounters(db: Knex, input: AnnotateBatchInput): Promise<JobCounters> {

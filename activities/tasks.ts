@@ -271,7 +271,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
      * reviewAssignment workflow. Task ids derive from the job id and group index and workflow ids
      * from task ids, so a retry starts nothing twice.
      */
-    async createLowConfidenceReviewTasks(input: { tenantId: string; projectId: string; jobId: string }): Promise<{ tasks: number; items: number }> {
+    /**
+     * Review tasks for a finished pre-annotation job's low-confidence items. Retry round n
+     * (POST …/retry-failed) covers only the items it re-ran, under task ids of its own.
+     */
+    async createLowConfidenceReviewTasks(input: { tenantId: string; projectId: string; jobId: string; round?: number }): Promise<{ tasks: number; items: number }> {
       const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('routing');
       const low = thresholdsFrom(project?.routing).low_confidence_threshold;
       const itemIds: string[] = await db('annotations as a')
@@ -282,6 +286,9 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         .whereNot('a.status', 'failed')
         .whereNotNull('a.confidence')
         .andWhere('a.confidence', '<', low)
+        .modify((q) => {
+          if (input.round) q.andWhere('ji.seq', '>=', db.raw("(SELECT (params->>'retry_from_seq')::int FROM jobs WHERE id = ?)", [input.jobId]));
+        })
         .orderBy('ji.seq')
         .pluck('a.item_id');
       const groups = groupItems(itemIds, REVIEW_TASK_SIZE);
@@ -290,7 +297,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         await startTask(db, ctx.client, { TEMPORAL_TASK_QUEUE: ctx.info.taskQueue }, {
           tenantId: input.tenantId,
           projectId: input.projectId,
-          taskId: taskIdFor(`pre-annotation:${input.jobId}:review:${i}`),
+          taskId: taskIdFor(input.round ? `pre-annotation:${input.jobId}:retry-${input.round}:review:${i}` : `pre-annotation:${input.jobId}:review:${i}`),
           kind: 'review',
           itemIds: groups[i],
           createdBy: 'system',

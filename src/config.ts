@@ -36,6 +36,12 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: optionalString,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('annotation'),
   TEMPORAL_LLM_TASK_QUEUE: z.string().min(1).default('annotation-llm'),
+  /**
+   * Workflow executions a worker keeps in memory between tasks (unset: the SDK's default).
+   * 0 turns the cache off: every workflow task replays the whole history, which is how the
+   * test suite proves the workflows deterministic.
+   */
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   JWT_SECRET: optionalString,
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalString,

@@ -13,7 +13,7 @@ import { patched } from '@temporalio/workflow';
 import type { TaskActivities } from '../activities/tasks';
 import { batchesInFlight, nextBatch, type BatchRange } from '../src/annotation/batching';
 import { addCounters, ZERO_COUNTERS, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
-import { budgetReached } from '../src/annotation/budget';
+import { budgetReached, compareDecimals } from '../src/annotation/budget';
 
 export interface PreAnnotationInput {
   tenantId: string;
@@ -38,13 +38,22 @@ export interface PreAnnotationInput {
    * overlap batch (ceil(concurrency / batchSize) batches) to keep that overshoot small.
    */
   maxCostUsd?: string;
+  /**
+   * Set on a run started by POST …/retry-failed: the n-th retry of this job. Its first activity
+   * moves the job's failed items to the end of the job's sequence and clears their failed
+   * annotations, once per round however often it is retried, and the run annotates just those.
+   */
+  retryRound?: number;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: CarriedState;
 }
 
 export interface CarriedState {
   cursor: number;
+  /** Items in the job (what progress reports). */
   total: number;
+  /** End of the sequence range this job works through; absent: `total` (no retry round yet). */
+  seqEnd?: number;
   counters: JobCounters;
   startedAt: string;
   paused: boolean;
@@ -87,10 +96,20 @@ const db = proxyActivities<PreAnnotationActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
+/**
+ * Histories from before the `PROGRESS_AS_ACTIVITIES` patch recorded progress and status through
+ * local activities, one scheduled in each batch's completion. A local activity draws its id from
+ * the same sequence as the batches but is recorded only when it finishes, so once batches and
+ * local activities overlapped, a replay (worker restart, cache eviction, query on a closed run)
+ * could schedule the next batch under a different id: `[TMPRL1100] Activity id of scheduled
+ * event does not match`. Those runs keep replaying the old way; new ones use only regular
+ * activities, recorded when scheduled.
+ */
 const dbLocal = proxyLocalActivities<PreAnnotationActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
+export const PROGRESS_AS_ACTIVITIES = 'pre-annotation-progress-as-activities';
 
 /**
  * Pre-annotates a job's items with an LLM engine, a batch per activity, keeping a bounded
@@ -99,12 +118,15 @@ const dbLocal = proxyLocalActivities<PreAnnotationActivities>({
  */
 export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnotationResult> {
   const { jobId } = input;
+  // Before any command: a run that began on older code replays without it (see dbLocal).
+  const regularActivitiesOnly = patched(PROGRESS_AS_ACTIVITIES);
   const llm = proxyActivities<PreAnnotationActivities>({
     taskQueue: input.llmTaskQueue,
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds} seconds`,
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
+  const statusActivities = regularActivitiesOnly ? db : dbLocal;
 
   // Handlers first, so a query or signal that arrives before the job has started is answered.
   let state: CarriedState = input.carried ?? {
@@ -120,9 +142,10 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   let started = input.carried !== undefined;
   let cancelled = false;
   let updatedAt = new Date().toISOString();
+  const seqEnd = () => state.seqEnd ?? state.total;
   // Paused by a person, or by the budget while items remain (the last batches may overshoot it).
   const holdReason = (): PauseReason | null =>
-    state.paused ? 'manual' : budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < state.total ? 'budget' : null;
+    state.paused ? 'manual' : budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < seqEnd() ? 'budget' : null;
   const status = (): JobStatus => (cancelled ? 'cancelled' : !started ? 'pending' : holdReason() ? 'paused' : 'running');
 
   setHandler(progressQuery, () => ({
@@ -143,10 +166,44 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   setHandler(cancelSignal, () => void (cancelled = true));
 
   if (!started) {
-    const job = await db.startPreAnnotationJob({ jobId });
-    state = { ...state, total: job.total, startedAt: job.startedAt };
+    if (input.retryRound) {
+      const job = await db.prepareRetryFailed({ tenantId: input.tenantId, jobId, round: input.retryRound });
+      state = { ...state, ...job, runs: 0 };
+    } else {
+      const job = await db.startPreAnnotationJob({ jobId });
+      state = { ...state, total: job.total, startedAt: job.startedAt };
+    }
     started = true;
   }
+
+  const progressInput = () => ({
+    tenantId: input.tenantId,
+    projectId: input.projectId,
+    jobId,
+    total: state.total,
+    counters: state.counters,
+    status: status(),
+    ...(input.retryRound ? { round: input.retryRound } : {}),
+  });
+  // The job row and its job.progress events follow the counters through one regular activity
+  // at a time; batches that finish meanwhile are folded into the next one.
+  let progressDirty = false;
+  let reporting: Promise<void> | null = null;
+  const reportProgress = () => {
+    progressDirty = true;
+    reporting ??= (async () => {
+      while (progressDirty) {
+        progressDirty = false;
+        const recorded = await db.recordPreAnnotationProgress(progressInput());
+        noteSpend(recorded.spentUsd);
+      }
+      reporting = null;
+    })();
+  };
+  // Spend only grows; reads that finish out of order must not move it back.
+  const noteSpend = (spentUsd: string | undefined) => {
+    if (spentUsd !== undefined && compareDecimals(spentUsd, state.spentUsd ?? '0') > 0) state.spentUsd = spentUsd;
+  };
 
   const inFlight = new Map<number, Promise<void>>();
   const maxInFlight = batchesInFlight(input.concurrency, input.batchSize);
@@ -168,18 +225,16 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
         ...range,
       })
       .then(async (batch) => {
-        state.counters = addCounters(state.counters, batch);
+        state.counters = addCounters(state.counters, countersOnly(batch));
         updatedAt = new Date().toISOString();
-        const recorded = await dbLocal.recordPreAnnotationProgress({
-          tenantId: input.tenantId,
-          projectId: input.projectId,
-          jobId,
-          total: state.total,
-          counters: state.counters,
-          status: status(),
-        });
-        // Histories from before budgets recorded no result here.
-        if (recorded?.spentUsd !== undefined) state.spentUsd = recorded.spentUsd;
+        if (regularActivitiesOnly) {
+          noteSpend(batch.spentUsd);
+          reportProgress();
+        } else {
+          const recorded = await dbLocal.recordPreAnnotationProgress(progressInput());
+          // Histories from before budgets recorded no result here.
+          if (recorded?.spentUsd !== undefined) state.spentUsd = recorded.spentUsd;
+        }
         inFlight.delete(range.fromSeq);
       });
     inFlight.set(range.fromSeq, p);
@@ -196,7 +251,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
       // The finishing batches may settle a budget hold (the last items were among them).
       if (hold === 'budget' && holdReason() !== hold) continue;
       if (recordedHold !== hold) {
-        await dbLocal.setPreAnnotationStatus({
+        await statusActivities.setPreAnnotationStatus({
           tenantId: input.tenantId,
           jobId,
           status: 'paused',
@@ -210,10 +265,10 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
       continue;
     }
     if (recordedHold) {
-      await dbLocal.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
+      await statusActivities.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
       recordedHold = null;
     }
-    const range = runShouldRollOver() ? null : nextBatch(state.cursor, state.total, input.batchSize);
+    const range = runShouldRollOver() ? null : nextBatch(state.cursor, seqEnd(), input.batchSize);
     if (range && inFlight.size < windowSize()) {
       runBatch(range);
       state.cursor = range.toSeq;
@@ -224,8 +279,9 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     await Promise.race(inFlight.values());
   }
   await Promise.all(inFlight.values());
+  await reporting;
 
-  if (!cancelled && state.cursor < state.total) {
+  if (!cancelled && state.cursor < seqEnd()) {
     // This run did its share: start a fresh run (small history) carrying the cursor.
     await continueAsNew<typeof preAnnotation>({ ...input, carried: { ...state, runs: state.runs + 1 } });
   }
@@ -238,6 +294,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
       tenantId: input.tenantId,
       projectId: input.projectId,
       jobId,
+      ...(input.retryRound ? { round: input.retryRound } : {}),
     });
   }
   await db.finishPreAnnotationJob({
@@ -249,4 +306,10 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     counters: state.counters,
   });
   return { status: finalStatus, total: state.total, counters: state.counters };
+}
+
+/** A batch's result also carries the job's spend (newer activities); the counters are the rest. */
+function countersOnly(batch: JobCounters & { spentUsd?: string }): JobCounters {
+  const { processed, succeeded, failed, auto_accepted, needs_review } = batch;
+  return { processed, succeeded, failed, auto_accepted, needs_review };
 }

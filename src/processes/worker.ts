@@ -33,6 +33,7 @@ export async function buildWorkers(
     llmConcurrency: config.LLM_CONCURRENCY,
     workflowBundle,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    maxCachedWorkflows: config.TEMPORAL_MAX_CACHED_WORKFLOWS,
   });
 }
 

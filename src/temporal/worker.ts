@@ -17,6 +17,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** A bundle file written by `anno bundle-workflows` (default: the build's, if present). */
   workflowBundlePath?: string;
+  /** Workflow cache size (undefined: the SDK's default; 0: off, every task replays its history). */
+  maxCachedWorkflows?: number;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -69,6 +71,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     taskQueue: options.taskQueue,
     ...workflowSource,
     activities,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
   });
   const llm = await Worker.create({
     connection: options.connection,
