@@ -141,12 +141,14 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   };
   let started = input.carried !== undefined;
   let cancelled = false;
+  // Set once the job is recorded finished, so a query on the closed run says how it ended.
+  let ended: PreAnnotationResult['status'] | null = null;
   let updatedAt = new Date().toISOString();
   const seqEnd = () => state.seqEnd ?? state.total;
   // Paused by a person, or by the budget while items remain (the last batches may overshoot it).
   const holdReason = (): PauseReason | null =>
     state.paused ? 'manual' : budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < seqEnd() ? 'budget' : null;
-  const status = (): JobStatus => (cancelled ? 'cancelled' : !started ? 'pending' : holdReason() ? 'paused' : 'running');
+  const status = (): JobStatus => ended ?? (cancelled ? 'cancelled' : !started ? 'pending' : holdReason() ? 'paused' : 'running');
 
   setHandler(progressQuery, () => ({
     status: status(),
@@ -158,7 +160,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     cursor: state.cursor,
     spentUsd: state.spentUsd ?? '0',
     maxCostUsd: state.maxCostUsd ?? null,
-    pauseReason: started && !cancelled ? holdReason() : null,
+    pauseReason: started && !cancelled && !ended ? holdReason() : null,
   }));
   setHandler(setBudgetSignal, ({ maxCostUsd }) => void (state.maxCostUsd = maxCostUsd));
   setHandler(pauseSignal, () => void (state.paused = true));
@@ -305,6 +307,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     total: state.total,
     counters: state.counters,
   });
+  ended = finalStatus;
   return { status: finalStatus, total: state.total, counters: state.counters };
 }
 

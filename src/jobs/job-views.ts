@@ -4,6 +4,7 @@ import { progressView, ZERO_COUNTERS, type JobCounters, type JobProgressView, ty
 import { temporalUiLink } from '../temporal/workflow-ids';
 import { canonicalDecimal } from '../annotation/budget';
 import type { PreAnnotationProgress } from '../../workflows/pre-annotation';
+import { stallOf } from './stalled';
 
 export interface JobRow {
   id: string;
@@ -74,16 +75,21 @@ export function progressFromRow(job: JobRow): JobProgressView & JobSpend {
   return { ...view, ...spendOf(job) };
 }
 
+/** A job whose workflow task keeps failing: `status: 'stalled'` and the failure's message. */
+export type CurrentProgress = (JobProgressView | (Omit<JobProgressView, 'status'> & { status: 'stalled'; error: string })) & JobSpend;
+
 /**
  * Live progress while the workflow runs (its `progress` query), else the row. If the query
- * cannot be answered (no worker right now) the row is the best truth we have.
+ * cannot be answered (no worker right now) the row is the best truth we have — unless the
+ * workflow is stuck (its workflow task keeps failing), which says so: status `stalled`.
  */
-export async function currentProgress(client: Client, job: JobRow): Promise<JobProgressView & JobSpend> {
-  if (!OPEN_STATUSES.includes(job.status) || !LIVE_PROGRESS_TYPES.includes(job.type)) return progressFromRow(job);
+export async function currentProgress(client: Client, job: JobRow): Promise<CurrentProgress> {
+  if (!OPEN_STATUSES.includes(job.status)) return progressFromRow(job);
+  if (!LIVE_PROGRESS_TYPES.includes(job.type)) return stalledOr(client, job, progressFromRow(job));
   try {
-    const live = await withTimeout(
+    // A deadline on the call itself: a stuck run never answers, and the call must not outlive the request.
+    const live = await client.withDeadline(Date.now() + 3000, () =>
       client.workflow.getHandle(job.workflow_id).query<PreAnnotationProgress>('progress'),
-      3000,
     );
     const view = progressView({
       status: live.status,
@@ -94,18 +100,13 @@ export async function currentProgress(client: Client, job: JobRow): Promise<JobP
     });
     return { ...view, ...spendOf(job, live) };
   } catch {
-    return progressFromRow(job);
+    return stalledOr(client, job, progressFromRow(job));
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]);
+async function stalledOr(client: Client, job: JobRow, progress: JobProgressView & JobSpend): Promise<CurrentProgress> {
+  const stall = await stallOf(client, job.workflow_id);
+  return stall ? { ...progress, status: 'stalled', error: `workflow task failed ${stall.attempts} times: ${stall.message}` } : progress;
 }
 
 export interface JobLinks {
@@ -131,7 +132,7 @@ export function jobLinks(job: Pick<JobRow, 'id' | 'type' | 'workflow_id' | 'run_
 }
 
 /** The job as the API shows it. */
-export function presentJob(job: JobRow, progress: JobProgressView, links: JobLinks) {
+export function presentJob(job: JobRow, progress: CurrentProgress, links: JobLinks) {
   return {
     job_id: job.id,
     type: job.type,
@@ -142,7 +143,7 @@ export function presentJob(job: JobRow, progress: JobProgressView, links: JobLin
     params: job.params,
     progress,
     result: job.result,
-    error: job.error,
+    error: job.error ?? ('error' in progress ? progress.error : null),
     created_by: job.created_by,
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),

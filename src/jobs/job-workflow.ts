@@ -21,6 +21,8 @@ export async function startJobWorkflow(
   db: Knex,
   client: Client,
   job: { id: string; tenantId: string; projectId: string; type: string; workflowType: string; workflowId: string; taskQueue: string; args: unknown[] },
+  // A new run of a finished job (retry-failed) that Temporal refuses leaves the job as it was.
+  options: { markFailedOnRefusal?: boolean } = {},
 ): Promise<{ runId: string }> {
   try {
     const handle = await client.workflow.start(job.workflowType, {
@@ -36,6 +38,7 @@ export async function startJobWorkflow(
     await db('jobs').where({ id: job.id }).update({ run_id: handle.firstExecutionRunId });
     return { runId: handle.firstExecutionRunId };
   } catch (err) {
+    if (options.markFailedOnRefusal === false) throw err;
     await db('jobs')
       .where({ id: job.id })
       .update({ status: 'failed', error: `workflow start failed: ${(err as Error).message}`, updated_at: db.fn.now() });

@@ -121,3 +121,65 @@ async function snapshotItems(trx: Knex.Transaction, req: StartPreAnnotationReque
   const [{ count }] = await trx('job_items').where({ job_id: jobId }).count({ count: '*' });
   return Number(count);
 }
+
+/**
+ * Starts retry round n of a finished pre-annotation job (POST …/retry-failed): a new run of
+ * the same workflow id whose first activity re-queues the job's failed items
+ * (`prepareRetryFailed`), so the job's results and counters end in their final state. The run
+ * takes the job's own engine, batch size, concurrency, instructions and budget, and today's
+ * settings. Refused (StartJobRejected) when the job has no failed items.
+ */
+export async function retryFailedPreAnnotation(
+  db: Knex,
+  client: Client,
+  settings: Settings,
+  job: { id: string; tenantId: string; projectId: string; workflowId: string; params: Record<string, unknown> },
+): Promise<{ runId: string; round: number; failed: number }> {
+  const [{ count }] = await db('annotations').where({ job_id: job.id, status: 'failed' }).count({ count: '*' });
+  const failed = Number(count);
+  if (!failed) throw new StartJobRejected('job_id', 'the job has no failed items to retry');
+  const p = job.params;
+  const round = Number(p.retry_round ?? 0) + 1;
+  const input: PreAnnotationInput = {
+    tenantId: job.tenantId,
+    projectId: job.projectId,
+    jobId: job.id,
+    engineId: String(p.engine_id),
+    fallbackEngineIds: Array.isArray(p.fallback_engine_ids) ? (p.fallback_engine_ids as string[]) : [],
+    batchSize: Number(p.batch_size ?? settings.PRE_ANNOTATION_BATCH_SIZE),
+    concurrency: Number(p.concurrency ?? settings.LLM_CONCURRENCY),
+    ...(typeof p.instructions === 'string' ? { instructions: p.instructions } : {}),
+    batchesPerRun: settings.PRE_ANNOTATION_BATCHES_PER_RUN,
+    llmTaskQueue: settings.TEMPORAL_LLM_TASK_QUEUE,
+    heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
+    ...(typeof p.max_cost_usd === 'string' ? { maxCostUsd: p.max_cost_usd } : {}),
+    retryRound: round,
+  };
+  // The job's row says it ended a moment before its run closes (the run's last command).
+  await untilRunCloses(client, job.workflowId, 5000);
+  // The workflow id is the job's: Temporal refuses a second start while a run is open, so a
+  // double click starts one round (WorkflowExecutionAlreadyStartedError for the other).
+  const { runId } = await startJobWorkflow(db, client, {
+    id: job.id,
+    tenantId: job.tenantId,
+    projectId: job.projectId,
+    type: PRE_ANNOTATION_JOB_TYPE,
+    workflowType: 'preAnnotation',
+    workflowId: job.workflowId,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    args: [input],
+  }, { markFailedOnRefusal: false });
+  // Open again from now on (the run's first activity also says so, once it has re-queued the items).
+  await db('jobs').where({ id: job.id }).update({ status: 'running', completed_at: null, updated_at: db.fn.now() });
+  return { runId, round, failed };
+}
+
+async function untilRunCloses(client: Client, workflowId: string, waitMs: number): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const { status } = await client.withDeadline(deadline, () => handle.describe()).catch(() => ({ status: { name: 'UNKNOWN' } }));
+    if (status.name !== 'RUNNING') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
+import { stopStaleDevServers } from '../temporal/stale-dev-server';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { runWorkers } from '../temporal/worker';
 import { startApi, untilSignal } from './api';
@@ -23,10 +24,13 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   let uiUrl = config.temporalUiUrl;
   if (!address) {
     const cliPath = resolveTemporalCli({ explicitPath: config.TEMPORAL_CLI_PATH, log: (m) => logger.info(m) });
+    const dbFilename = path.join(config.dataDir, 'temporal.sqlite');
+    // A killed `anno dev` leaves its dev server running on this history file and ports.
+    await stopStaleDevServers(dbFilename, (m) => logger.warn(m));
     logger.info({ cliPath: cliPath ?? '(SDK download)' }, 'starting the Temporal dev server');
     const env = await startDevServer({
       cliPath,
-      dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+      dbFilename,
       namespace: config.TEMPORAL_NAMESPACE,
       uiPort: config.TEMPORAL_UI_PORT,
     });

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { paginationQuery } from '../middleware/pagination';
 
+/** Statuses a job's row takes (the `status` filter of the jobs list). */
 export const JOB_STATUSES = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+/** Statuses a job is shown with: the row's, or `stalled` while its workflow task keeps failing. */
+export const JOB_VIEW_STATUSES = [...JOB_STATUSES, 'stalled'] as const;
 export const JOB_TYPES = ['pre_annotation', 'batch_coverage', 'validation'] as const;
 
 export const JobParams = z.object({ job_id: z.uuid().meta({ description: 'Job id' }) });
@@ -17,7 +20,9 @@ export const JobLinks = z
 
 export const JobProgress = z
   .object({
-    status: z.enum(JOB_STATUSES),
+    status: z.enum(JOB_VIEW_STATUSES).meta({
+      description: '`stalled`: the workflow is stuck (its workflow task keeps failing, see `error`); `cancel` still ends it',
+    }),
     total: z.number().int(),
     processed: z.number().int(),
     succeeded: z.number().int(),
@@ -31,6 +36,7 @@ export const JobProgress = z
     spent_usd: z.string().meta({ description: 'LLM spend in USD, exact (the sum of the job’s ledger rows)' }),
     max_cost_usd: z.string().nullable().meta({ description: 'Budget in USD (pre-annotation), or null' }),
     pause_reason: z.enum(['manual', 'budget']).optional(),
+    error: z.string().optional().meta({ description: 'Why the job is stalled: the workflow task failure' }),
   })
   .meta({ id: 'JobProgress' });
 
@@ -39,7 +45,7 @@ export const JobResponse = z
     job_id: z.uuid(),
     type: z.string(),
     project_id: z.uuid(),
-    status: z.enum(JOB_STATUSES),
+    status: z.enum(JOB_VIEW_STATUSES),
     workflow_id: z.string(),
     run_id: z.string().nullable(),
     params: z.record(z.string(), z.unknown()),

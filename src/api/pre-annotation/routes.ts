@@ -1,5 +1,7 @@
 import Router from '@koa/router';
-import { StartJobRejected, PRE_ANNOTATION_JOB_TYPE, startPreAnnotation } from '../../jobs/start-pre-annotation';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { StartJobRejected, PRE_ANNOTATION_JOB_TYPE, retryFailedPreAnnotation, startPreAnnotation } from '../../jobs/start-pre-annotation';
+import { cancelStalledJob } from '../../jobs/end-stalled';
 import { currentProgress, OPEN_STATUSES, preAnnotationResults } from '../../jobs/job-views';
 import { metrics } from '../../metrics';
 import type { ApiContextExtras, ApiState } from '../deps';
@@ -103,28 +105,82 @@ for (const action of ['pause', 'resume', 'cancel'] as const) {
       path: `/annotation/pre-annotate/:job_id/${action}`,
       tags: ['pre-annotation'],
       summary: `${action[0].toUpperCase()}${action.slice(1)} a pre-annotation job`,
-      description: `Sends the workflow the \`${action}\` signal. A job that has already ended answers 409.`,
+      description:
+        `Sends the workflow the \`${action}\` signal. A job that has already ended answers 409.` +
+        (action === 'cancel'
+          ? ' A stalled job (its workflow task keeps failing, so it cannot take a signal) is ended by terminating its run, and recorded cancelled.'
+          : ' A stalled job answers 409 (cancel ends it).'),
       roles: ['manager'],
       request: { params: JobParams },
       responses: { 202: { description: 'The signal was delivered', schema: JobActionResponse } },
     },
     async (ctx) => {
-      const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
+      const { db, temporal } = ctx.deps;
+      const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
       // The row lags the workflow by a moment; a cancel already accepted also ends the job.
-      const before = await currentProgress(ctx.deps.temporal.client, job);
-      if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
-      try {
-        await ctx.deps.temporal.client.workflow.getHandle(job.workflow_id).signal(action);
-      } catch (err) {
-        if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
-        throw err;
+      const before = await currentProgress(temporal.client, job);
+      if (before.status === 'stalled') {
+        if (action !== 'cancel') throw conflict(`The job is stalled (${before.error}); cancel ends it`);
+        await cancelStalledJob(db, temporal.client, job, { actor: ctx.state.principal!.userId, stall: before.error });
+      } else {
+        if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
+        try {
+          await temporal.client.workflow.getHandle(job.workflow_id).signal(action);
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
+          throw err;
+        }
       }
-      const progress = await currentProgress(ctx.deps.temporal.client, job);
+      const fresh = await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE);
+      const progress = await currentProgress(temporal.client, fresh);
       ctx.status = 202;
-      ctx.body = { job_id: job.id, workflow_id: job.workflow_id, action, status: progress.status, links: linksFor(ctx.deps, job) };
+      ctx.body = { job_id: job.id, workflow_id: job.workflow_id, action, status: progress.status, links: linksFor(ctx.deps, fresh) };
     },
   );
 }
+
+defineRoute(
+  preAnnotationRouter,
+  {
+    method: 'post',
+    path: '/annotation/pre-annotate/:job_id/retry-failed',
+    tags: ['pre-annotation'],
+    summary: 'Re-run a finished job’s failed items',
+    description:
+      'Starts a new run of the same job (same workflow id, a new run id) that annotates again every item whose annotation failed; ' +
+      'the job’s results and counters then show the final state. 409 while the job is still open, or when no item failed.',
+    roles: ['manager'],
+    request: { params: JobParams },
+    responses: { 202: { description: 'The retry run was started', schema: JobActionResponse } },
+  },
+  async (ctx) => {
+    const { db, temporal, config } = ctx.deps;
+    const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
+    const before = await currentProgress(temporal.client, job);
+    if (OPEN_STATUSES.includes(before.status as (typeof OPEN_STATUSES)[number]) || before.status === 'stalled') {
+      throw conflict(`The job is still ${before.status}; retry its failed items once it has ended`);
+    }
+    try {
+      await retryFailedPreAnnotation(db, temporal.client, config, {
+        id: job.id,
+        tenantId: job.tenant_id,
+        projectId: job.project_id,
+        workflowId: job.workflow_id,
+        params: job.params,
+      });
+    } catch (err) {
+      if (err instanceof StartJobRejected) throw conflict(`Nothing to retry: ${err.message}`);
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('A retry of this job is already running');
+      ctx.state.log.error({ err }, 'could not start the retry run');
+      throw serviceUnavailable('The workflow engine could not start the retry; try again');
+    }
+    metrics.jobsStarted.inc({ type: PRE_ANNOTATION_JOB_TYPE });
+    const fresh = await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE);
+    const progress = await currentProgress(temporal.client, fresh);
+    ctx.status = 202;
+    ctx.body = { job_id: job.id, workflow_id: job.workflow_id, action: 'retry-failed', status: progress.status, links: linksFor(ctx.deps, fresh) };
+  },
+);
 
 defineRoute(
   preAnnotationRouter,
@@ -144,6 +200,7 @@ defineRoute(
     const maxCostUsd = ctx.state.input.body.max_cost_usd;
     const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
     const before = await currentProgress(temporal.client, job);
+    if (before.status === 'stalled') throw conflict(`The job is stalled (${before.error}); cancel ends it`);
     if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
     const spent = canonicalDecimal(job.cost_usd ?? '0');
     if (compareDecimals(maxCostUsd, spent) <= 0) {

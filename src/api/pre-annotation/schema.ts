@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES, JobProgress } from '../jobs/schema';
+import { JOB_VIEW_STATUSES, JobProgress } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
 import { normalizeBudget } from '../../annotation/budget';
 
@@ -53,7 +53,7 @@ export const BudgetResponse = z
     job_id: z.uuid(),
     workflow_id: z.string(),
     action: z.literal('budget'),
-    status: z.enum(JOB_STATUSES),
+    status: z.enum(JOB_VIEW_STATUSES),
     ...SpendFields,
     links: z.record(z.string(), z.string()),
   })
@@ -88,8 +88,8 @@ export const JobActionResponse = z
   .object({
     job_id: z.uuid(),
     workflow_id: z.string(),
-    action: z.enum(['pause', 'resume', 'cancel']),
-    status: z.enum(JOB_STATUSES),
+    action: z.enum(['pause', 'resume', 'cancel', 'retry-failed']),
+    status: z.enum(JOB_VIEW_STATUSES),
     links: z.record(z.string(), z.string()),
   })
   .meta({ id: 'JobActionAccepted' });

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { progressQuery } from '../../workflows/pre-annotation';
+import { apiClient, freePort, startDevProcess, type DevProcess } from '../helpers/dev-process';
+import { sentimentTexts } from '../helpers/seed';
+
+/**
+ * `npm start` stopped in the middle of jobs, as users do: SIGINT (Ctrl-C) and SIGKILL (a
+ * crash, an OOM kill), three times, on one DATA_DIR (embedded PGlite and the dev server's
+ * SQLite history). Every job must complete with every item annotated exactly once, and its
+ * workflow must still answer the progress query once closed (which replays its history).
+ */
+jest.setTimeout(600_000);
+
+const N = 3000;
+let dataDir: string;
+let dev: DevProcess | undefined;
+let ports: { port: number; uiPort: number };
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'anno-dev-restart-'));
+  ports = { port: await freePort(), uiPort: await freePort() };
+});
+afterAll(async () => {
+  await dev?.stop('SIGINT');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const start = async () => (dev = await startDevProcess({ dataDir, ...ports, env: { ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '3' } }));
+const call = () => apiClient(dev!.baseUrl, { tenantId: 'restart', sub: 'operator', roles: ['admin'] });
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${dev?.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function progressOf(jobId: string) {
+  const r = await call()('GET', `/annotation/pre-annotate/${jobId}/progress`);
+  if (r.status !== 200) throw new Error(`progress answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body as { status: string; processed: number; total: number };
+}
+
+async function everyResult(jobId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let page = 1; ; page++) {
+    const r = await call()('GET', `/annotation/pre-annotate/${jobId}/results?page=${page}&page_size=500`);
+    expect(r.status).toBe(200);
+    ids.push(...r.body.items.map((i: { item_id: string }) => i.item_id));
+    if (ids.length >= r.body.total || r.body.items.length === 0) return ids;
+  }
+}
+
+test('anno dev stopped three times mid-job (SIGINT, SIGKILL, SIGINT): every item exactly once, closed runs still answer queries', async () => {
+  await start();
+  const project = await call()('POST', '/projects', { name: 'restarts', label_schema: { type: 'single_label', labels: ['positive', 'negative', 'neutral'] } });
+  expect(project.status).toBe(201);
+  const projectId = project.body.id;
+  const imported = await call()('POST', `/projects/${projectId}/items`, { items: sentimentTexts(N).map((text) => ({ data: { text } })) });
+  expect(imported.status).toBe(201);
+  const itemIds: string[] = imported.body.item_ids;
+  // Small batches one at a time, and large batches with high concurrency, at once.
+  const small = await call()('POST', '/annotation/pre-annotate', { project_id: projectId, item_ids: itemIds.slice(0, N / 2), batch_size: 5, concurrency: 1 });
+  const large = await call()('POST', '/annotation/pre-annotate', { project_id: projectId, item_ids: itemIds.slice(N / 2), batch_size: 25, concurrency: 64 });
+  expect([small.status, large.status]).toEqual([202, 202]);
+  const jobs = [small.body.job_id as string, large.body.job_id as string];
+
+  const kills: { signal: NodeJS.Signals; processed: number }[] = [];
+  for (const [signal, atLeast] of [['SIGINT', 150], ['SIGKILL', 500], ['SIGINT', 900]] as const) {
+    const processed = await waitFor(`${atLeast} items of the small-batch job`, async () => {
+      const p = await progressOf(jobs[0]);
+      return p.processed >= atLeast ? p.processed : undefined;
+    });
+    await dev!.stop(signal);
+    kills.push({ signal, processed });
+    await start();
+  }
+  expect(kills.every((k, i) => i === 0 || k.processed >= kills[i - 1].processed)).toBe(true);
+
+  for (const jobId of jobs) {
+    const done = await waitFor(`job ${jobId} to complete`, async () => {
+      const p = await progressOf(jobId);
+      if (p.status === 'failed' || p.status === 'stalled') throw new Error(`job ${jobId} is ${p.status}`);
+      return p.status === 'completed' ? p : undefined;
+    });
+    expect(done.processed).toBe(N / 2);
+    const ids = await everyResult(jobId);
+    expect(ids.length).toBe(N / 2);
+    expect(new Set(ids).size).toBe(N / 2);
+  }
+
+  // The closed runs still answer the progress query: their histories replay on this code.
+  const address = /Temporal\s+(\S+:\d+)/.exec(dev!.output())?.[1];
+  expect(address).toBeDefined();
+  const connection = await Connection.connect({ address: address! });
+  try {
+    const client = new Client({ connection });
+    for (const jobId of jobs) {
+      const job = await call()('GET', `/annotation/jobs/${jobId}`);
+      const progress = await client.workflow.getHandle(job.body.workflow_id).query(progressQuery);
+      expect(progress.status).toBe('completed');
+      expect(progress.counters.processed).toBe(N / 2);
+    }
+  } finally {
+    await connection.close();
+  }
+  console.log(`anno dev restart test: kills ${JSON.stringify(kills)}; 2 jobs × ${N / 2} items, each exactly once`);
+});
