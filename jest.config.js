@@ -7,4 +7,6 @@ module.exports = {
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  // test/replay-last/ replays the histories every other file produced, so it runs last.
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
 };

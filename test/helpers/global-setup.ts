@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import knexFactory from 'knex';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { TEST_PG_ADMIN_URL } from './db';
@@ -9,6 +12,11 @@ import { TEST_PG_ADMIN_URL } from './db';
 export default async function globalSetup(): Promise<void> {
   const cli = resolveTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log: (m) => console.log(m) });
   if (cli) process.env.TEMPORAL_CLI_PATH = cli;
+  // Workers in tests keep no workflow cache: every workflow task replays the whole history, so
+  // nondeterminism shows up in the run that introduces it (set it to another size to compare).
+  process.env.TEMPORAL_MAX_CACHED_WORKFLOWS ??= '0';
+  // Every history the suite produces is replayed at the end (test/replay-last/).
+  process.env.ANNO_SUITE_HISTORIES_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'anno-suite-histories-'));
 
   const admin = knexFactory({ client: 'pg', connection: TEST_PG_ADMIN_URL, pool: { min: 0, max: 1 } });
   try {

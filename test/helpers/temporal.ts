@@ -4,12 +4,23 @@ import { createLogger } from '../../src/logger';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { bundleWorkflows } from '../../src/temporal/worker';
+import { currentTestFileLabel, saveSuiteHistories } from './suite-histories';
 
-/** One Temporal dev server per test file (the CLI binary comes from global setup). */
-export function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+/**
+ * One Temporal dev server per test file (the CLI binary comes from global setup). Its teardown
+ * first keeps every history the file produced, for the suite's final replay (suite-histories.ts).
+ */
+export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
   // The SDK's own logs only when something is wrong (TEST_LOG_LEVEL=info to see them all).
   installTemporalRuntime(createLogger({ LOG_LEVEL: (process.env.TEST_LOG_LEVEL as 'warn') ?? 'warn', NODE_ENV: 'test' }));
-  return startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH });
+  const env = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH });
+  const label = currentTestFileLabel();
+  const teardown = env.teardown.bind(env);
+  env.teardown = async () => {
+    await saveSuiteHistories(env.client, label);
+    await teardown();
+  };
+  return env;
 }
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
