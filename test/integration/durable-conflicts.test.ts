@@ -235,6 +235,7 @@ test('(c) concurrent disagreeing submissions (task decisions and /submit at once
   const reviewers = Array.from({ length: 6 }, (_, i) => `r${i}`);
   const p = await project([...reviewers.map((r) => [r, 'reviewer'] as [string, string]), ['boss', 'manager']]);
   const api = await startTestApi({ db: tdb.db, temporalClient: env.client });
+  let pairFigures: unknown = null;
   const figures: { item: number; submissions: number; reported: number; conflictRows: number; created: number; distinctIds: number; workflows: number }[] = [];
   try {
     const items = await seedItems(tdb.db, p.tenantId, p.projectId, ['c0', 'c1', 'c2']);
@@ -269,8 +270,23 @@ test('(c) concurrent disagreeing submissions (task decisions and /submit at once
       expect(workflows).toHaveLength(n + 1);
       figures.push({ item: n, submissions: 12, reported: results.length, conflictRows: rows.length, created: results.filter((r) => r.created).length, distinctIds: new Set(results.map((r) => r.id)).size, workflows: workflows.length - n });
     }
+    // Pairs: the item's first two annotations, disagreeing, at once. Neither transaction can see
+    // the other's uncommitted row; the item lock makes the second read after the first commits.
+    const PAIRS = 10;
+    const pairItems = await seedItems(tdb.db, p.tenantId, p.projectId, Array.from({ length: 2 * PAIRS }, (_, i) => `pair ${i}`));
+    const submitOne = (who: string, item: string, label: string) =>
+      api.request('/api/v1/annotation/submit', { method: 'POST', token: tokenFor({ tenantId: p.tenantId, sub: who, roles: ['annotator'] }), json: { item_id: item, value: { label } } }).then((r) => r.status);
+    const pairTasks = await Promise.all(pairItems.slice(PAIRS).map((item) => reviewTask(p, [item], 'r0')));
+    await Promise.all(pairItems.map((item, i) =>
+      i < PAIRS
+        ? Promise.all([submitOne('p1', item, 'positive'), submitOne('p2', item, 'negative')])
+        : Promise.all([decide(pairTasks[i - PAIRS], 'r0', 'positive'), submitOne('p2', item, 'negative')]),
+    ));
+    const perItem = await tdb.db('conflicts').whereIn('item_id', pairItems).groupBy('item_id').select('item_id', tdb.db.raw('count(*)::int AS n'));
+    pairFigures = { pairs: 2 * PAIRS, itemsWithConflict: perItem.length, maxPerItem: Math.max(0, ...perItem.map((r: { n: number }) => r.n)) };
+    expect(pairFigures).toEqual({ pairs: 2 * PAIRS, itemsWithConflict: 2 * PAIRS, maxPerItem: 1 });
   } finally {
     await api.close();
+    console.log(`concurrent disagreeing submissions: ${JSON.stringify(figures)}; first-two-at-once pairs: ${JSON.stringify(pairFigures)}`);
   }
-  console.log(`concurrent disagreeing submissions: ${JSON.stringify(figures)}`);
 });
