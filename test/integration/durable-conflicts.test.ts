@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Worker } from '@temporalio/worker';
 import { createTaskActivities, type RecordedDecision } from '../../activities/tasks';
+import { createValidationActivities } from '../../activities/validation';
 import { loadConfig } from '../../src/config';
 import { buildWorkers } from '../../src/processes/worker';
 import { scheduleConflictSweep, sweepUnstartedConflicts } from '../../src/tasks/conflict-sweep';
@@ -138,6 +140,24 @@ test('(a) the decision activity fails to start the workflow after its commit: it
   expect((await tdb.db('conflicts').where({ id: committed.id }).first()).workflow_started_at).not.toBeNull();
   await waitFor(() => tdb.db('conflicts').where({ id: committed.id }).first(), (c) => Boolean(c.task_id));
   expect(await runsOf(committed.workflow_id)).toHaveLength(1);
+});
+
+test('validation: a conflict whose start failed is started by the retry of openQualityConflicts', async () => {
+  const p = await project([['boss', 'manager']]);
+  const [item] = await seedItems(tdb.db, p.tenantId, p.projectId, ['validated']);
+  for (const [who, label] of [['v1', 'positive'], ['v2', 'negative']]) {
+    await tdb.db('annotations').insert({ id: crypto.randomUUID(), tenant_id: p.tenantId, project_id: p.projectId, item_id: item, source: 'human', annotator_id: who, value: JSON.stringify({ label }), status: 'submitted' });
+  }
+  const { openQualityConflicts } = createValidationActivities({ db: tdb.db });
+  const input = { tenantId: p.tenantId, projectId: p.projectId, itemIds: [item], taskQueue: config.TEMPORAL_TASK_QUEUE };
+  await expect(activityEnv(deadClient).run(openQualityConflicts, input)).rejects.toThrow();
+  const row = await tdb.db('conflicts').where({ item_id: item }).first();
+  expect(row).toMatchObject({ detected_by: 'validation', status: 'open', workflow_started_at: null });
+  await activityEnv(env.client).run(openQualityConflicts, input);
+  expect((await tdb.db('conflicts').where({ id: row.id }).first()).workflow_started_at).not.toBeNull();
+  expect(await tdb.db('conflicts').where({ item_id: item }).count({ n: '*' }).first()).toEqual({ n: '1' });
+  await waitFor(() => tdb.db('conflicts').where({ id: row.id }).first(), (c) => Boolean(c.task_id));
+  expect(await runsOf(row.workflow_id)).toHaveLength(1);
 });
 
 describe('(b) task-less /submit', () => {
