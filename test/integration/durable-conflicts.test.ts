@@ -13,6 +13,8 @@ import { startTestApi, tokenFor, type TestApi } from '../helpers/api';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { seedItems, seedProject } from '../helpers/seed';
 import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+import { spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
+import { submitAnnotation } from '../../src/tasks/submit-annotation';
 
 /**
  * A human annotation's consequences are durable: the conflict of a disagreement is opened by the
@@ -310,3 +312,20 @@ test('(c) concurrent disagreeing submissions (task decisions and /submit at once
     console.log(`concurrent disagreeing submissions: ${JSON.stringify(figures)}; first-two-at-once pairs: ${JSON.stringify(pairFigures)}`);
   }
 });
+
+test('`anno worker` sweeps: a conflict committed without its workflow is started by a separate worker process', async () => {
+  const p = await project([['boss', 'manager']]);
+  const [item] = await seedItems(tdb.db, p.tenantId, p.projectId, ['worker sweep']);
+  const deps = { db: tdb.db, client: deadClient, config };
+  await submitAnnotation(deps, { ...p, itemId: item, annotatorId: 'w1', value: { label: 'positive' }, leadTimeMs: null });
+  const { conflict } = await submitAnnotation(deps, { ...p, itemId: item, annotatorId: 'w2', value: { label: 'negative' }, leadTimeMs: null });
+  expect(conflict).toMatchObject({ created: true, workflowStarted: false });
+  await tdb.db('conflicts').where({ id: conflict!.conflictId }).update({ created_at: tdb.db.raw("now() - interval '1 minute'") });
+  const child = spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url, CONFLICT_SWEEP_INTERVAL_MS: '1000' });
+  try {
+    await waitFor(() => tdb.db('conflicts').where({ id: conflict!.conflictId }).first(), (c) => c.workflow_started_at !== null, 90_000);
+  } finally {
+    await stopProcess(child);
+  }
+  expect(await runsOf(conflict!.workflowId)).toHaveLength(1);
+}, 120_000);
