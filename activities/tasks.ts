@@ -13,6 +13,7 @@ import {
 import { thresholdsFrom } from '../src/annotation/routing';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue } from '../src/llm/types';
+import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
 import { startTask, taskIdFor, REVIEW_TASK_SIZE } from '../src/tasks/start-task';
 
 export interface TaskActivityDeps {
@@ -43,6 +44,13 @@ export interface AssignTaskResult {
 const DECISION_STATUS: Record<string, string> = { approve: 'approved', reject: 'rejected', modify: 'modified', submit: 'submitted' };
 
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+/** What recordTaskDecision returns: the annotation per item, and the items' open conflicts. */
+export interface RecordedDecision {
+  annotationIds: Record<string, string>;
+  conflicts: DecisionConflict[];
+}
+export type DecisionConflict = Pick<OpenedConflict, 'itemId' | 'conflictId' | 'created'>;
 
 /** Eligible members of a project with their open-task load. */
 export async function loadCandidates(db: Knex | Knex.Transaction, projectId: string, roles: readonly string[]): Promise<Candidate[]> {
@@ -154,7 +162,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
 
     /**
      * Writes the human annotations of a decision, one per (task, item): a retried call inserts
-     * nothing twice. `approve` without a value confirms the item's latest AI value.
+     * nothing twice. `approve` without a value confirms the item's latest AI value. In the same
+     * transaction, opens a conflict for each decided item whose human annotations now disagree;
+     * after commit, starts their conflictResolution workflows. A start that fails fails the
+     * activity: its retry finds the committed conflict still unstarted and starts it (the
+     * workers' sweep is the backstop). No API process is involved, so none can drop a conflict.
      */
     async recordTaskDecision(input: {
       tenantId: string;
@@ -166,8 +178,8 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       value: AnnotationValue | null;
       itemIds: string[];
       leadTimeMs: number | null;
-    }): Promise<{ annotationIds: Record<string, string> }> {
-      return db.transaction(async (trx) => {
+    }): Promise<RecordedDecision> {
+      const recorded = await db.transaction(async (trx) => {
         let aiValues = new Map<string, AnnotationValue>();
         if (input.value === null && input.decision === 'approve') {
           const rows = await trx('annotations')
@@ -215,8 +227,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           .where({ task_id: input.taskId, source: 'human' })
           .whereIn('item_id', input.itemIds)
           .select('id', 'item_id');
-        return { annotationIds: Object.fromEntries(rows.map((r: { id: string; item_id: string }) => [r.item_id, r.id])) };
+        const conflicts = await openConflicts(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: input.itemIds });
+        return { annotationIds: Object.fromEntries(rows.map((r: { id: string; item_id: string }) => [r.item_id, r.id])), conflicts };
       });
+      const ctx = Context.current();
+      await startConflictWorkflows(db, ctx.client, { TEMPORAL_TASK_QUEUE: ctx.info.taskQueue }, recorded.conflicts);
+      return {
+        annotationIds: recorded.annotationIds,
+        conflicts: recorded.conflicts.map((c) => ({ itemId: c.itemId, conflictId: c.conflictId, created: c.created })),
+      };
     },
 
     /** Closes a task whose every item has a decision; emits review.completed once. */

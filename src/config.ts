@@ -62,6 +62,8 @@ const envSchema = z.object({
   PRE_ANNOTATION_BATCHES_PER_RUN: int(100, 1, 1000),
   /** Seconds without a heartbeat before a batch activity is retried on another worker. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3600),
+  /** How often workers start the workflows of open conflicts whose start was cut off (a crash after commit). */
+  CONFLICT_SWEEP_INTERVAL_MS: int(60_000, 1000, 3_600_000),
   /** Optional OpenAI-compatible engine registered from the environment at start. */
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_API_KEY: optionalString,

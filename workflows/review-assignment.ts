@@ -8,7 +8,7 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { TaskActivities } from '../activities/tasks';
+import type { DecisionConflict, TaskActivities } from '../activities/tasks';
 import type { AssignmentStrategy, TaskKind, TaskStatus } from '../src/annotation/assignment';
 import { labelValueProblem } from '../src/annotation/label-value';
 import type { LabelSchema } from '../src/llm/types';
@@ -52,6 +52,8 @@ export interface ReviewVerdict {
   decidedBy: string;
   /** Items of the task still without a decision. */
   remaining: number;
+  /** The decided items' open conflicts, opened by the activity that wrote the annotations. */
+  conflicts: DecisionConflict[];
 }
 
 export interface ReviewStatus {
@@ -187,6 +189,8 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
           annotationIds: recorded.annotationIds,
           decidedBy: args.userId,
           remaining: items.size - decided.size,
+          // Absent from results recorded before conflicts moved into the activity: same commands, so no patch.
+          conflicts: recorded.conflicts ?? [],
         };
       } finally {
         targets.forEach((id) => pending.delete(id));

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
+import { scheduleConflictSweep } from '../tasks/conflict-sweep';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { stopStaleDevServers } from '../temporal/stale-dev-server';
@@ -45,6 +46,8 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const workers = await buildWorkers(devConfig, db, nativeConnection);
   const api = await startApi(devConfig, db, logger, connection);
   const stopPruning = scheduleCachePruning(db, logger);
+  const sweepClient = new Client({ connection, namespace: devConfig.TEMPORAL_NAMESPACE });
+  const stopSweep = scheduleConflictSweep(db, sweepClient, devConfig, logger, devConfig.CONFLICT_SWEEP_INTERVAL_MS);
   const stop = untilSignal();
   const running = runWorkers(workers, stop);
 
@@ -58,6 +61,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   );
   await stop;
   logger.info('shutting down');
+  stopSweep();
   await api.close();
   await running;
   stopPruning();

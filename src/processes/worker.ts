@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
@@ -6,6 +7,7 @@ import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
 import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
+import { scheduleConflictSweep } from '../tasks/conflict-sweep';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createWorkers, runWorkers } from '../temporal/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
@@ -46,11 +48,14 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const workers = await buildWorkers(config, db, connection, undefined, switcher);
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
   const stopPruning = scheduleCachePruning(db, logger);
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const stopSweep = scheduleConflictSweep(db, client, config, logger, config.CONFLICT_SWEEP_INTERVAL_MS);
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
     stopPruning();
+    stopSweep();
     metricsServer?.close();
     await switcher.flush(); // cache entries written behind answers
     await connection.close();

@@ -18,7 +18,6 @@ import {
   type ReviewVerdict,
 } from '../../workflows/review-assignment';
 import { ELIGIBLE_ROLES } from '../annotation/assignment';
-import { detectConflict } from './conflicts';
 
 /** What the decision functions need: the REST routes pass ctx.deps, the WebSocket hub its own. */
 export type DecisionDeps = Pick<ApiDeps, 'db' | 'temporal' | 'config'>;
@@ -123,7 +122,8 @@ export interface ReviewDecisionResult {
 
 /**
  * A decision on a task, delivered to its `reviewAssignment` workflow as the `submitReview`
- * update; the workflow's verdict is the answer. Used by POST /submit, POST /tasks/{id}/decision
+ * update; the workflow's verdict is the answer, conflicts included (its activity opens them: this
+ * process only validates, authorises and sends the update). Used by POST /submit, POST /tasks/{id}/decision
  * and the WebSocket `review_decision` message. Checks first (so mistakes are 4xx, not workflow
  * rejections): 404 unknown task, 409 closed, 403 neither assignee nor manager, 422 bad value.
  * Two deciders at once: exactly one is accepted, the other gets a 409. Throws ApiError.
@@ -156,11 +156,8 @@ export async function submitReviewDecision(deps: DecisionDeps, principal: Princi
     if (mapped) throw mapped;
     throw err;
   }
-  const conflicts: ReviewDecisionResult['conflicts'] = [];
-  for (const itemId of verdict.itemIds) {
-    const c = await detectConflict(db, deps.temporal.client, deps.config, { tenantId: task.tenant_id, projectId: task.project_id, itemId });
-    if (c) conflicts.push({ item_id: itemId, conflict_id: c.conflictId, created: c.created });
-  }
+  // The activity that wrote the annotations opened the conflicts (and started their workflows).
+  const conflicts: ReviewDecisionResult['conflicts'] = (verdict.conflicts ?? []).map((c) => ({ item_id: c.itemId, conflict_id: c.conflictId, created: c.created }));
   return {
     task_id: task.id,
     workflow_id: task.workflow_id,
@@ -187,6 +184,8 @@ export interface ConflictRow {
   reason: string | null;
   task_id: string | null;
   workflow_id: string | null;
+  /** When its conflictResolution workflow was known to be started (null: the sweep will start it). */
+  workflow_started_at: Date | null;
   detected_by: string;
   resolved_at: Date | null;
   created_at: Date;

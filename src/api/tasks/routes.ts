@@ -4,7 +4,7 @@ import { ELIGIBLE_ROLES, groupItems, type AssignmentStrategy } from '../../annot
 import { labelValueProblem } from '../../annotation/label-value';
 import type { Principal } from '../../auth/jwt';
 import type { LabelSchema } from '../../llm/types';
-import { detectConflict } from '../../tasks/conflicts';
+import { submitAnnotation } from '../../tasks/submit-annotation';
 import { findTaskForPrincipal, signalTask, submitReviewDecision, type TaskRow } from '../../tasks/decisions';
 import { REVIEW_TASK_SIZE, startTask } from '../../tasks/start-task';
 import { loadCandidates } from '../../../activities/tasks';
@@ -269,33 +269,13 @@ defineRoute(
       return;
     }
 
-    const id = crypto.randomUUID();
-    await db.transaction(async (trx) => {
-      await trx('annotations').insert({
-        id,
-        tenant_id: principal.tenantId,
-        project_id: project.id,
-        item_id: body.item_id,
-        source: 'human',
-        annotator_id: principal.userId,
-        value: JSON.stringify(body.value),
-        status: 'submitted',
-        lead_time_ms: body.lead_time_ms ?? null,
-      });
-      await trx('audit_log').insert({
-        tenant_id: principal.tenantId,
-        project_id: project.id,
-        actor: principal.userId,
-        action: 'annotation.submitted',
-        entity_type: 'annotation',
-        entity_id: id,
-        details: JSON.stringify({ item_id: body.item_id, value: body.value, lead_time_ms: body.lead_time_ms ?? null }),
-      });
-    });
-    const c = await detectConflict(db, ctx.deps.temporal.client, ctx.deps.config, { tenantId: principal.tenantId, projectId: project.id, itemId: body.item_id });
+    const { annotationId, conflict: c } = await submitAnnotation(
+      { db, client: ctx.deps.temporal.client, config: ctx.deps.config, logger: ctx.deps.logger },
+      { tenantId: principal.tenantId, projectId: project.id, itemId: body.item_id, annotatorId: principal.userId, value: body.value, leadTimeMs: body.lead_time_ms ?? null },
+    );
     ctx.status = 201;
     ctx.body = {
-      annotation_id: id,
+      annotation_id: annotationId,
       item_id: body.item_id,
       task_id: null,
       value: body.value,
