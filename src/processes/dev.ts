@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
+import { scheduleLedgerSweep } from '../llm/ledger-sweep';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { installTemporalRuntime } from '../temporal/runtime';
@@ -41,6 +42,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const workers = await buildWorkers(devConfig, db, nativeConnection);
   const api = await startApi(devConfig, db, logger, connection);
   const stopPruning = scheduleCachePruning(db, logger);
+  const stopSweep = scheduleLedgerSweep(db, logger, config.LLM_LEDGER_SWEEP_INTERVAL_MS);
   const stop = untilSignal();
   const running = runWorkers(workers, stop);
 
@@ -57,6 +59,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   await api.close();
   await running;
   stopPruning();
+  stopSweep();
   await nativeConnection.close();
   await connection.close();
   await stopServer?.();

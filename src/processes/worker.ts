@@ -4,6 +4,7 @@ import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
+import { scheduleLedgerSweep } from '../llm/ledger-sweep';
 import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 import { installTemporalRuntime } from '../temporal/runtime';
@@ -12,7 +13,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
 export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
-  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger });
+  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger, ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS });
 }
 
 /** Builds this process's Temporal workers (workflows + activities) on a given connection. */
@@ -45,11 +46,13 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const workers = await buildWorkers(config, db, connection, undefined, switcher);
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
   const stopPruning = scheduleCachePruning(db, logger);
+  const stopSweep = scheduleLedgerSweep(db, logger, config.LLM_LEDGER_SWEEP_INTERVAL_MS);
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
     stopPruning();
+    stopSweep();
     metricsServer?.close();
     await switcher.flush(); // cache entries written behind answers
     await connection.close();

@@ -113,7 +113,7 @@ export const EngineUsage = z
     prompt_tokens: z.number().int(),
     completion_tokens: z.number().int(),
     tokens: z.number().int(),
-    cost_usd: z.string().meta({ description: 'Exact sum of the ledger’s cost_usd' }),
+    cost_usd: z.string().meta({ description: 'Exact sum of the ledger’s cost_usd (calls still in flight, or of unknown outcome, at their upper-bound cost)' }),
     mean_latency_ms: z.number().nullable().meta({ description: 'Mean latency of provider calls (cache hits excluded)' }),
     cache_hits: z.number().int(),
   })
