@@ -123,10 +123,8 @@ export async function attemptEngine(
     updateHealth(ctx, engine, err.outcome, callerAborted, err);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
-    const settled = settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
-    // An aborted caller is not kept waiting on a database that is down: the settle goes on behind.
+    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
     if (callerAborted) throw abortReason(request.signal!);
-    await settled;
     return { ok: false, reason: `${err.outcome}: ${err.message}` };
   }
 }

@@ -76,7 +76,7 @@ export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
 export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise<void> {
   if (!entries.length) return;
   const insert = db('llm_usage').insert(entries.map((e) => usageRow(db, e))).returning(['job_id', 'cost_usd']).toSQL();
-  await db.raw(`WITH rows AS (${insert.sql}), ${ADD_TO_JOBS}`, insert.bindings);
+  await db.raw(`WITH rows AS (${insert.sql}), ${JOB_SPEND} ${ADD_SPEND}`, insert.bindings);
 }
 
 /**
@@ -87,7 +87,7 @@ export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise
 export async function openUsageBatch(db: Knex, calls: OpenCall[]): Promise<OpenedCall[]> {
   if (!calls.length) return [];
   const insert = db('llm_usage').insert(calls.map((c) => openRow(db, c))).returning(['id', 'job_id', 'cost_usd']).toSQL();
-  const result = await db.raw(`WITH rows AS (${insert.sql}), moved AS (${ADD_TO_JOBS}) SELECT id FROM rows`, insert.bindings);
+  const result = await db.raw(`WITH rows AS (${insert.sql}), ${JOB_SPEND}, moved AS (${ADD_SPEND}) SELECT id FROM rows`, insert.bindings);
   // One statement draws its ids from the sequence in VALUES order: ascending ids are the calls' order.
   const ids = (result.rows as { id: string | number }[]).map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (ids.length !== calls.length) throw new Error(`openUsageBatch: ${ids.length} rows for ${calls.length} calls`);
@@ -120,8 +120,8 @@ export async function settleUsageBatch(db: Knex, settles: { call: OpenedCall; se
 }
 
 /** Adds the costs in `rows` (job_id, cost_usd) to their jobs; rows without cost lock no job. */
-const ADD_TO_JOBS = `spend AS (SELECT job_id, sum(cost_usd) AS cost FROM rows WHERE job_id IS NOT NULL GROUP BY job_id)
-     UPDATE jobs SET cost_usd = jobs.cost_usd + spend.cost FROM spend WHERE jobs.id = spend.job_id AND spend.cost <> 0`;
+const JOB_SPEND = `spend AS (SELECT job_id, sum(cost_usd) AS cost FROM rows WHERE job_id IS NOT NULL GROUP BY job_id)`;
+const ADD_SPEND = `UPDATE jobs SET cost_usd = jobs.cost_usd + spend.cost FROM spend WHERE jobs.id = spend.job_id AND spend.cost <> 0`;
 
 /** Where a call's settled rows and settlements go; the switcher's writer, or a caller's collector. */
 export interface DeferredLedger {

@@ -52,3 +52,13 @@ export function settleDeadlineMs(callTimeoutMs: number, marginMs: number): numbe
 export function ledgerRetryDelayMs(attempt: number, capMs = 2000): number {
   return Math.min(capMs, 50 * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
 }
+
+/**
+ * A database error that trying again cannot cure: SQLSTATE classes 22 (data), 23 (integrity),
+ * 42 (syntax, access), 2B/2D/3F (dependent objects, transactions, schema). Anything else — a
+ * refused or dropped connection, an admin shutdown (57P), a pool timeout — may pass.
+ */
+export function isPermanentDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42|2B|2D|3F)[0-9A-Z]{3}$/.test(code);
+}
