@@ -104,7 +104,7 @@ export async function attemptEngine(
   let usage: TokenUsage = { ...ZERO_USAGE };
   try {
     const response = await withDeadline(timeoutMs, request.signal, (signal) =>
-      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal }),
+      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal, usageId: opened.call.id }),
     );
     usage = isLocal ? { ...ZERO_USAGE } : response.usage;
     const parsed = parseModelOutput(response.text, project.labelSchema);

@@ -84,7 +84,7 @@ export async function probeEngine(
   let outcome: 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output' = 'ok';
   let error: string | undefined;
   try {
-    const response = await withDeadline(timeoutMs, undefined, (signal) => provider.call({ engine, project, item, messages, timeoutMs, signal }));
+    const response = await withDeadline(timeoutMs, undefined, (signal) => provider.call({ engine, project, item, messages, timeoutMs, signal, usageId: opened.id }));
     usage = isLocal ? { ...ZERO_USAGE } : response.usage;
     parseModelOutput(response.text, project.labelSchema);
   } catch (thrown) {
