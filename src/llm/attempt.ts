@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { cacheGet, cacheKey, cacheTtlSeconds, type CacheWriter } from './cache';
@@ -196,6 +197,7 @@ async function openLedgerRow(
   const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
   const margin = ctx.ledgerSettleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS;
   const open = {
+    key: randomUUID(),
     ...scopeOf(request, engine),
     costUpperUsd: upperBoundCostUsd({ promptChars, messages: messages.length }, engine),
     deadlineMs: settleDeadlineMs(timeoutMs, margin),

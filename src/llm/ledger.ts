@@ -30,6 +30,8 @@ export interface UsageEntry {
 
 /** A provider call about to be made: its row before the call. */
 export interface OpenCall {
+  /** The call's key (a UUID), the same for every retry of its open: opening twice opens one row. */
+  key: string;
   tenantId: string;
   projectId?: string | null;
   jobId?: string | null;
@@ -81,17 +83,27 @@ export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise
 
 /**
  * Opens rows for calls about to be made (`in_flight`, cost = upper bound, deadline by the
- * database's clock) and adds their upper bounds to their jobs, in ONE statement. Answers the
- * rows' handles in the calls' order.
+ * database's clock) and adds their upper bounds to their jobs, in ONE statement. Idempotent by
+ * call key: a retry whose first attempt committed unseen (the connection dropped with the
+ * answer) gets that row back and adds nothing twice. Answers the rows' handles in the calls' order.
  */
 export async function openUsageBatch(db: Knex, calls: OpenCall[]): Promise<OpenedCall[]> {
   if (!calls.length) return [];
-  const insert = db('llm_usage').insert(calls.map((c) => openRow(db, c))).returning(['id', 'job_id', 'cost_usd']).toSQL();
-  const result = await db.raw(`WITH rows AS (${insert.sql}), ${JOB_SPEND}, moved AS (${ADD_SPEND}) SELECT id FROM rows`, insert.bindings);
-  // One statement draws its ids from the sequence in VALUES order: ascending ids are the calls' order.
-  const ids = (result.rows as { id: string | number }[]).map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (ids.length !== calls.length) throw new Error(`openUsageBatch: ${ids.length} rows for ${calls.length} calls`);
-  return calls.map((c, i) => ({ id: ids[i].toString(), jobId: uuidOrNull(c.jobId) }));
+  const insert = db('llm_usage').insert(calls.map((c) => openRow(db, c))).toSQL();
+  const result = await db.raw(
+    `WITH upserted AS (${insert.sql}
+            ON CONFLICT (call_key) WHERE state = 'in_flight' DO UPDATE SET call_key = EXCLUDED.call_key
+            RETURNING id, call_key, job_id, cost_usd, (xmax = 0) AS inserted),
+          rows AS (SELECT job_id, cost_usd FROM upserted WHERE inserted), ${JOB_SPEND}, moved AS (${ADD_SPEND})
+     SELECT id, call_key FROM upserted`,
+    insert.bindings,
+  );
+  const ids = new Map((result.rows as { id: string | number; call_key: string }[]).map((r) => [r.call_key.toLowerCase(), String(r.id)]));
+  return calls.map((c) => {
+    const id = ids.get(c.key.toLowerCase());
+    if (!id) throw new Error(`openUsageBatch: no row for call ${c.key}`);
+    return { id, jobId: uuidOrNull(c.jobId) };
+  });
 }
 
 /**
@@ -207,6 +219,7 @@ function usageRow(db: Knex, entry: UsageEntry) {
 function openRow(db: Knex, call: OpenCall) {
   return {
     ...scope(call),
+    call_key: call.key,
     cost_usd: call.costUpperUsd,
     cost_upper_usd: call.costUpperUsd,
     outcome: 'in_flight',

@@ -140,7 +140,7 @@ test('a settle that fails is retried until the database is back', async () => {
 
 test('the sweeper settles rows left in flight past their deadline as unknown at their upper bound, and budgets count them', async () => {
   const jobId = await newJob();
-  const call = (costUpperUsd: string, deadlineMs: number): OpenCall => ({ tenantId, projectId: project.projectId, jobId, engineId, model: 'fake-gpt', costUpperUsd, deadlineMs });
+  const call = (costUpperUsd: string, deadlineMs: number): OpenCall => ({ key: crypto.randomUUID(), tenantId, projectId: project.projectId, jobId, engineId, model: 'fake-gpt', costUpperUsd, deadlineMs });
   // Three calls whose process "died" (deadline passed), one still within its deadline.
   const [dead1, dead2, dead3, alive] = await openUsageBatch(tdb.db, [call('0.3', 0), call('0.25', 0), call('0.0000000001', 0), call('0.4', 60_000)]);
   expect((await jobSpend(jobId)).cost).toBe('0.9500000001');
@@ -167,6 +167,19 @@ test('the sweeper settles rows left in flight past their deadline as unknown at 
   // Settling twice changes nothing.
   await settleUsageBatch(tdb.db, [{ call: dead1, settlement: { usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0 }, costUsd: '9', latencyMs: 5, outcome: 'ok' } }]);
   expect((await jobSpend(jobId)).cost).toBe('0.7500000001');
+});
+
+test('opening a call twice (a retry after a commit whose answer was lost) opens one row and counts it once', async () => {
+  const jobId = await newJob();
+  const open: OpenCall = { key: crypto.randomUUID(), tenantId, projectId: project.projectId, jobId, engineId, model: 'fake-gpt', costUpperUsd: '0.5', deadlineMs: 60_000 };
+  const [first] = await openUsageBatch(tdb.db, [open]);
+  const [again, other] = await openUsageBatch(tdb.db, [open, { ...open, key: crypto.randomUUID(), costUpperUsd: '0.25' }]);
+  expect(again.id).toBe(first.id);
+  expect(other.id).not.toBe(first.id);
+  const { cost, sum, rows } = await jobSpend(jobId);
+  expect(rows).toHaveLength(2);
+  expect(cost).toBe('0.75');
+  expect(cost).toBe(sum);
 });
 
 test('a collected call (the suggestion path) has its in-flight row before the provider call; the settle goes with the caller’s write', async () => {

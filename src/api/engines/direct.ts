@@ -71,9 +71,10 @@ export async function probeEngine(
   // The call's ledger row goes first (see attemptEngine): no row, no call.
   const scope = { tenantId, engineId: engine.id, model: engine.model };
   let opened;
+  const key = crypto.randomUUID();
   try {
     opened = await retryLedgerWrite(
-      () => switcher.ledger.open({ ...scope, costUpperUsd: upperBoundCostUsd({ promptChars: messages.reduce((n, m) => n + m.content.length, 0), messages: messages.length }, engine), deadlineMs: settleDeadlineMs(timeoutMs, opts.settleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS) }),
+      () => switcher.ledger.open({ ...scope, key, costUpperUsd: upperBoundCostUsd({ promptChars: messages.reduce((n, m) => n + m.content.length, 0), messages: messages.length }, engine), deadlineMs: settleDeadlineMs(timeoutMs, opts.settleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS) }),
       { giveUpAt: Date.now() + timeoutMs },
     );
   } catch (err) {
