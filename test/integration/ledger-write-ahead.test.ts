@@ -7,6 +7,7 @@ import { openUsageBatch, settleUsageBatch, type OpenCall } from '../../src/llm/l
 import { sweepUnsettledUsage, UNSETTLED_ERROR } from '../../src/llm/ledger-sweep';
 import { loadVisibleEngines } from '../../src/llm/engine-store';
 import { createSwitcher } from '../../src/llm/switcher';
+import { usageByEngine } from '../../src/api/engines/store';
 import { AllEnginesFailedError, type GenerateRequest, type ProjectContext } from '../../src/llm/types';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
@@ -167,6 +168,16 @@ test('the sweeper settles rows left in flight past their deadline as unknown at 
   // Settling twice changes nothing.
   await settleUsageBatch(tdb.db, [{ call: dead1, settlement: { usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0 }, costUsd: '9', latencyMs: 5, outcome: 'ok' } }]);
   expect((await jobSpend(jobId)).cost).toBe('0.7500000001');
+});
+
+test('engine usage (the engines list, AI metrics per engine, compare) counts rows as they stand: in flight not an error, unknown an error, both in cost', async () => {
+  const engine = crypto.randomUUID(); // an engine id of its own, so only these rows are summed
+  const call = (costUpperUsd: string, deadlineMs: number): OpenCall => ({ key: crypto.randomUUID(), tenantId, projectId: project.projectId, engineId: engine, model: 'm', costUpperUsd, deadlineMs });
+  const [settled] = await openUsageBatch(tdb.db, [call('0.5', 60_000), call('0.25', 60_000), call('0.125', 0)]);
+  await settleUsageBatch(tdb.db, [{ call: settled, settlement: { usage: { promptTokens: 10, completionTokens: 2, cachedTokens: 0 }, costUsd: '0.01', latencyMs: 40, outcome: 'ok' } }]);
+  await sweepUnsettledUsage(tdb.db);
+  const stats = (await usageByEngine(tdb.db, tenantId, { engineIds: [engine] })).get(engine)!;
+  expect(stats).toMatchObject({ calls: 3, errors: 1, cost_usd: '0.385', mean_latency_ms: 40 }); // 0.01 settled + 0.25 in flight + 0.125 unknown
 });
 
 test('opening a call twice (a retry after a commit whose answer was lost) opens one row and counts it once', async () => {
