@@ -55,6 +55,10 @@ const envSchema = z.object({
   /** Concurrent LLM calls per worker process, across all jobs. */
   LLM_CONCURRENCY: int(32, 1, 4096),
   LLM_TIMEOUT_MS: int(60_000, 100),
+  /** An LLM call's in-flight ledger row may be settled as `unknown` this long after the call's timeout. */
+  LLM_LEDGER_SETTLE_MARGIN_MS: int(30_000, 0, 86_400_000),
+  /** How often workers settle ledger rows left in flight past their deadline (by a crashed process). */
+  LLM_LEDGER_SWEEP_INTERVAL_MS: int(60_000, 100, 86_400_000),
   /** Recent LLM answers the API keeps in memory in front of the cache table (0: none). */
   LLM_MEMORY_CACHE_ENTRIES: int(10_000, 0, 1_000_000),
   PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { cacheGet, cacheKey, cacheTtlSeconds, type CacheWriter } from './cache';
@@ -5,7 +6,8 @@ import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
 import type { EngineRecord } from './engine-store';
 import { asEngineCallError, EngineCallError, type FailureOutcome } from './errors';
-import type { LedgerWriter, UsageEntry } from './ledger';
+import type { LedgerWriter, OpenedCall, Settlement, UsageEntry } from './ledger';
+import { retryLedgerWrite } from './ledger-retry';
 import type { MemoryCache } from './memory-cache';
 import { parseModelOutput, type ParsedOutput } from './parse';
 import type { ChatMessage } from './prompt';
@@ -13,6 +15,7 @@ import type { Provider } from './providers/types';
 import { ZERO_USAGE } from './providers/types';
 import { estimateTokens, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
+import { settleDeadlineMs, upperBoundCostUsd } from './write-ahead';
 import { metrics } from '../metrics';
 import type { GenerateRequest, GenerateResult, TokenUsage } from './types';
 
@@ -34,16 +37,22 @@ export interface AttemptContext {
   /** Cache entries are written behind the answer (see createCacheWriter); none: nothing is cached. */
   cacheWriter?: CacheWriter;
   ledger: LedgerWriter;
+  /** A call's row may be settled by the sweeper this long after its timeout (default 30 s). */
+  ledgerSettleMarginMs?: number;
   logger?: SwitcherLogger;
 }
+
+export const DEFAULT_LEDGER_SETTLE_MARGIN_MS = 30_000;
 
 export type AttemptOutcome = { ok: true; result: Omit<GenerateResult, 'failedAttempts'> } | { ok: false; reason: string };
 
 /**
  * One engine of the route: cache → rate limiter → circuit breaker → provider (under a deadline)
  * → parse and validate → usage ledger. Every provider call and every cache hit writes one ledger
- * row; an engine skipped before calling (open circuit, unknown provider) writes none. Throws only
- * when the caller aborts; any other failure is an `{ok: false, reason}` for the failover loop.
+ * row; an engine skipped before calling (open circuit, unknown provider) writes none. A provider
+ * call's row is written BEFORE the call (in flight, at its upper-bound cost) and settled after;
+ * when that first write cannot be made the provider is not called. Throws only when the caller
+ * aborts; any other failure is an `{ok: false, reason}` for the failover loop.
  */
 export async function attemptEngine(
   ctx: AttemptContext,
@@ -66,7 +75,7 @@ export async function attemptEngine(
     const parsed = hit === null ? null : tryParse(hit, request);
     if (parsed) {
       const latencyMs = elapsed();
-      await ledger(ctx, request, engine, { usage: { ...ZERO_USAGE }, costUsd: '0', latencyMs, outcome: 'ok', cached: true });
+      await recordCacheHit(ctx, request, engine, latencyMs, engineTimeout(engine, ctx.timeoutMs));
       return { ok: true, result: result(engine, parsed, { latencyMs, cached: true, usage: { ...ZERO_USAGE }, costUsd: '0' }) };
     }
   }
@@ -82,14 +91,21 @@ export async function attemptEngine(
     return { ok: false, reason: circuitOpenReason(ctx, engine) };
   }
 
-  // 4. Provider, 5. parse, 6. ledger.
+  // 4. Ledger row ahead of the call, 5. provider, 6. parse, 7. settle the row.
   const isLocal = engine.provider === 'local';
   const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
+  const opened = await openLedgerRow(ctx, request, engine, messages, timeoutMs);
+  if (!opened.ok) {
+    ctx.breaker.release(engine.id);
+    ctx.limiter.settle(engine.id, estimated, 0);
+    if (request.signal?.aborted) throw abortReason(request.signal);
+    return { ok: false, reason: opened.reason };
+  }
   const callStarted = performance.now();
   let usage: TokenUsage = { ...ZERO_USAGE };
   try {
     const response = await withDeadline(timeoutMs, request.signal, (signal) =>
-      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal }),
+      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal, usageId: opened.call.id }),
     );
     usage = isLocal ? { ...ZERO_USAGE } : response.usage;
     const parsed = parseModelOutput(response.text, project.labelSchema);
@@ -98,7 +114,7 @@ export async function attemptEngine(
     ctx.breaker.onSuccess(engine.id);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     if (key) writeCache(ctx, cacheWriter!, key, engine, request, response.text, usage, ttl);
-    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: 'ok' });
+    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: 'ok' });
     return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
   } catch (thrown) {
     const latencyMs = Math.round(performance.now() - callStarted);
@@ -108,7 +124,7 @@ export async function attemptEngine(
     updateHealth(ctx, engine, err.outcome, callerAborted, err);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
-    await ledger(ctx, request, engine, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
+    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
     if (callerAborted) throw abortReason(request.signal!);
     return { ok: false, reason: `${err.outcome}: ${err.message}` };
   }
@@ -166,31 +182,69 @@ function writeCache(ctx: AttemptContext, writer: CacheWriter, key: string, engin
   if (put) ctx.memoryCache?.set(key, text, put.expiresAt);
 }
 
-async function ledger(
+/**
+ * The row of a provider call, before the call: in flight at the call's upper-bound cost. Retried
+ * with backoff for as long as the call itself may take (and the caller waits); if it still
+ * cannot be written the call is not made — an unrecorded paid call is what this prevents.
+ */
+async function openLedgerRow(
   ctx: AttemptContext,
   request: GenerateRequest,
   engine: EngineRecord,
-  e: { usage: TokenUsage; costUsd: string; latencyMs: number; outcome: UsageEntry['outcome']; error?: string; cached?: boolean },
-): Promise<void> {
-  const entry: UsageEntry = {
-    tenantId: request.project.tenantId,
-    projectId: request.project.projectId,
-    jobId: request.jobId,
-    engineId: engine.id,
-    model: engine.model,
-    ...e,
+  messages: ChatMessage[],
+  timeoutMs: number,
+): Promise<{ ok: true; call: OpenedCall } | { ok: false; reason: string }> {
+  const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
+  const margin = ctx.ledgerSettleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS;
+  const open = {
+    key: randomUUID(),
+    ...scopeOf(request, engine),
+    costUpperUsd: upperBoundCostUsd({ promptChars, messages: messages.length }, engine),
+    deadlineMs: settleDeadlineMs(timeoutMs, margin),
   };
-  countUsage(engine, entry);
   try {
-    await (request.writes?.ledger ?? ctx.ledger).record(entry);
+    const call = await retryLedgerWrite(() => ctx.ledger.open(open), {
+      giveUpAt: Date.now() + timeoutMs,
+      signal: request.signal,
+      onFailure: (err, attempt) => ctx.logger?.warn({ err, engineId: engine.id, attempt }, 'llm usage ledger write before the call failed; retrying'),
+    });
+    return { ok: true, call };
   } catch (err) {
-    // The annotation is worth more than its ledger row: log loudly, keep the answer.
-    ctx.logger?.error({ err, engineId: entry.engineId, outcome: entry.outcome }, 'llm usage ledger write failed');
+    return { ok: false, reason: `error: usage ledger unavailable, provider not called (${(err as Error)?.message ?? err})` };
   }
 }
 
+/** Settles a call's row; retried until it succeeds or the process dies (then the sweeper settles it). */
+async function settleLedgerRow(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, call: OpenedCall, s: Settlement): Promise<void> {
+  countUsage(engine, { ...scopeOf(request, engine), ...s });
+  // A job's row moves jobs.cost_usd: only the switcher's writer settles it (never collected).
+  const ledger = call.jobId ? ctx.ledger : (request.writes?.ledger ?? ctx.ledger);
+  await retryLedgerWrite(() => ledger.settle(call, s), {
+    onFailure: (err, attempt) => ctx.logger?.error({ err, engineId: engine.id, outcome: s.outcome, attempt }, 'llm usage ledger settle failed; retrying'),
+  });
+}
+
+/**
+ * A cache hit's row (no provider call, cost 0), settled at once. Retried like a pre-call write;
+ * if the database stays down the answer is still given — no money moved — and the loss is logged.
+ */
+async function recordCacheHit(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, latencyMs: number, timeoutMs: number): Promise<void> {
+  const entry: UsageEntry = { ...scopeOf(request, engine), usage: { ...ZERO_USAGE }, costUsd: '0', latencyMs, outcome: 'ok', cached: true };
+  countUsage(engine, entry);
+  const ledger = request.writes?.ledger ?? ctx.ledger;
+  try {
+    await retryLedgerWrite(() => ledger.record(entry), { giveUpAt: Date.now() + timeoutMs, signal: request.signal });
+  } catch (err) {
+    ctx.logger?.error({ err, engineId: entry.engineId }, 'llm usage ledger write of a cache hit failed');
+  }
+}
+
+function scopeOf(request: GenerateRequest, engine: EngineRecord) {
+  return { tenantId: request.project.tenantId, projectId: request.project.projectId, jobId: request.jobId, engineId: engine.id, model: engine.model };
+}
+
 /** This process's Prometheus counters; the ledger table stays the system of record. */
-function countUsage(engine: EngineRecord, entry: UsageEntry): void {
+function countUsage(engine: EngineRecord, entry: Settlement & { cached?: boolean }): void {
   const labels = { engine: engine.name };
   metrics.llmCalls.inc({ ...labels, outcome: entry.cached ? 'cached' : entry.outcome });
   if (entry.cached) metrics.llmCacheHits.inc(labels);

@@ -4,7 +4,16 @@ import type { TokenUsage } from './types';
 
 export type UsageOutcome = 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
 
-/** One engine call, successful or not, as the `llm_usage` ledger records it. */
+/**
+ * The `llm_usage` ledger, written ahead (see migrations/2026120200201_ledger_write_ahead.ts):
+ * a provider call's row is opened (`in_flight`, cost = its upper bound) BEFORE the call and
+ * settled after it; a call that needs no provider (a cache hit) is recorded settled at once.
+ * Every write that touches a job's rows moves `jobs.cost_usd` in the same statement, so a job's
+ * spend always equals the sum of its rows' cost as they stand — calls in flight at their upper
+ * bound. Rows nobody settles are closed as `unknown` by src/llm/ledger-sweep.ts.
+ */
+
+/** A settled row written in one go (cache hits, and callers that write after the fact). */
 export interface UsageEntry {
   tenantId: string;
   projectId?: string | null;
@@ -19,56 +28,168 @@ export interface UsageEntry {
   cached?: boolean;
 }
 
+/** A provider call about to be made: its row before the call. */
+export interface OpenCall {
+  /** The call's key (a UUID), the same for every retry of its open: opening twice opens one row. */
+  key: string;
+  tenantId: string;
+  projectId?: string | null;
+  jobId?: string | null;
+  engineId: string;
+  model: string;
+  /** The most the call can cost (src/llm/write-ahead.ts); the row counts this until settled. */
+  costUpperUsd: string;
+  /** After this many ms (from the write, by the database's clock) the sweeper may settle the row. */
+  deadlineMs: number;
+}
+
+/** An opened row: settle it by this handle. */
+export interface OpenedCall {
+  id: string;
+  jobId: string | null;
+}
+
+/** What the call turned out to be. */
+export interface Settlement {
+  usage: TokenUsage;
+  costUsd: string;
+  latencyMs: number;
+  outcome: UsageOutcome;
+  error?: string | null;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_CHARS = 2000;
 
 /**
- * Writes one ledger row. A row with a job also adds its cost to `jobs.cost_usd` in the same
- * statement, so a job's spend always equals the sum of its ledger rows (budgets read it).
+ * Writes one settled ledger row. A row with a job also adds its cost to `jobs.cost_usd` in the
+ * same statement, so a job's spend always equals the sum of its ledger rows (budgets read it).
  */
 export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
   await recordUsageBatch(db, [entry]);
 }
 
 /**
- * Writes ledger rows and adds each job's share to `jobs.cost_usd`, in ONE statement (one round
- * trip, all or nothing). The job total adds the costs as the rows store them (RETURNING), so it
- * stays exactly their sum. A batch without cost takes no lock on any job's row, which every
+ * Writes settled ledger rows and adds each job's share to `jobs.cost_usd`, in ONE statement (one
+ * round trip, all or nothing). The job total adds the costs as the rows store them (RETURNING),
+ * so it stays exactly their sum. A batch without cost takes no lock on any job's row, which every
  * concurrent call of a job would otherwise queue on.
  */
 export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise<void> {
   if (!entries.length) return;
-  const insert = db('llm_usage').insert(entries.map(usageRow)).returning(['job_id', 'cost_usd']).toSQL();
-  await db.raw(
-    `WITH rows AS (${insert.sql}),
-          spend AS (SELECT job_id, sum(cost_usd) AS cost FROM rows WHERE job_id IS NOT NULL GROUP BY job_id)
-     UPDATE jobs SET cost_usd = jobs.cost_usd + spend.cost FROM spend WHERE jobs.id = spend.job_id AND spend.cost <> 0`,
-    insert.bindings,
-  );
-}
-
-export interface LedgerWriter {
-  /** Resolves once the row is written (with its job's cost), rejects if it could not be. */
-  record(entry: UsageEntry): Promise<void>;
-}
-
-/** The ledger's writer: rows by group commit (see src/db/group-commit.ts), one statement per batch. */
-export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
-  const writer = groupCommit<UsageEntry>((entries) => recordUsageBatch(db, entries), maxBatch);
-  return { record: (entry) => writer.add(entry) };
+  const insert = db('llm_usage').insert(entries.map((e) => usageRow(db, e))).returning(['job_id', 'cost_usd']).toSQL();
+  await db.raw(`WITH rows AS (${insert.sql}), ${JOB_SPEND} ${ADD_SPEND}`, insert.bindings);
 }
 
 /**
- * The insert of ledger rows without a job, to run inside the caller's own statement (e.g.
+ * Opens rows for calls about to be made (`in_flight`, cost = upper bound, deadline by the
+ * database's clock) and adds their upper bounds to their jobs, in ONE statement. Idempotent by
+ * call key: a retry whose first attempt committed unseen (the connection dropped with the
+ * answer) gets that row back and adds nothing twice. Answers the rows' handles in the calls' order.
+ */
+export async function openUsageBatch(db: Knex, calls: OpenCall[]): Promise<OpenedCall[]> {
+  if (!calls.length) return [];
+  const insert = db('llm_usage').insert(calls.map((c) => openRow(db, c))).toSQL();
+  const result = await db.raw(
+    `WITH upserted AS (${insert.sql}
+            ON CONFLICT (call_key) WHERE state = 'in_flight' DO UPDATE SET call_key = EXCLUDED.call_key
+            RETURNING id, call_key, job_id, cost_usd, (xmax = 0) AS inserted),
+          rows AS (SELECT job_id, cost_usd FROM upserted WHERE inserted), ${JOB_SPEND}, moved AS (${ADD_SPEND})
+     SELECT id, call_key FROM upserted`,
+    insert.bindings,
+  );
+  const ids = new Map((result.rows as { id: string | number; call_key: string }[]).map((r) => [r.call_key.toLowerCase(), String(r.id)]));
+  return calls.map((c) => {
+    const id = ids.get(c.key.toLowerCase());
+    if (!id) throw new Error(`openUsageBatch: no row for call ${c.key}`);
+    return { id, jobId: uuidOrNull(c.jobId) };
+  });
+}
+
+/**
+ * Settles opened rows (real usage, cost, outcome, latency) and moves each job's `cost_usd` by
+ * (real − upper bound), in ONE statement. A row already settled is left alone; one the sweeper
+ * closed as `unknown` is corrected to what the call really was.
+ */
+export async function settleUsageBatch(db: Knex, settles: { call: OpenedCall; settlement: Settlement }[]): Promise<void> {
+  if (!settles.length) return;
+  const values = settles.map(() => '(?::bigint, ?::int, ?::int, ?::int, ?::numeric(20,10), ?::int, ?::text, ?::text)').join(', ');
+  const bindings = settles.flatMap(({ call, settlement: s }) => [
+    call.id, int(s.usage.promptTokens), int(s.usage.completionTokens), int(s.usage.cachedTokens), s.costUsd, int(s.latencyMs), s.outcome, errorText(s.error),
+  ]);
+  await db.raw(
+    `WITH v (id, prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, outcome, error) AS (VALUES ${values}),
+          settled AS (
+            UPDATE llm_usage u SET state = 'settled', prompt_tokens = v.prompt_tokens, completion_tokens = v.completion_tokens,
+                   cached_tokens = v.cached_tokens, cost_usd = v.cost_usd, latency_ms = v.latency_ms, outcome = v.outcome,
+                   error = v.error, settled_at = now()
+              FROM v WHERE u.id = v.id AND u.state <> 'settled'
+            RETURNING u.job_id, u.cost_usd - u.cost_upper_usd AS delta),
+          spend AS (SELECT job_id, sum(delta) AS delta FROM settled WHERE job_id IS NOT NULL GROUP BY job_id)
+     UPDATE jobs SET cost_usd = jobs.cost_usd + spend.delta FROM spend WHERE jobs.id = spend.job_id AND spend.delta <> 0`,
+    bindings,
+  );
+}
+
+/** Adds the costs in `rows` (job_id, cost_usd) to their jobs; rows without cost lock no job. */
+const JOB_SPEND = `spend AS (SELECT job_id, sum(cost_usd) AS cost FROM rows WHERE job_id IS NOT NULL GROUP BY job_id)`;
+const ADD_SPEND = `UPDATE jobs SET cost_usd = jobs.cost_usd + spend.cost FROM spend WHERE jobs.id = spend.job_id AND spend.cost <> 0`;
+
+/** Where a call's settled rows and settlements go; the switcher's writer, or a caller's collector. */
+export interface DeferredLedger {
+  /** Resolves once the settled row is written (or collected), rejects if it could not be. */
+  record(entry: UsageEntry): Promise<void>;
+  /** Resolves once the opened row is settled (or the settlement collected), rejects if it could not be. */
+  settle(call: OpenedCall, settlement: Settlement): Promise<void>;
+}
+
+export interface LedgerWriter extends DeferredLedger {
+  /** Resolves with the row's handle once it is written (before the provider call), rejects if it could not be. */
+  open(call: OpenCall): Promise<OpenedCall>;
+}
+
+/** The ledger's writer: every kind of write by group commit (see src/db/group-commit.ts), one statement per batch. */
+export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
+  const records = groupCommit<UsageEntry>((entries) => recordUsageBatch(db, entries), maxBatch);
+  const opens = groupCommit<OpenCall, OpenedCall>((calls) => openUsageBatch(db, calls), maxBatch);
+  const settles = groupCommit<{ call: OpenedCall; settlement: Settlement }>((s) => settleUsageBatch(db, s), maxBatch);
+  return {
+    record: (entry) => records.add(entry),
+    open: (call) => opens.add(call),
+    settle: (call, settlement) => settles.add({ call, settlement }),
+  };
+}
+
+/**
+ * The insert of settled ledger rows without a job, to run inside the caller's own statement (e.g.
  * writeWithEvent). Rows of a job must go through recordUsage, which keeps `jobs.cost_usd` in step.
  */
 export function usageInsert(db: Knex, entries: UsageEntry[]): Knex.QueryBuilder {
   if (!entries.length) throw new Error('usageInsert: no rows');
   if (entries.some((e) => uuidOrNull(e.jobId))) throw new Error('usageInsert: rows of a job go through recordUsage');
-  return db('llm_usage').insert(entries.map(usageRow));
+  return db('llm_usage').insert(entries.map((e) => usageRow(db, e)));
 }
 
-function usageRow(entry: UsageEntry) {
+/** The settle of an opened row without a job, to run inside the caller's own statement. */
+export function settleUpdate(db: Knex, call: OpenedCall, s: Settlement): Knex.QueryBuilder {
+  if (call.jobId) throw new Error('settleUpdate: rows of a job go through settleUsageBatch');
+  return db('llm_usage')
+    .where('id', call.id)
+    .whereNot('state', 'settled')
+    .update({
+      state: 'settled',
+      prompt_tokens: int(s.usage.promptTokens),
+      completion_tokens: int(s.usage.completionTokens),
+      cached_tokens: int(s.usage.cachedTokens),
+      cost_usd: s.costUsd,
+      latency_ms: int(s.latencyMs),
+      outcome: s.outcome,
+      error: errorText(s.error),
+      settled_at: db.fn.now(),
+    });
+}
+
+function scope(entry: { tenantId: string; projectId?: string | null; jobId?: string | null; engineId: string; model: string }) {
   return {
     tenant_id: entry.tenantId,
     // uuid columns: an id that is not a UUID (a caller's free-form key) is left out, not fatal.
@@ -76,15 +197,39 @@ function usageRow(entry: UsageEntry) {
     job_id: uuidOrNull(entry.jobId),
     engine_id: uuidOrNull(entry.engineId),
     model: entry.model,
+  };
+}
+
+function usageRow(db: Knex, entry: UsageEntry) {
+  return {
+    ...scope(entry),
     prompt_tokens: int(entry.usage.promptTokens),
     completion_tokens: int(entry.usage.completionTokens),
     cached_tokens: int(entry.usage.cachedTokens),
     cost_usd: entry.costUsd,
     latency_ms: int(entry.latencyMs),
     outcome: entry.outcome,
-    error: entry.error ? entry.error.slice(0, MAX_ERROR_CHARS) : null,
+    error: errorText(entry.error),
     cached: entry.cached ?? false,
+    state: 'settled',
+    settled_at: db.fn.now(),
   };
+}
+
+function openRow(db: Knex, call: OpenCall) {
+  return {
+    ...scope(call),
+    call_key: call.key,
+    cost_usd: call.costUpperUsd,
+    cost_upper_usd: call.costUpperUsd,
+    outcome: 'in_flight',
+    state: 'in_flight',
+    deadline_at: db.raw(`now() + ?::int * interval '1 millisecond'`, [int(call.deadlineMs)]),
+  };
+}
+
+function errorText(error: string | null | undefined): string | null {
+  return error ? error.slice(0, MAX_ERROR_CHARS) : null;
 }
 
 function uuidOrNull(v: string | null | undefined): string | null {

@@ -32,6 +32,8 @@ export interface SwitcherOptions {
   memoryCacheMaxAgeMs?: number;
   /** How long engine rows are reused before they are read again (default 0: every call reads them; workers pass a few seconds). */
   engineCacheMs?: number;
+  /** A call's in-flight ledger row may be settled by the sweeper this long after its timeout (default 30 s). */
+  ledgerSettleMarginMs?: number;
 }
 
 export interface Switcher extends LlmSwitcher {
@@ -67,6 +69,7 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     memoryCache: options.memoryCacheEntries ? new MemoryCache(options.memoryCacheEntries, options.memoryCacheMaxAgeMs ?? 60_000) : undefined,
     cacheWriter,
     ledger: createLedgerWriter(options.db),
+    ledgerSettleMarginMs: options.ledgerSettleMarginMs,
     logger: options.logger,
   };
 

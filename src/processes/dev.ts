@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
 import { scheduleConflictSweep } from '../tasks/conflict-sweep';
+import { scheduleLedgerSweep } from '../llm/ledger-sweep';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { stopStaleDevServers } from '../temporal/stale-dev-server';
@@ -47,7 +48,8 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const api = await startApi(devConfig, db, logger, connection);
   const stopPruning = scheduleCachePruning(db, logger);
   const sweepClient = new Client({ connection, namespace: devConfig.TEMPORAL_NAMESPACE });
-  const stopSweep = scheduleConflictSweep(db, sweepClient, devConfig, logger, devConfig.CONFLICT_SWEEP_INTERVAL_MS);
+  const stopConflictSweep = scheduleConflictSweep(db, sweepClient, devConfig, logger, devConfig.CONFLICT_SWEEP_INTERVAL_MS);
+  const stopLedgerSweep = scheduleLedgerSweep(db, logger, config.LLM_LEDGER_SWEEP_INTERVAL_MS);
   const stop = untilSignal();
   const running = runWorkers(workers, stop);
 
@@ -61,10 +63,11 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   );
   await stop;
   logger.info('shutting down');
-  stopSweep();
+  stopConflictSweep();
   await api.close();
   await running;
   stopPruning();
+  stopLedgerSweep();
   await nativeConnection.close();
   await connection.close();
   await stopServer?.();

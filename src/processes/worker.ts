@@ -5,6 +5,7 @@ import { metricsContentType, metricsText } from '../metrics';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
+import { scheduleLedgerSweep } from '../llm/ledger-sweep';
 import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 import { scheduleConflictSweep } from '../tasks/conflict-sweep';
@@ -14,7 +15,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
 export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
-  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger });
+  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger, ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS });
 }
 
 /** Builds this process's Temporal workers (workflows + activities) on a given connection. */
@@ -49,13 +50,15 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
   const stopPruning = scheduleCachePruning(db, logger);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const stopSweep = scheduleConflictSweep(db, client, config, logger, config.CONFLICT_SWEEP_INTERVAL_MS);
+  const stopConflictSweep = scheduleConflictSweep(db, client, config, logger, config.CONFLICT_SWEEP_INTERVAL_MS);
+  const stopLedgerSweep = scheduleLedgerSweep(db, logger, config.LLM_LEDGER_SWEEP_INTERVAL_MS);
   logger.info(`worker polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_LLM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
   try {
     await runWorkers(workers);
   } finally {
     stopPruning();
-    stopSweep();
+    stopConflictSweep();
+    stopLedgerSweep();
     metricsServer?.close();
     await switcher.flush(); // cache entries written behind answers
     await connection.close();

@@ -65,8 +65,13 @@ export interface FakeOpenAI {
   baseUrl: string;
   /** Received chat requests, in arrival order (bounded by `maxLog`). */
   requests: FakeChatRequest[];
-  /** Chat requests received in total (not bounded). */
+  /**
+   * Chat requests received in total (not bounded): counted when the request's body has arrived,
+   * before any answer — a call whose client died waiting (or whose answer never got back) counts.
+   */
   readonly requestCount: number;
+  /** Chat requests whose answer was written out completely. */
+  readonly answeredCount: number;
   /** Requests being handled right now, and the most at once since start (or `resetStats`). */
   readonly inFlight: number;
   readonly maxInFlight: number;
@@ -85,6 +90,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const maxLog = options.maxLog ?? 100_000;
   const requests: FakeChatRequest[] = [];
   let requestCount = 0;
+  let answeredCount = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let completionId = 0;
@@ -121,6 +127,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         }
       };
       res.on('close', finish);
+      res.on('finish', () => answeredCount++);
       void handleChat(request, res).finally(() => {
         if (res.writableEnded) finish();
       });
@@ -177,6 +184,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     get requestCount() {
       return requestCount;
     },
+    get answeredCount() {
+      return answeredCount;
+    },
     get inFlight() {
       return inFlight;
     },
@@ -195,6 +205,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     resetStats() {
       requests.length = 0;
       requestCount = 0;
+      answeredCount = 0;
       maxInFlight = inFlight;
     },
     close: () => srv.close(),

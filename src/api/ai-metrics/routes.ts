@@ -32,7 +32,7 @@ const MetricsResponse = z
     feedback: Feedback,
     reviews: Reviews,
     mean_confidence: z.number().nullable().meta({ description: 'Over AI annotations and suggestions' }),
-    cost_usd: z.string().meta({ description: 'Exact sum of cost_usd in the llm_usage ledger for this scope' }),
+    cost_usd: z.string().meta({ description: 'Exact sum of cost_usd in the llm_usage ledger for this scope (calls still in flight, or of unknown outcome, at their upper-bound cost)' }),
     usage: EngineUsage,
     engines: z.array(
       z.object({
@@ -120,9 +120,9 @@ export async function aiMetrics(db: Knex, tenantId: string, projectIds: string[]
       s.bindings,
     ),
     db.raw(
-      `SELECT count(*)::int AS calls, count(*) FILTER (WHERE outcome <> 'ok')::int AS errors,
+      `SELECT count(*)::int AS calls, count(*) FILTER (WHERE outcome NOT IN ('ok', 'in_flight'))::int AS errors,
               coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens, coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-              coalesce(sum(cost_usd), 0)::text AS cost_usd, avg(latency_ms) FILTER (WHERE NOT cached) AS mean_latency_ms,
+              coalesce(sum(cost_usd), 0)::text AS cost_usd, avg(latency_ms) FILTER (WHERE NOT cached AND state = 'settled') AS mean_latency_ms,
               count(*) FILTER (WHERE cached)::int AS cache_hits
          FROM llm_usage u WHERE ${u.sql}`,
       u.bindings,

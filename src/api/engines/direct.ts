@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
-import { attemptEngine, type AttemptContext } from '../../llm/attempt';
+import { attemptEngine, DEFAULT_LEDGER_SETTLE_MARGIN_MS, type AttemptContext } from '../../llm/attempt';
 import { computeCostUsd } from '../../llm/cost';
 import { withDeadline } from '../../llm/deadline';
 import type { EngineRecord } from '../../llm/engine-store';
 import { asEngineCallError } from '../../llm/errors';
-import { recordUsage } from '../../llm/ledger';
+import { retryLedgerWrite } from '../../llm/ledger-retry';
+import { settleDeadlineMs, upperBoundCostUsd } from '../../llm/write-ahead';
 import { parseModelOutput } from '../../llm/parse';
 import { buildMessages } from '../../llm/prompt';
 import { createAnthropicProvider } from '../../llm/providers/anthropic';
@@ -50,7 +51,7 @@ export async function probeEngine(
   switcher: Switcher,
   engine: EngineRecord,
   tenantId: string,
-  opts: { slowMs?: number; timeoutMs?: number; defaultTimeoutMs: number },
+  opts: { slowMs?: number; timeoutMs?: number; defaultTimeoutMs: number; settleMarginMs?: number },
 ): Promise<ProbeResult> {
   const provider = defaultProviders()[engine.provider];
   const circuit = switcher.circuitBreaker.state(engine.id);
@@ -67,12 +68,24 @@ export async function probeEngine(
   const engineTimeout = typeof engine.params?.timeout_ms === 'number' ? (engine.params.timeout_ms as number) : opts.defaultTimeoutMs;
   const timeoutMs = opts.timeoutMs ?? Math.min(engineTimeout, DEFAULT_PROBE_TIMEOUT_MS);
   const isLocal = engine.provider === 'local';
+  // The call's ledger row goes first (see attemptEngine): no row, no call.
+  const scope = { tenantId, engineId: engine.id, model: engine.model };
+  let opened;
+  const key = crypto.randomUUID();
+  try {
+    opened = await retryLedgerWrite(
+      () => switcher.ledger.open({ ...scope, key, costUpperUsd: upperBoundCostUsd({ promptChars: messages.reduce((n, m) => n + m.content.length, 0), messages: messages.length }, engine), deadlineMs: settleDeadlineMs(timeoutMs, opts.settleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS) }),
+      { giveUpAt: Date.now() + timeoutMs },
+    );
+  } catch (err) {
+    return { status: 'down', latency_ms: 0, error: `error: usage ledger unavailable, provider not called (${(err as Error).message})`, circuit };
+  }
   const started = performance.now();
   let usage: TokenUsage = { ...ZERO_USAGE };
   let outcome: 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output' = 'ok';
   let error: string | undefined;
   try {
-    const response = await withDeadline(timeoutMs, undefined, (signal) => provider.call({ engine, project, item, messages, timeoutMs, signal }));
+    const response = await withDeadline(timeoutMs, undefined, (signal) => provider.call({ engine, project, item, messages, timeoutMs, signal, usageId: opened.id }));
     usage = isLocal ? { ...ZERO_USAGE } : response.usage;
     parseModelOutput(response.text, project.labelSchema);
   } catch (thrown) {
@@ -82,16 +95,8 @@ export async function probeEngine(
     error = `${err.outcome}: ${err.message}`;
   }
   const latency = Math.round(performance.now() - started);
-  await recordUsage(db, {
-    tenantId,
-    engineId: engine.id,
-    model: engine.model,
-    usage,
-    costUsd: isLocal ? '0' : computeCostUsd(usage, engine),
-    latencyMs: latency,
-    outcome,
-    error: error ?? null,
-  }).catch(() => undefined);
+  const settlement = { usage, costUsd: isLocal ? '0' : computeCostUsd(usage, engine), latencyMs: latency, outcome, error: error ?? null };
+  await retryLedgerWrite(() => switcher.ledger.settle(opened, settlement)); // until it succeeds (else the sweeper settles it)
   if (error) return { status: 'down', latency_ms: latency, error, circuit };
   const slow = latency > (opts.slowMs ?? DEFAULT_SLOW_MS);
   return { status: slow || circuit !== 'closed' ? 'degraded' : 'healthy', latency_ms: latency, circuit };

@@ -108,13 +108,13 @@ export const EngineHealth = z
 
 export const EngineUsage = z
   .object({
-    calls: z.number().int().meta({ description: 'Ledger rows: provider calls plus cache hits' }),
-    errors: z.number().int().meta({ description: 'Calls whose outcome was not ok' }),
+    calls: z.number().int().meta({ description: 'Ledger rows: provider calls (settled, in flight or of unknown outcome) plus cache hits' }),
+    errors: z.number().int().meta({ description: 'Calls whose outcome was not ok, including unknown outcomes (calls still in flight are not errors)' }),
     prompt_tokens: z.number().int(),
     completion_tokens: z.number().int(),
     tokens: z.number().int(),
-    cost_usd: z.string().meta({ description: 'Exact sum of the ledger’s cost_usd' }),
-    mean_latency_ms: z.number().nullable().meta({ description: 'Mean latency of provider calls (cache hits excluded)' }),
+    cost_usd: z.string().meta({ description: 'Exact sum of the ledger’s cost_usd (calls still in flight, or of unknown outcome, at their upper-bound cost)' }),
+    mean_latency_ms: z.number().nullable().meta({ description: 'Mean latency of settled provider calls (cache hits excluded)' }),
     cache_hits: z.number().int(),
   })
   .meta({ id: 'EngineUsage' });

@@ -58,7 +58,9 @@ export async function findVisibleEngine(db: Knex, tenantId: string, id: string):
 /**
  * Usage per engine from the `llm_usage` ledger, for this tenant only (a built-in engine's calls
  * by other tenants are theirs), optionally restricted to some projects. `cost_usd` is the exact
- * numeric sum as text.
+ * numeric sum as text, counting rows as they stand (as budgets do): calls in flight and calls of
+ * unknown outcome at their upper bound. `calls` counts them too; `errors` counts settled failures
+ * and unknown outcomes, not calls still in flight; latency is the settled calls'.
  */
 export async function usageByEngine(
   db: Knex,
@@ -72,11 +74,11 @@ export async function usageByEngine(
     .select(
       'engine_id',
       db.raw('count(*)::int AS calls'),
-      db.raw(`count(*) FILTER (WHERE outcome <> 'ok')::int AS errors`),
+      db.raw(`count(*) FILTER (WHERE outcome NOT IN ('ok', 'in_flight'))::int AS errors`),
       db.raw('coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens'),
       db.raw('coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens'),
       db.raw('coalesce(sum(cost_usd), 0)::text AS cost_usd'),
-      db.raw('avg(latency_ms) FILTER (WHERE NOT cached) AS mean_latency_ms'),
+      db.raw(`avg(latency_ms) FILTER (WHERE NOT cached AND state = 'settled') AS mean_latency_ms`),
       db.raw('count(*) FILTER (WHERE cached)::int AS cache_hits'),
     );
   if (opts.engineIds) q.whereIn('engine_id', opts.engineIds);

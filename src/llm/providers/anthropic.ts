@@ -3,7 +3,7 @@ import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
 import { providerFetch, sdkClientCache } from './transport';
-import type { Provider, ProviderRequest, ProviderResponse } from './types';
+import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderResponse } from './types';
 
 /**
  * Anthropic's Messages API through the official SDK. The system prompt goes in `system`, the
@@ -43,6 +43,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
           timeout: request.timeoutMs,
           signal: request.signal,
           maxRetries: 0,
+          headers: usageIdHeaders(request.usageId),
         });
       } catch (err) {
         throw classifyAnthropicError(err, request.timeoutMs);

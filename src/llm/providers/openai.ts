@@ -3,7 +3,7 @@ import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
 import { providerFetch, sdkClientCache } from './transport';
-import type { Provider, ProviderRequest, ProviderResponse } from './types';
+import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderResponse } from './types';
 
 /**
  * OpenAI-compatible chat completions through the official SDK: OpenAI itself, vLLM, Ollama,
@@ -43,7 +43,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
       try {
         completion = await clientFor(request).chat.completions.create(
           body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-          { timeout: request.timeoutMs, signal: request.signal, maxRetries: 0 },
+          { timeout: request.timeoutMs, signal: request.signal, maxRetries: 0, headers: usageIdHeaders(request.usageId) },
         );
       } catch (err) {
         throw classifyOpenAIError(err, request.timeoutMs);

@@ -10,6 +10,17 @@ export interface ProviderRequest {
   messages: ChatMessage[];
   timeoutMs: number;
   signal: AbortSignal;
+  /**
+   * The call's ledger row (llm_usage.id), sent as `X-Client-Request-Id: anno-usage-<id>` so a
+   * provider's request log can be reconciled with the ledger row for row.
+   */
+  usageId?: string;
+}
+
+/** The request header carrying a call's ledger row id (OpenAI logs it as the client request id). */
+export const USAGE_ID_HEADER = 'X-Client-Request-Id';
+export function usageIdHeaders(usageId: string | undefined): Record<string, string> | undefined {
+  return usageId ? { [USAGE_ID_HEADER]: `anno-usage-${usageId}` } : undefined;
 }
 
 /** The model's raw answer; the switcher parses and validates it against the label schema. */
