@@ -63,7 +63,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     };
   }
 
-  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem) {
+  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem, signal: AbortSignal) {
     const row = {
       id: crypto.randomUUID(),
       tenant_id: input.tenantId,
@@ -80,6 +80,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         item: { id: item.item_id, text: itemText(item.data) },
         instructions: input.instructions,
         jobId: input.jobId,
+        signal, // a cancelled or timed-out activity stops retrying (backoff waits included)
       });
       await insertAnnotation(db, {
         ...row,
@@ -99,7 +100,8 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         value: null,
         confidence: null,
         status: 'failed',
-        error: err.message.slice(0, 2000),
+        // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
+        error: err.message.slice(0, 8000),
       });
     }
   }
@@ -146,7 +148,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
           pending.map((item) =>
             limiter.sem.use(() =>
               workerLimit.use(async () => {
-                await annotateOne(input, project, item);
+                await annotateOne(input, project, item, ctx.cancellationSignal);
                 done++;
               }),
             ),

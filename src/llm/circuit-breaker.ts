@@ -86,6 +86,16 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * A retry of a request that already failed on this engine failed again. It reopens a half-open
+   * circuit (the probe failed) but adds nothing towards opening a closed one: the request's first
+   * failure was counted, and a poison item failing on every retry says nothing new about the engine.
+   */
+  onRetryFailure(engineId: string): void {
+    const c = this.circuits.get(engineId);
+    if (c?.state === 'half_open') this.onFailure(engineId);
+  }
+
   /** The call ended without telling whether the engine is healthy (e.g. aborted, 429): free the probe. */
   release(engineId: string): void {
     const c = this.circuits.get(engineId);

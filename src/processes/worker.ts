@@ -12,7 +12,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
 export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
-  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger });
+  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger, retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE } });
 }
 
 /** Builds this process's Temporal workers (workflows + activities) on a given connection. */
