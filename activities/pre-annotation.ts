@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
@@ -136,6 +137,8 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         .orderBy('ji.seq')
         .select('ji.item_id', 'i.data');
 
+      // Every item in flight listens to the activity's cancellation (deadline, backoff, rate limiter).
+      setMaxListeners(0, ctx.cancellationSignal);
       const limiter = jobLimiter(input.jobId, input.concurrency);
       let done = 0;
       // Heartbeat on a timer, not per item: a slow LLM call (longer than the heartbeat timeout)
