@@ -83,6 +83,8 @@ defineRoute(
         engines,
         writes,
         retry: LIVE_RETRY,
+        // No retry starts that would end later than one call's timeout from now.
+        deadline: Date.now() + ctx.deps.config.LLM_TIMEOUT_MS,
       });
     } catch (err) {
       await writes.store(db).catch((e) => ctx.state.log.error({ err: e }, 'llm usage ledger write failed'));
