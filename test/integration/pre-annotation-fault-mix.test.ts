@@ -20,7 +20,7 @@ let tdb: TestDatabase;
 let env: TestWorkflowEnvironment;
 let fake: FakeOpenAI;
 const ITEMS = 1000;
-const MIX = { error500: 0.3, rateLimited: 0.05, retryAfter: 1, hang: 0.03, garbage: 0.05, seed: 2026 };
+const MIX = { error500: 0.3, rateLimited: 0.05, retryAfter: 1, hang: 0.03, garbage: 0.05, seed: Number(process.env.FAULT_MIX_SEED ?? 2026) };
 const config = loadConfig({ ...process.env, LLM_TIMEOUT_MS: '2000', LLM_CONCURRENCY: '32', PRE_ANNOTATION_BATCH_SIZE: '50', LOG_LEVEL: 'silent' });
 
 beforeAll(async () => {

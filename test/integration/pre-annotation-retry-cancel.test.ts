@@ -34,7 +34,7 @@ test('cancelling the activity ends its backoff waits at once: no further calls, 
   const run = env.run(activities.annotateBatch, { tenantId, projectId, jobId, engineId, fallbackEngineIds: [], concurrency: 2, fromSeq: 0, toSeq: 2 });
   while (fake.requestCount < 2) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 200)); // both items are in their backoff wait now
-  env.cancel('job cancelled');
+  env.cancel('CANCELLED');
   await expect(run).rejects.toBeDefined();
   expect(Date.now() - started).toBeLessThan(5000);
   expect(fake.requestCount).toBe(2);
