@@ -2,7 +2,8 @@
  * A circuit breaker per engine. Closed: calls pass. After `failureThreshold` consecutive
  * failures it opens: calls are refused (the switcher fails over) until `cooldownMs` has passed;
  * then it is half-open and lets exactly one probe through. A successful probe closes it, a
- * failed one opens it for another cool-down.
+ * failed one opens it for another cool-down. The switcher's retries of one request count as one
+ * failure (onRetryFailure), so a poison item retried N times is not N failures of the engine.
  */
 
 /**
