@@ -52,7 +52,8 @@ test('1,000 items, one engine, 43% faulty calls: ≥ 99% annotated, every failed
   await tdb.db('engines').insert({
     id: engineId, tenant_id: tenantId, name: 'flaky-gpt', provider: 'openai', model: 'flaky-gpt', base_url: fake.baseUrl,
     price_input_per_1k: '0.001', price_output_per_1k: '0.002',
-    params: JSON.stringify({ timeout_ms: 300 }), // a hang costs 300 ms instead of LLM_TIMEOUT_MS (2 s)
+    // A hang costs 1 s instead of LLM_TIMEOUT_MS (2 s); long enough that a loaded machine's slow answers are not timeouts too.
+    params: JSON.stringify({ timeout_ms: 1000 }),
   });
   fake.setFaultMix(MIX);
 
@@ -66,7 +67,6 @@ test('1,000 items, one engine, 43% faulty calls: ≥ 99% annotated, every failed
   expect(rows).toHaveLength(ITEMS);
   const failed = rows.filter((r) => r.status === 'failed');
   const annotated = ITEMS - failed.length;
-  expect(annotated / ITEMS).toBeGreaterThanOrEqual(0.99);
 
   // Every failed item's error lists each call the provider received for it, numbered in order.
   for (const f of failed) {
@@ -101,6 +101,7 @@ test('1,000 items, one engine, 43% faulty calls: ≥ 99% annotated, every failed
     wallSeconds: wallMs / 1000,
   };
   console.log(`fault-mix job: ${JSON.stringify(figures)}`);
+  expect(annotated / ITEMS).toBeGreaterThanOrEqual(0.99);
   expect(figures.attemptsPerItemMax).toBeLessThanOrEqual(1 + config.LLM_RETRIES_PER_ENGINE);
 
   // A new default job ("every item with no AI annotation yet") takes exactly the failed items.
