@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
@@ -63,7 +64,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     };
   }
 
-  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem) {
+  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem, signal: AbortSignal) {
     const row = {
       id: crypto.randomUUID(),
       tenant_id: input.tenantId,
@@ -80,6 +81,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         item: { id: item.item_id, text: itemText(item.data) },
         instructions: input.instructions,
         jobId: input.jobId,
+        signal, // a cancelled or timed-out activity stops retrying (backoff waits included)
       });
       await insertAnnotation(db, {
         ...row,
@@ -99,7 +101,8 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         value: null,
         confidence: null,
         status: 'failed',
-        error: err.message.slice(0, 2000),
+        // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
+        error: err.message.slice(0, 8000),
       });
     }
   }
@@ -134,6 +137,8 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         .orderBy('ji.seq')
         .select('ji.item_id', 'i.data');
 
+      // Every item in flight listens to the activity's cancellation (deadline, backoff, rate limiter).
+      setMaxListeners(0, ctx.cancellationSignal);
       const limiter = jobLimiter(input.jobId, input.concurrency);
       let done = 0;
       // Heartbeat on a timer, not per item: a slow LLM call (longer than the heartbeat timeout)
@@ -146,7 +151,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
           pending.map((item) =>
             limiter.sem.use(() =>
               workerLimit.use(async () => {
-                await annotateOne(input, project, item);
+                await annotateOne(input, project, item, ctx.cancellationSignal);
                 done++;
               }),
             ),

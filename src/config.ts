@@ -59,6 +59,12 @@ const envSchema = z.object({
   LLM_LEDGER_SETTLE_MARGIN_MS: int(30_000, 0, 86_400_000),
   /** How often workers settle ledger rows left in flight past their deadline (by a crashed process). */
   LLM_LEDGER_SWEEP_INTERVAL_MS: int(60_000, 100, 86_400_000),
+  /**
+   * Retries of a transient provider failure (5xx, timeout, connection error, 429) for the same
+   * item on the same engine, with backoff, before failing over; an engine's params.max_retries
+   * overrides it. Live suggestions use at most 1.
+   */
+  LLM_RETRIES_PER_ENGINE: int(6, 0, 20),
   /** Recent LLM answers the API keeps in memory in front of the cache table (0: none). */
   LLM_MEMORY_CACHE_ENTRIES: int(10_000, 0, 1_000_000),
   PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),

@@ -17,6 +17,7 @@ import { estimateTokens, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
 import { settleDeadlineMs, upperBoundCostUsd } from './write-ahead';
 import { metrics } from '../metrics';
+import type { AttemptFailureOutcome } from './retry-policy';
 import type { GenerateRequest, GenerateResult, TokenUsage } from './types';
 
 /** pino-compatible; only what the switcher uses. */
@@ -44,7 +45,26 @@ export interface AttemptContext {
 
 export const DEFAULT_LEDGER_SETTLE_MARGIN_MS = 30_000;
 
-export type AttemptOutcome = { ok: true; result: Omit<GenerateResult, 'failedAttempts'> } | { ok: false; reason: string };
+export type AttemptOutcome =
+  /** `answer`: the raw answer text (what single flight hands to concurrent callers of the same key). */
+  | { ok: true; result: Omit<GenerateResult, 'failedAttempts'>; answer: string }
+  /** `outcome`, `status` and `retryAfterSeconds` are what the retry policy decides on. */
+  | { ok: false; reason: string; outcome: AttemptFailureOutcome; status?: number; retryAfterSeconds?: number };
+
+export interface AttemptOptions {
+  /** An answer a concurrent attempt of this process just got for the same cache key (single flight): used like a cache hit. */
+  joined?: string;
+  /** This is a retry on the same engine (the circuit breaker counts a request's failures once). */
+  retry?: boolean;
+}
+
+/** The cache key of this attempt, or null when its answer is not cached (caching off, local engine). */
+export function attemptCacheKey(ctx: AttemptContext, engine: EngineRecord, request: GenerateRequest, messages: ChatMessage[]): string | null {
+  const cacheWriter = request.writes?.cache ?? ctx.cacheWriter;
+  const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
+  const { project } = request;
+  return ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
+}
 
 /**
  * One engine of the route: cache → rate limiter → circuit breaker → provider (under a deadline)
@@ -59,9 +79,10 @@ export async function attemptEngine(
   engine: EngineRecord,
   request: GenerateRequest,
   messages: ChatMessage[],
+  options: AttemptOptions = {},
 ): Promise<AttemptOutcome> {
   const provider = ctx.providers[engine.provider];
-  if (!provider) return { ok: false, reason: `unsupported: provider "${engine.provider}" is not available` };
+  if (!provider) return { ok: false, reason: `unsupported: provider "${engine.provider}" is not available`, outcome: 'unsupported' };
   const { project } = request;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -69,26 +90,26 @@ export async function attemptEngine(
   // 1. Cache.
   const cacheWriter = request.writes?.cache ?? ctx.cacheWriter;
   const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
-  const key = ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
+  const key = attemptCacheKey(ctx, engine, request, messages);
   if (key) {
-    const hit = await readCache(ctx, key);
+    const hit = options.joined ?? (await readCache(ctx, key));
     const parsed = hit === null ? null : tryParse(hit, request);
     if (parsed) {
       const latencyMs = elapsed();
       await recordCacheHit(ctx, request, engine, latencyMs, engineTimeout(engine, ctx.timeoutMs));
-      return { ok: true, result: result(engine, parsed, { latencyMs, cached: true, usage: { ...ZERO_USAGE }, costUsd: '0' }) };
+      return { ok: true, result: result(engine, parsed, { latencyMs, cached: true, usage: { ...ZERO_USAGE }, costUsd: '0' }), answer: hit! };
     }
   }
 
   // 2. Rate limiter (waits), 3. circuit breaker (refuses; checked first so nobody queues for an open circuit).
-  if (ctx.breaker.wouldRefuse(engine.id)) return { ok: false, reason: circuitOpenReason(ctx, engine) };
+  if (ctx.breaker.wouldRefuse(engine.id)) return { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' };
   const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
   const maxAnswer = typeof engine.params?.max_tokens === 'number' ? Math.min(engine.params.max_tokens, 256) : 50;
   const estimated = engine.provider === 'local' ? 0 : estimateTokens(promptChars, maxAnswer);
   await ctx.limiter.acquire(engine.id, engine.rate_limit, estimated, request.signal);
   if (!ctx.breaker.tryAcquire(engine.id)) {
     ctx.limiter.settle(engine.id, estimated, 0);
-    return { ok: false, reason: circuitOpenReason(ctx, engine) };
+    return { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' };
   }
 
   // 4. Ledger row ahead of the call, 5. provider, 6. parse, 7. settle the row.
@@ -99,7 +120,8 @@ export async function attemptEngine(
     ctx.breaker.release(engine.id);
     ctx.limiter.settle(engine.id, estimated, 0);
     if (request.signal?.aborted) throw abortReason(request.signal);
-    return { ok: false, reason: opened.reason };
+    // The ledger could not take the row: a transient failure (the database), retried like one.
+    return { ok: false, reason: opened.reason, outcome: 'error' };
   }
   const callStarted = performance.now();
   let usage: TokenUsage = { ...ZERO_USAGE };
@@ -115,25 +137,26 @@ export async function attemptEngine(
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     if (key) writeCache(ctx, cacheWriter!, key, engine, request, response.text, usage, ttl);
     await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: 'ok' });
-    return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }) };
+    return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }), answer: response.text };
   } catch (thrown) {
     const latencyMs = Math.round(performance.now() - callStarted);
     const callerAborted = request.signal?.aborted === true;
     const err = callerAborted ? new EngineCallError('error', 'aborted by caller') : asEngineCallError(thrown);
     if (err.usage && !isLocal) usage = err.usage;
-    updateHealth(ctx, engine, err.outcome, callerAborted, err);
+    updateHealth(ctx, engine, err.outcome, callerAborted, err, options.retry === true);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
     if (callerAborted) throw abortReason(request.signal!);
-    return { ok: false, reason: `${err.outcome}: ${err.message}` };
+    return { ok: false, reason: `${err.outcome}: ${err.message}`, outcome: err.outcome, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
   }
 }
 
 /** Breaker and limiter bookkeeping after a failed call. */
-function updateHealth(ctx: AttemptContext, engine: EngineRecord, outcome: FailureOutcome, callerAborted: boolean, err: EngineCallError): void {
+function updateHealth(ctx: AttemptContext, engine: EngineRecord, outcome: FailureOutcome, callerAborted: boolean, err: EngineCallError, retry: boolean): void {
   if (callerAborted || outcome === 'rate_limited') ctx.breaker.release(engine.id);
   else if (outcome === 'invalid_output') ctx.breaker.onSuccess(engine.id); // it answered: the engine is up
+  else if (retry) ctx.breaker.onRetryFailure(engine.id);
   else ctx.breaker.onFailure(engine.id);
   const retryAfter = err.details.retryAfterSeconds;
   if (outcome === 'rate_limited' && retryAfter !== undefined) ctx.limiter.pause(engine.id, retryAfter);

@@ -2,7 +2,8 @@
  * A circuit breaker per engine. Closed: calls pass. After `failureThreshold` consecutive
  * failures it opens: calls are refused (the switcher fails over) until `cooldownMs` has passed;
  * then it is half-open and lets exactly one probe through. A successful probe closes it, a
- * failed one opens it for another cool-down.
+ * failed one opens it for another cool-down. The switcher's retries of one request count as one
+ * failure (onRetryFailure), so a poison item retried N times is not N failures of the engine.
  */
 
 /**
@@ -84,6 +85,16 @@ export class CircuitBreaker {
       c.openedAt = this.now();
       c.probing = false;
     }
+  }
+
+  /**
+   * A retry of a request that already failed on this engine failed again. It reopens a half-open
+   * circuit (the probe failed) but adds nothing towards opening a closed one: the request's first
+   * failure was counted, and a poison item failing on every retry says nothing new about the engine.
+   */
+  onRetryFailure(engineId: string): void {
+    const c = this.circuits.get(engineId);
+    if (c?.state === 'half_open') this.onFailure(engineId);
   }
 
   /** The call ended without telling whether the engine is healthy (e.g. aborted, 429): free the probe. */

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
-import { attemptEngine, type AttemptContext, type SwitcherLogger } from './attempt';
+import type { AttemptContext, SwitcherLogger } from './attempt';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { createCacheWriter } from './cache';
+import { attemptWithRetries } from './engine-retry';
 import { createLedgerWriter, type LedgerWriter } from './ledger';
 import { MemoryCache } from './memory-cache';
 import { buildMessages } from './prompt';
@@ -10,6 +11,8 @@ import { localProvider } from './providers/local';
 import { createOpenAIProvider } from './providers/openai';
 import type { Provider } from './providers/types';
 import { RateLimiter } from './rate-limiter';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
+import { SingleFlight } from './single-flight';
 import { memoizedEngineLoader, preloadedEngineLoader, resolveRoute } from './route';
 import { AllEnginesFailedError, type EngineAttemptFailure, type GenerateRequest, type GenerateResult, type LlmSwitcher } from './types';
 
@@ -34,6 +37,8 @@ export interface SwitcherOptions {
   engineCacheMs?: number;
   /** A call's in-flight ledger row may be settled by the sweeper this long after its timeout (default 30 s). */
   ledgerSettleMarginMs?: number;
+  /** Retries of transient failures per engine and their backoff (default DEFAULT_RETRY_POLICY; LLM_RETRIES_PER_ENGINE). */
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface Switcher extends LlmSwitcher {
@@ -51,9 +56,12 @@ export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
 /**
  * The LLM switcher: resolves the route (engine, its fallbacks, the request's fallbacks) and
  * tries each engine in turn — cache → rate limiter → circuit breaker → provider → parse →
- * ledger (see attempt.ts) — until one answers. On any failure (error, timeout, 429, invalid
- * output, open circuit, unknown or disabled engine) it records why and moves on; when every
- * engine fails it throws AllEnginesFailedError listing every attempt in order.
+ * ledger (see attempt.ts) — until one answers. A transient failure (5xx, timeout, connection
+ * error, 429, once an invalid answer) is retried on the same engine with backoff, a bounded
+ * number of times (engine-retry.ts, retry-policy.ts); a permanent one (other 4xx, open circuit,
+ * unknown or disabled engine) moves on at once. Concurrent cache misses of one key share one
+ * provider call (single-flight.ts). When every engine fails it throws AllEnginesFailedError
+ * listing every attempt in order.
  */
 export function createSwitcher(options: SwitcherOptions): Switcher {
   const breaker = options.circuitBreaker instanceof CircuitBreaker ? options.circuitBreaker : new CircuitBreaker(options.circuitBreaker);
@@ -74,6 +82,7 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
   };
 
   const loadEngines = memoizedEngineLoader(options.engineCacheMs ?? 0);
+  const retryDeps = { policy: { ...DEFAULT_RETRY_POLICY, ...options.retry }, flights: new SingleFlight() };
 
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const { project } = request;
@@ -86,13 +95,12 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     for (const step of route) {
       if (request.signal?.aborted) throw request.signal.reason instanceof Error ? request.signal.reason : new Error('aborted');
       if ('skipReason' in step) {
-        failures.push({ engineId: step.engineId, reason: step.skipReason });
+        failures.push({ engineId: step.engineId, attempt: 1, outcome: step.skipReason.split(':')[0], reason: step.skipReason });
         continue;
       }
-      const outcome = await attemptEngine(ctx, step.engine, request, messages);
-      if (outcome.ok) return { ...outcome.result, failedAttempts: failures };
-      failures.push({ engineId: step.engine.id, reason: outcome.reason });
-      ctx.logger?.warn({ engineId: step.engine.id, projectId: project.projectId, reason: outcome.reason }, 'llm engine failed; trying the next');
+      const answered = await attemptWithRetries(ctx, retryDeps, step.engine, request, messages, failures);
+      if (answered) return { ...answered, failedAttempts: failures };
+      ctx.logger?.warn({ engineId: step.engine.id, projectId: project.projectId, reason: failures.at(-1)?.reason }, 'llm engine failed; trying the next');
     }
     throw new AllEnginesFailedError(failures);
   }

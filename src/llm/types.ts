@@ -53,6 +53,14 @@ export interface GenerateRequest {
    */
   writes?: Pick<CollectedWrites, 'ledger' | 'cache'>;
   signal?: AbortSignal;
+  /**
+   * Caps on retrying transient failures on one engine (see retry-policy.ts): the switcher's
+   * setting (LLM_RETRIES_PER_ENGINE) and an engine's `params.max_retries` apply, and these lower
+   * them — a live request passes a small budget so it never sits in long backoffs.
+   */
+  retry?: { maxRetries?: number; maxBackoffMs?: number };
+  /** Epoch ms: no retry (or backoff wait) starts that would end after it. */
+  deadline?: number;
 }
 
 export interface TokenUsage {
@@ -76,7 +84,17 @@ export interface GenerateResult {
 
 export interface EngineAttemptFailure {
   engineId: string;
+  /** 1-based, per engine: retries of the same engine count up. */
+  attempt: number;
+  /** e.g. 'error', 'timeout', 'rate_limited', 'invalid_output', 'circuit_open', 'not_found'. */
+  outcome: string;
+  /** `outcome: message`. */
   reason: string;
+}
+
+/** One line per attempt, e.g. `<engine> #2 error: http 500: upstream exploded`. */
+export function describeAttempts(attempts: EngineAttemptFailure[]): string {
+  return attempts.map((a) => `${a.engineId} #${a.attempt} ${a.reason}`).join('; ');
 }
 
 /** Every engine in the route failed; `attempts` says why, in order. */
@@ -84,7 +102,7 @@ export class AllEnginesFailedError extends Error {
   constructor(public readonly attempts: EngineAttemptFailure[]) {
     super(
       attempts.length
-        ? `all engines failed: ${attempts.map((a) => `${a.engineId}: ${a.reason}`).join('; ')}`
+        ? `all engines failed: ${describeAttempts(attempts)}`
         : 'no engine available',
     );
     this.name = 'AllEnginesFailedError';

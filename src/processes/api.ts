@@ -22,7 +22,14 @@ export interface RunningApi {
  * answers kept in memory so a repeated suggestion costs no cache round trip.
  */
 export function createApiSwitcher(config: Config, db: Knex, logger?: Logger) {
-  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, logger, memoryCacheEntries: config.LLM_MEMORY_CACHE_ENTRIES, ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS });
+  return createSwitcher({
+    db,
+    timeoutMs: config.LLM_TIMEOUT_MS,
+    logger,
+    memoryCacheEntries: config.LLM_MEMORY_CACHE_ENTRIES,
+    retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
+    ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
+  });
 }
 
 /** Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. */

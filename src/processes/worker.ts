@@ -15,7 +15,14 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
 export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
-  return createSwitcher({ db, timeoutMs: config.LLM_TIMEOUT_MS, engineCacheMs: 2000, logger, ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS });
+  return createSwitcher({
+    db,
+    timeoutMs: config.LLM_TIMEOUT_MS,
+    engineCacheMs: 2000,
+    logger,
+    retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
+    ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
+  });
 }
 
 /** Builds this process's Temporal workers (workflows + activities) on a given connection. */

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http';
 
@@ -6,7 +7,8 @@ import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http'
  * GET /v1/models) on 127.0.0.1 and an ephemeral port, for tests and benchmarks. It answers like
  * a well-behaved classifier: the label whose name occurs in the last user message (else the
  * first label) with confidence 0.9, as JSON content, with a plausible `usage`. A fault hook can
- * turn any request into an HTTP error, a hang, malformed content or an off-schema label.
+ * turn any request into an HTTP error, a hang, malformed content or an off-schema label, and a
+ * seeded fault mix injects those at given rates (`FaultMix`).
  */
 
 export interface FakeChatMessage {
@@ -46,6 +48,24 @@ export type FakeFault =
 
 export type FaultHook = (request: FakeChatRequest) => FakeFault | Promise<FakeFault>;
 
+/**
+ * Random faults at given rates (each in [0, 1], summing to at most 1), drawn per call from a hash
+ * of the seed, the item text and how many times that text was asked before: the same seed gives
+ * every item the same sequence of answers whatever the order the calls arrive in.
+ */
+export interface FaultMix {
+  /** HTTP 500. */
+  error500?: number;
+  /** HTTP 429 with `Retry-After: retryAfter` (default 1). */
+  rateLimited?: number;
+  retryAfter?: number | string;
+  /** Never answer. */
+  hang?: number;
+  /** 200 with unparseable content. */
+  garbage?: number;
+  seed?: number;
+}
+
 export interface FakeOpenAIOptions {
   /** Delay before every answer, in ms (default 0). */
   latencyMs?: number;
@@ -58,6 +78,8 @@ export interface FakeOpenAIOptions {
   cachedTokens?: (request: FakeChatRequest) => number;
   /** How many requests `requests` keeps (the oldest are dropped); default 100,000. */
   maxLog?: number;
+  /** Random faults (after `fault`, which wins when it returns one). */
+  faultMix?: FaultMix | null;
 }
 
 export interface FakeOpenAI {
@@ -79,6 +101,11 @@ export interface FakeOpenAI {
   readonly connectionCount: number;
   setLatency(ms: number): void;
   setFault(fault: FaultHook | null): void;
+  setFaultMix(mix: FaultMix | null): void;
+  /** Chat requests received per last user message (the item text), since start or `resetStats`. */
+  readonly callsByText: Map<string, number>;
+  /** Faults the mix injected, by kind. */
+  readonly mixFaults: Record<'error500' | 'rateLimited' | 'hang' | 'garbage', number>;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -86,6 +113,9 @@ export interface FakeOpenAI {
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   let latencyMs = options.latencyMs ?? 0;
   let fault: FaultHook | null = options.fault ?? null;
+  let faultMix: FaultMix | null = options.faultMix ?? null;
+  const callsByText = new Map<string, number>();
+  const mixFaults = { error500: 0, rateLimited: 0, hang: 0, garbage: 0 };
   const models = options.models ?? ['fake-gpt'];
   const maxLog = options.maxLog ?? 100_000;
   const requests: FakeChatRequest[] = [];
@@ -115,6 +145,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         return sendJson(res, 400, { error: { message: "'messages' is required", type: 'invalid_request_error', code: null } });
       }
       const request = describe(body, req.headers, requestCount++, options.labels ?? []);
+      const nth = callsByText.get(request.lastUserText) ?? 0;
+      callsByText.set(request.lastUserText, nth + 1);
+      mixDecision.set(request, faultMix ? drawFault(faultMix, request.lastUserText, nth, mixFaults) : null);
       requests.push(request);
       if (requests.length > maxLog) requests.splice(0, requests.length - maxLog);
       inFlight++;
@@ -140,6 +173,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     let decision: FakeFault;
     try {
       decision = fault ? await fault(request) : null;
+      decision ??= mixDecision.get(request) ?? null;
     } catch (err) {
       decision = { status: 500, body: { error: { message: `fault hook threw: ${(err as Error).message}`, type: 'server_error', code: null } } };
     }
@@ -202,14 +236,36 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     setFault(f: FaultHook | null) {
       fault = f;
     },
+    setFaultMix(mix: FaultMix | null) {
+      faultMix = mix;
+    },
+    callsByText,
+    mixFaults,
     resetStats() {
       requests.length = 0;
+      callsByText.clear();
+      for (const k of Object.keys(mixFaults) as (keyof typeof mixFaults)[]) mixFaults[k] = 0;
       requestCount = 0;
       answeredCount = 0;
       maxInFlight = inFlight;
     },
     close: () => srv.close(),
   };
+}
+
+const mixDecision = new WeakMap<FakeChatRequest, FakeFault>();
+
+/** The mix's fault for the `nth` (0-based) call with this text, counted in `counts`. */
+function drawFault(mix: FaultMix, text: string, nth: number, counts: Record<'error500' | 'rateLimited' | 'hang' | 'garbage', number>): FakeFault {
+  const digest = crypto.createHash('sha256').update(`${mix.seed ?? 0}\u0000${nth}\u0000${text}`).digest();
+  const u = digest.readUInt32BE(0) / 2 ** 32;
+  let edge = 0;
+  const pick = (rate: number | undefined) => u < (edge += rate ?? 0);
+  if (pick(mix.error500)) return counts.error500++, { status: 500, body: { error: { message: 'injected 500', type: 'server_error', code: null } } };
+  if (pick(mix.rateLimited)) return counts.rateLimited++, { status: 429, retryAfter: mix.retryAfter ?? 1 };
+  if (pick(mix.hang)) return counts.hang++, 'timeout';
+  if (pick(mix.garbage)) return counts.garbage++, 'malformed';
+  return null;
 }
 
 function describe(body: Record<string, any>, headers: http.IncomingHttpHeaders, index: number, fallbackLabels: string[]): FakeChatRequest {

@@ -146,7 +146,9 @@ describe('live suggestions', () => {
     const { res, body } = await suggest({ data: { text: 'an excellent experience' }, engine_id: brokenWithFallback });
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ engine_id: good, value: { label: 'positive' } });
-    expect(body.failed_attempts).toEqual([{ engine_id: brokenWithFallback, reason: expect.stringMatching(/^error: http 500/) }]);
+    // A live suggestion retries a transient failure once on the same engine, then fails over.
+    const failed = { engine_id: brokenWithFallback, reason: expect.stringMatching(/^error: http 500/) };
+    expect(body.failed_attempts).toEqual([failed, failed]);
     const row = await tdb.db('suggestions').where({ id: body.suggestion_id }).first();
     expect(row.failed_attempts).toEqual(body.failed_attempts);
   });
@@ -155,10 +157,12 @@ describe('live suggestions', () => {
     const failedBefore = await tdb.db('llm_usage').where({ engine_id: broken, outcome: 'error' }).count({ n: '*' });
     const { res, body } = await suggest({ data: { text: 'anything at all' }, engine_id: broken });
     expect(res.status).toBe(503);
-    expect(body.error.details).toEqual([{ field: `engines.${broken}`, message: expect.stringMatching(/http 500/) }]);
-    // No suggestion, but the failed call is in the ledger.
+    // The first attempt and the live path's one retry.
+    const detail = { field: `engines.${broken}`, message: expect.stringMatching(/http 500/) };
+    expect(body.error.details).toEqual([detail, detail]);
+    // No suggestion, but both failed calls are in the ledger.
     const failedAfter = await tdb.db('llm_usage').where({ engine_id: broken, outcome: 'error' }).count({ n: '*' });
-    expect(Number(failedAfter[0].n) - Number(failedBefore[0].n)).toBe(1);
+    expect(Number(failedAfter[0].n) - Number(failedBefore[0].n)).toBe(2);
   });
 });
 

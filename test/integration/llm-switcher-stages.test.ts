@@ -59,7 +59,8 @@ beforeEach(async () => {
   await tdb.db('llm_usage').delete();
   await switcher?.flush(); // the last test's cache writes land before the table is emptied
   await tdb.db('llm_cache').delete();
-  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, circuitBreaker: { failureThreshold: 2, cooldownMs: 400 } });
+  // No retries: these tests are about each stage once; llm-switcher-retries.test.ts retries.
+  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, circuitBreaker: { failureThreshold: 2, cooldownMs: 400 }, retry: { maxRetries: 0 } });
 });
 
 describe('cache', () => {
@@ -207,7 +208,7 @@ describe('circuit breaker', () => {
     expect(switcher.circuitBreaker.state(ids.gpt)).toBe('open');
 
     const err = await switcher.generate(request({ item: { text: 'spam 2' } })).catch((e) => e);
-    expect(err.attempts).toEqual([{ engineId: ids.gpt, reason: expect.stringMatching(/^circuit_open: 2 consecutive failures/) }]);
+    expect(err.attempts).toEqual([{ engineId: ids.gpt, attempt: 1, outcome: 'circuit_open', reason: expect.stringMatching(/^circuit_open: 2 consecutive failures/) }]);
     expect(openai.requestCount).toBe(2);
     expect(await usage()).toHaveLength(2); // no call, no ledger row
 
@@ -254,7 +255,7 @@ describe('anthropic provider', () => {
     anthropic.setFault(() => ({ status: 529 }));
     const r = await switcher.generate(request({ engineId: ids.claude }));
     expect(r.engineId).toBe(ids.gpt);
-    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, reason: 'error: http 529: fake upstream error 529' }]);
+    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, attempt: 1, outcome: 'error', reason: 'error: http 529: fake upstream error 529' }]);
 
     anthropic.setFault(() => ({ status: 429, retryAfter: 30 }));
     const r2 = await switcher.generate(request({ engineId: ids.claude, item: { text: 'ham again' } }));
@@ -270,6 +271,6 @@ describe('anthropic provider', () => {
   it('treats an off-schema label as invalid_output', async () => {
     anthropic.setFault(() => ({ label: 'eggs' }));
     const r = await switcher.generate(request({ engineId: ids.claude }));
-    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, reason: 'invalid_output: label "eggs" is not in the label set' }]);
+    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, attempt: 1, outcome: 'invalid_output', reason: 'invalid_output: label "eggs" is not in the label set' }]);
   });
 });

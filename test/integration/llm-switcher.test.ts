@@ -86,7 +86,8 @@ beforeEach(async () => {
   await switcher?.flush(); // the last test's cache writes land before the table is emptied
   await tdb.db('llm_cache').delete();
   // A fresh switcher per test: no breaker, limiter or Retry-After state carried across tests.
-  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000 });
+  // No retries: these tests are about failover; llm-switcher-retries.test.ts retries.
+  switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, retry: { maxRetries: 0 } });
 });
 
 /** cost = tokens/1000 * price, computed here with integers at a fixed scale of 10 decimals. */
@@ -153,7 +154,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     expect(result.engineId).toBe(ids.b);
     expect(result.model).toBe('model-b');
     expect(result.value).toEqual({ label: 'negative' });
-    expect(result.failedAttempts).toEqual([{ engineId: ids.a, reason: 'error: http 500: upstream exploded' }]);
+    expect(result.failedAttempts).toEqual([{ engineId: ids.a, attempt: 1, outcome: 'error', reason: 'error: http 500: upstream exploded' }]);
     expect(fake.requests.map((r) => r.model)).toEqual(['model-a', 'model-b']);
 
     const rows = await usageRows();
@@ -206,7 +207,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     fake.setFault((req) => (req.model === 'model-a' ? { label: 'sarcastic', confidence: 0.99 } : null));
     const result = await switcher.generate(request());
     expect(result.engineId).toBe(ids.b);
-    expect(result.failedAttempts).toEqual([{ engineId: ids.a, reason: 'invalid_output: label "sarcastic" is not in the label set' }]);
+    expect(result.failedAttempts).toEqual([{ engineId: ids.a, attempt: 1, outcome: 'invalid_output', reason: 'invalid_output: label "sarcastic" is not in the label set' }]);
     const rows = await usageRows();
     expect(rows.map((r) => r.outcome)).toEqual(['invalid_output', 'ok']);
     expect(rows[0].error).toBe('label "sarcastic" is not in the label set');
@@ -214,13 +215,13 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
 
   it('honours the timeout and falls back to the built-in local engine at no cost', async () => {
     fake.setFault(() => 'timeout');
-    const fast = createSwitcher({ db: tdb.db, timeoutMs: 250 });
+    const fast = createSwitcher({ db: tdb.db, timeoutMs: 250, retry: { maxRetries: 0 } });
     const started = Date.now();
     const result = await fast.generate(request({ engineId: ids.c, fallbackEngineIds: [BUILTIN_LOCAL_ENGINE_ID] }));
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(240);
     expect(elapsed).toBeLessThan(3000);
-    expect(result.failedAttempts).toEqual([{ engineId: ids.c, reason: 'timeout: no answer within 250ms' }]);
+    expect(result.failedAttempts).toEqual([{ engineId: ids.c, attempt: 1, outcome: 'timeout', reason: 'timeout: no answer within 250ms' }]);
     expect(result.engineId).toBe(BUILTIN_LOCAL_ENGINE_ID);
     expect(result.model).toBe('naive-bayes-v1');
     expect(result.value).toEqual({ label: 'negative' });
@@ -238,7 +239,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
   it('never uses an engine of another tenant', async () => {
     const err = await switcher.generate(request({ engineId: ids.other })).catch((e) => e);
     expect(err).toBeInstanceOf(AllEnginesFailedError);
-    expect((err as AllEnginesFailedError).attempts).toEqual([{ engineId: ids.other, reason: 'not_found: no such engine' }]);
+    expect((err as AllEnginesFailedError).attempts).toEqual([{ engineId: ids.other, attempt: 1, outcome: 'not_found', reason: 'not_found: no such engine' }]);
     expect(fake.requestCount).toBe(0);
     expect(await usageRows()).toEqual([]);
 
@@ -253,7 +254,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     await tdb.db('engines').insert({ id: dead, tenant_id: T1, name: 'dead', provider: 'openai', model: 'model-dead', base_url: 'http://127.0.0.1:1/v1' });
     const result = await switcher.generate(request({ engineId: dead, fallbackEngineIds: [ids.b] }));
     expect(result.engineId).toBe(ids.b);
-    expect(result.failedAttempts).toEqual([{ engineId: dead, reason: expect.stringMatching(/^error: connection error/) }]);
+    expect(result.failedAttempts).toEqual([{ engineId: dead, attempt: 1, outcome: 'error', reason: expect.stringMatching(/^error: connection error/) }]);
     expect((await usageRows()).map((r) => [r.engine_id, r.outcome])).toEqual([
       [dead, 'error'],
       [ids.b, 'ok'],

@@ -44,9 +44,10 @@ export const EngineParams = z
     positiveInt('timeout_ms', 600_000, 100);
     positiveInt('max_tokens', 100_000);
     positiveInt('cache_ttl_seconds', 30 * 24 * 3600, 0);
+    positiveInt('max_retries', 20, 0);
     if (JSON.stringify(params).length > 10_000) ctx.addIssue({ code: 'custom', message: 'params are limited to 10,000 characters of JSON' });
   })
-  .meta({ description: 'Provider parameters (temperature, max_tokens, timeout_ms, cache_ttl_seconds, structured_output, …); never secrets' });
+  .meta({ description: 'Provider parameters (temperature, max_tokens, timeout_ms, cache_ttl_seconds, max_retries — retries of a transient failure on this engine, overriding LLM_RETRIES_PER_ENGINE —, structured_output, …); never secrets' });
 
 const engineFields = {
   name: z.string().trim().min(1).max(200),

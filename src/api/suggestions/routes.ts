@@ -18,6 +18,8 @@ import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionB
 export const suggestionsRouter = new Router<ApiState, ApiContextExtras>();
 
 const TAGS = ['suggestions'];
+/** A person is waiting: one quick retry of a transient failure per engine, then fail over. */
+const LIVE_RETRY = { maxRetries: 1, maxBackoffMs: 250 };
 /** Suggestions and feedback: the people who annotate (admin always passes). */
 const WRITERS = FEEDBACK_ROLES;
 
@@ -45,7 +47,7 @@ defineRoute(
     tags: TAGS,
     summary: 'Suggest a label now',
     description:
-      'Annotates one item (or free text) through the LLM switcher with its response cache: the given engine or the project’s routing default (else the built-in local engine), then its fallbacks and the project’s. The prompt carries the project’s few-shot examples: accepted and corrected suggestions first, then gold labels. The suggestion is recorded (see /annotation/suggestions/history) and a `suggestion.ready` event is sent to the project’s WebSocket subscribers. `failed_attempts` lists engines that failed before the one that answered; when all fail the answer is a 503 whose details give each engine’s reason.',
+      'Annotates one item (or free text) through the LLM switcher with its response cache: the given engine or the project’s routing default (else the built-in local engine), then its fallbacks and the project’s. The prompt carries the project’s few-shot examples: accepted and corrected suggestions first, then gold labels. The suggestion is recorded (see /annotation/suggestions/history) and a `suggestion.ready` event is sent to the project’s WebSocket subscribers. A transient failure (5xx, timeout, 429 asking for at most 250 ms) is retried once on the same engine before failing over. `failed_attempts` lists every attempt that failed before the one that answered; when all fail the answer is a 503 whose details give each attempt’s reason.',
     roles: [...WRITERS],
     request: { body: SuggestionBody },
     responses: { 200: { description: 'The suggestion', schema: SuggestionResponse } },
@@ -80,6 +82,9 @@ defineRoute(
         instructions: body.instructions,
         engines,
         writes,
+        retry: LIVE_RETRY,
+        // No retry starts that would end later than one call's timeout from now.
+        deadline: Date.now() + ctx.deps.config.LLM_TIMEOUT_MS,
       });
     } catch (err) {
       await writes.store(db).catch((e) => ctx.state.log.error({ err: e }, 'llm usage ledger write failed'));

@@ -81,3 +81,19 @@ describe('CircuitBreaker', () => {
     expect(b.tryAcquire('b')).toBe(true);
   });
 });
+
+describe('CircuitBreaker retries', () => {
+  it('does not count a retry’s failure towards opening, but a failed half-open probe reopens', () => {
+    let t = 0;
+    const b = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 100, now: () => t });
+    b.onFailure('e');
+    for (let i = 0; i < 5; i++) b.onRetryFailure('e'); // one poison item failing on every retry
+    expect(b.state('e')).toBe('closed');
+    b.onFailure('e');
+    expect(b.state('e')).toBe('open');
+    t += 100;
+    expect(b.tryAcquire('e')).toBe(true); // the probe
+    b.onRetryFailure('e');
+    expect(b.state('e')).toBe('open');
+  });
+});
