@@ -6,6 +6,7 @@ import * as tasksConflicts from '../../migrations/20261125000300_tasks_conflicts
 import * as suggestionsFeedback from '../../migrations/20261125000200_suggestions_feedback';
 import * as quality from '../../migrations/20261125000400_quality';
 import * as oneRoundTripWrites from '../../migrations/20261125000500_one_round_trip_writes';
+import * as eventsSettledBound from '../../migrations/2026120200301_events_settled_bound';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '20261125000200_suggestions_feedback': suggestionsFeedback,
   '20261125000400_quality': quality,
   '20261125000500_one_round_trip_writes': oneRoundTripWrites,
+  '2026120200301_events_settled_bound': eventsSettledBound,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
