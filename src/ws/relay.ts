@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from '../logger';
 import { EVENTS_CHANNEL } from '../events/outbox';
 import { isEmbedded } from '../db/knex';
+import { canPass } from './settled';
 
 /** Presence crosses replicas on its own channel: it is never stored as an event. */
 export const PRESENCE_CHANNEL = 'annotation_presence';
@@ -293,7 +294,7 @@ export class EventRelay {
       // One cheap query while a gap waits: is it filled, or settled? Only then read rows.
       const bound = await this.readBound(this.watermark);
       if (bound.settled !== null && bound.settled > this.settled) this.settled = bound.settled;
-      if (bound.next === null || (bound.next !== this.watermark + 1n && bound.next - 1n > this.settled)) return false;
+      if (bound.next === null || !canPass(this.watermark, this.settled, bound.next)) return false;
     }
     const { rows } = (await this.db.raw(
       'SELECT id::text AS id, tenant_id, project_id, type, payload, created_at FROM events WHERE events.id > ? ORDER BY events.id LIMIT ?',
@@ -303,7 +304,7 @@ export class EventRelay {
     for (const row of rows) {
       const id = BigInt(row.id);
       // A gap is passed only when all of it is settled: this read came after, so it is final.
-      if (id !== this.watermark + 1n && id - 1n > this.settled) {
+      if (!canPass(this.watermark, this.settled, id)) {
         this.pending = true;
         return false;
       }
