@@ -127,6 +127,7 @@ export class EventRelay {
   /** A gap right above the watermark waits to settle or fill; retried after `gapDelay`. */
   private pending = false;
   private gapDelay: number;
+  private gapTimer?: NodeJS.Timeout;
   private running = false;
   private again = false;
   private closed = false;
@@ -272,10 +273,15 @@ export class EventRelay {
         return;
       }
     } while (this.again && !this.closed);
-    if (this.pending && !this.closed) {
+    // One re-check timer at a time: every notification ends a pass here, and each must not
+    // start a polling chain of its own while a long transaction holds a gap open.
+    if (this.pending && !this.closed && !this.gapTimer) {
       const delay = this.gapDelay;
       this.gapDelay = Math.min(delay * 2, this.gapPollMaxMs);
-      this.later(delay, () => this.poke());
+      this.gapTimer = this.later(delay, () => {
+        this.gapTimer = undefined;
+        this.poke();
+      });
     }
   }
 
@@ -325,13 +331,14 @@ export class EventRelay {
     }
   }
 
-  private later(ms: number, fn: () => void): void {
-    if (this.closed) return;
+  private later(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+    if (this.closed) return undefined;
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
     this.timers.add(t);
+    return t;
   }
 
   async close(): Promise<void> {
