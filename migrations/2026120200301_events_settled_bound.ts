@@ -53,10 +53,12 @@ export async function up(knex: Knex): Promise<void> {
       SELECT coalesce(max(id), 0) INTO visible FROM events;
       -- 2. Then: who may still commit one of those ids. Each drew its id holding the append lock
       --    and holds it (and its first id's lock) until its end is visible to new snapshots.
+      --    (pg_locks spans the server; advisory locks belong to one database: this one's count.)
       WITH l AS MATERIALIZED (
         SELECT virtualtransaction AS vxid, objsubid, (classid::bigint << 32) | objid::bigint AS key
         FROM pg_locks
         WHERE locktype = 'advisory' AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND (objsubid = 2 OR (objsubid = 1 AND classid = 1 AND objid = 2905149705))
       ), t AS (
         SELECT bool_or(objsubid = 1) AS appending, min(key) FILTER (WHERE objsubid = 2) AS first_id

@@ -93,3 +93,18 @@ it('answers null ("ask again") while an append holds the append lock but has not
   await trx.rollback();
   expect((await bound()).settled).not.toBeNull();
 });
+
+it('ignores appends in flight in another database on the same server', async () => {
+  const elsewhere = await createTestDatabase();
+  try {
+    const { tenantId, projectId } = await seedProject(elsewhere.db);
+    const trx = await elsewhere.db.transaction();
+    await appendEvent(trx, { tenantId, projectId, type: 'job.progress', payload: {} });
+    await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [EVENTS_APPEND_LOCK]);
+    const mine = Number(await append(tdb.db));
+    expect((await bound()).settled).toBe(mine);
+    await trx.rollback();
+  } finally {
+    await elsewhere.drop();
+  }
+});
