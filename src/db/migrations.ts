@@ -6,8 +6,9 @@ import * as tasksConflicts from '../../migrations/20261125000300_tasks_conflicts
 import * as suggestionsFeedback from '../../migrations/20261125000200_suggestions_feedback';
 import * as quality from '../../migrations/20261125000400_quality';
 import * as oneRoundTripWrites from '../../migrations/20261125000500_one_round_trip_writes';
-import * as ledgerWriteAhead from '../../migrations/2026120200201_ledger_write_ahead';
-import * as conflictWorkflowStarted from '../../migrations/2026120200401_conflict_workflow_started';
+import * as ledgerWriteAhead from '../../migrations/20261202000100_ledger_write_ahead';
+import * as eventsSettledBound from '../../migrations/20261202000200_events_settled_bound';
+import * as conflictWorkflowStarted from '../../migrations/20261202000300_conflict_workflow_started';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,8 +27,9 @@ const migrations: Record<string, Migration> = {
   '20261125000200_suggestions_feedback': suggestionsFeedback,
   '20261125000400_quality': quality,
   '20261125000500_one_round_trip_writes': oneRoundTripWrites,
-  '2026120200201_ledger_write_ahead': ledgerWriteAhead,
-  '2026120200401_conflict_workflow_started': conflictWorkflowStarted,
+  '20261202000100_ledger_write_ahead': ledgerWriteAhead,
+  '20261202000200_events_settled_bound': eventsSettledBound,
+  '20261202000300_conflict_workflow_started': conflictWorkflowStarted,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,8 +5,9 @@ export const EVENTS_CHANNEL = 'annotation_events';
 
 /**
  * Every append holds this advisory lock (shared) from before its id is drawn until it commits,
- * so the WebSocket relay, by briefly taking it exclusively, can tell an id gap left by a
- * rollback from an insert still in flight (src/ws/relay.ts).
+ * and its transaction's first id as a two-key advisory lock, so the WebSocket relay can read in
+ * pg_locks which ids may still commit (`events_settled_bound()`, src/ws/relay.ts). The SQL
+ * functions of migrations/20261202000200 spell this key out; it must not change.
  */
 export const EVENTS_APPEND_LOCK = 7_200_117_001;
 
@@ -33,8 +34,8 @@ export interface NewEvent {
 /**
  * Appends an event to the outbox and notifies listeners in the same transaction, so a
  * listener never hears of an event it cannot read. Returns the id, or null for a duplicate.
- * One statement, one round trip: `append_event` (migrations/20261125000500) takes the append
- * lock, inserts and notifies.
+ * One statement, one round trip: `append_event` (migrations/20261202000200) takes the append
+ * lock, draws the id (locking it on the transaction's first append), inserts and notifies.
  */
 export async function appendEvent(db: Knex, event: NewEvent): Promise<string | null> {
   const call = appendEventCall(event);

@@ -5,7 +5,7 @@ import type { TokenUsage } from './types';
 export type UsageOutcome = 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
 
 /**
- * The `llm_usage` ledger, written ahead (see migrations/2026120200201_ledger_write_ahead.ts):
+ * The `llm_usage` ledger, written ahead (see migrations/20261202000100_ledger_write_ahead.ts):
  * a provider call's row is opened (`in_flight`, cost = its upper bound) BEFORE the call and
  * settled after it; a call that needs no provider (a cache hit) is recorded settled at once.
  * Every write that touches a job's rows moves `jobs.cost_usd` in the same statement, so a job's

@@ -36,7 +36,7 @@ export interface WebSocketHubOptions {
   replayPageSize?: number;
   /** A socket with more than this many bytes queued is too slow and is closed (1013). */
   maxBufferedBytes?: number;
-  /** Passed to the relay (PostgreSQL URL for LISTEN, batch size, polling, gap timing). */
+  /** Passed to the relay (PostgreSQL URL for LISTEN, batch size, polling, gap re-checks). */
   relay?: Omit<RelayOptions, 'db' | 'logger'>;
 }
 
@@ -64,8 +64,6 @@ interface Subscription {
   buffer: RelayEvent[] | null;
   /** Highest id sent on this subscription: nothing at or below it is sent again. */
   lastSent: bigint;
-  /** Where this subscription started; late events (see EventRelay) below it are not sent. */
-  start: bigint;
   closed: boolean;
 }
 
@@ -151,7 +149,7 @@ export class WebSocketHub {
     if (this.relay) return this.relay;
     const relay = new EventRelay(
       { db: this.deps.db, logger: this.deps.logger, databaseUrl: this.deps.config.DATABASE_URL, ...this.options.relay },
-      { onEvent: (e, late) => this.fanOut(e, late), onPresence: (p) => this.onRemotePresence(p) },
+      { onEvent: (e) => this.fanOut(e), onPresence: (p) => this.onRemotePresence(p) },
     );
     this.relay = relay;
     relay.ready.catch((err) => {
@@ -316,7 +314,7 @@ export class WebSocketHub {
     const upTo = relay.watermark;
     const from = lastEventId === undefined || lastEventId > upTo ? upTo : lastEventId;
     const k = key(conn.principal.tenantId, projectId);
-    const sub: Subscription = { conn, projectId, key: k, buffer: from < upTo ? [] : null, lastSent: lastEventId ?? upTo, start: from, closed: false };
+    const sub: Subscription = { conn, projectId, key: k, buffer: from < upTo ? [] : null, lastSent: lastEventId ?? upTo, closed: false };
     conn.subs.set(projectId, sub);
     let set = this.byProject.get(k);
     if (!set) this.byProject.set(k, (set = new Set()));
@@ -357,7 +355,7 @@ export class WebSocketHub {
     const buffered = sub.buffer ?? [];
     sub.buffer = null;
     if (sub.closed) return;
-    for (const e of buffered) this.deliver(sub, e, false);
+    for (const e of buffered) this.deliver(sub, e);
   }
 
   private unsubscribe(conn: Conn, projectId: string, leave = true): void {
@@ -371,20 +369,21 @@ export class WebSocketHub {
     if (leave && conn.presence.has(projectId)) this.localPresence(conn, projectId, 'left', null);
   }
 
-  private fanOut(event: RelayEvent, late: boolean): void {
+  private fanOut(event: RelayEvent): void {
     const set = this.byProject.get(key(event.tenantId, event.projectId));
     if (!set) return;
-    for (const sub of set) this.deliver(sub, event, late);
+    for (const sub of set) this.deliver(sub, event);
   }
 
-  private deliver(sub: Subscription, event: RelayEvent, late: boolean): void {
+  private deliver(sub: Subscription, event: RelayEvent): void {
     if (sub.buffer) {
       sub.buffer.push(event);
       return;
     }
-    if (late ? event.id <= sub.start : event.id <= sub.lastSent) return;
+    // The relay hands ids in increasing order, each once; this guards the replay seam.
+    if (event.id <= sub.lastSent) return;
     this.sender.send(sub.conn, event.frame);
-    if (event.id > sub.lastSent) sub.lastSent = event.id;
+    sub.lastSent = event.id;
   }
 
   // --- presence ----------------------------------------------------------------------------

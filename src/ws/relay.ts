@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../logger';
-import { EVENTS_APPEND_LOCK, EVENTS_CHANNEL } from '../events/outbox';
+import { EVENTS_CHANNEL } from '../events/outbox';
 import { isEmbedded } from '../db/knex';
+import { canPass } from './settled';
 
 /** Presence crosses replicas on its own channel: it is never stored as an event. */
 export const PRESENCE_CHANNEL = 'annotation_presence';
@@ -25,24 +26,17 @@ export interface RelayOptions {
   batchSize?: number;
   /** A catch-up query this often even without a notification (a lost NOTIFY costs at most this). */
   safetyPollMs?: number;
-  /** A gap in the ids is treated as a rolled-back or in-flight insert at least this long… */
-  gapMinMs?: number;
-  /** …and skipped after this long whatever the snapshot says (its row, if it comes, is sent late). */
-  gapMaxHoldMs?: number;
+  /** While a gap waits, it is looked at again after this long, doubling up to `gapPollMaxMs`… */
+  gapPollMinMs?: number;
+  /** …(a rollback sends no notification; a commit does, and wakes the relay at once). */
+  gapPollMaxMs?: number;
   /** Fall back to polling every `safetyPollMs` on PGlite instead of its LISTEN (tests of the fallback). */
   forcePolling?: boolean;
 }
 
 export interface RelayCallbacks {
-  onEvent(event: RelayEvent, late: boolean): void;
+  onEvent(event: RelayEvent): void;
   onPresence(payload: string): void;
-}
-
-interface PendingGap {
-  id: bigint;
-  since: number;
-  /** No append was in flight at some moment after the gap was seen (see EVENTS_APPEND_LOCK). */
-  fenced: boolean;
 }
 
 export interface EventRow {
@@ -85,25 +79,39 @@ export function eventFrame(row: Pick<EventRow, 'id' | 'type' | 'project_id' | 'p
 
 /**
  * The outbox relay of one API replica: it hands every committed event to the hub exactly once
- * and in id order.
+ * and in id order, however long an appending transaction stays open and whenever the relay
+ * (re)starts.
  *
  * NOTIFY is only a wake-up: on each one (and on a slow safety timer, and after the LISTEN
  * connection comes back) the relay reads `events` after its watermark, up to `batchSize` rows a
  * query, so a burst of notifications costs one query per batch and nothing is lost while the
- * listener is down. Ids come from a sequence, so a transaction may commit id 12 before id 11:
- * the relay stops at such a gap until the missing id appears or is known never to come — a
- * rollback, or an `ON CONFLICT DO NOTHING` duplicate that used up a sequence value. It knows
- * the latter when it can take `EVENTS_APPEND_LOCK` exclusively (every `appendEvent` holds it
- * shared from before drawing its id until commit): then no append is in flight, and a re-read
- * that still misses the id settles it. It waits at most `gapMaxHoldMs`; an id skipped (either
- * way) is looked for a while longer and sent late if it ever shows up.
- * The watermark therefore only moves over ids that are settled, which is what lets the hub use
- * it as the seam between replay from the table and live delivery.
+ * listener is down.
+ *
+ * Why ids need care: they come from a sequence when an append *runs*, not when it commits, so
+ * id 12 may commit before id 11, and an id may never commit (a rollback, or an `ON CONFLICT DO
+ * NOTHING` duplicate that used up a sequence value). Reading "everything after the watermark"
+ * is exact only below the *settled* id: the highest id below which no transaction in flight can
+ * still commit one. `events_settled_bound()` (migrations/20261202000200) computes it from pg_locks:
+ * every append holds EVENTS_APPEND_LOCK from before drawing its id, and its transaction's first
+ * id as a two-key advisory lock, until its end is visible; the settled id is the highest visible
+ * id capped below the lowest of those first ids (unknown, for a moment, while an append is
+ * between drawing and locking: asked again). So the relay:
+ * - passes consecutive ids at once (their rows are committed);
+ * - stops at a gap until every id in it is settled — then a fresh read that still misses them
+ *   proves they never come — or until the missing row commits. There is no timeout: a
+ *   transaction open for a minute holds delivery of the ids above its own for that minute, and
+ *   then everything goes out in order. (Ordering is global, so it holds other projects' too.)
+ * - starts at the settled id, not at max(id): an event still in flight at start-up is delivered
+ *   when it commits rather than skipped. Until then, later ids wait behind it as above.
+ * The watermark thus only ever covers settled ids, which is what lets the hub use it as the seam
+ * between replay from the table (ids up to it) and live delivery (ids above it): none twice,
+ * none skipped.
  *
  * Wake-ups: PostgreSQL — a dedicated `pg.Client` (not from the pool) LISTENing on both channels,
  * reconnecting with backoff. PGlite — the instance's own `listen()` (the embedded database is one
  * process, so its notifications are local callbacks), reached through knex-pglite's
- * `client.pglite`; if that is not available, polling every `safetyPollMs` (100 ms).
+ * `client.pglite`; if that is not available, polling every `safetyPollMs` (100 ms). On PGlite a
+ * transaction holds the one connection, so the relay never reads while an append is in flight.
  */
 export class EventRelay {
   watermark = 0n;
@@ -111,12 +119,15 @@ export class EventRelay {
   private readonly db: Knex;
   private readonly log: Logger;
   private readonly batchSize: number;
-  private readonly gapMinMs: number;
-  private readonly gapMaxHoldMs: number;
+  private readonly gapPollMinMs: number;
+  private readonly gapPollMaxMs: number;
   private readonly safetyPollMs: number;
-  private pending: PendingGap | null = null;
-  /** Ids skipped after gapMaxHoldMs: looked for a while longer, sent late if they show up. */
-  private late = new Map<string, number>();
+  /** Ids up to here are final (committed and visible, or never coming) for any later read. */
+  private settled = 0n;
+  /** A gap right above the watermark waits to settle or fill; retried after `gapDelay`. */
+  private pending = false;
+  private gapDelay: number;
+  private gapTimer?: NodeJS.Timeout;
   private running = false;
   private again = false;
   private closed = false;
@@ -133,16 +144,24 @@ export class EventRelay {
     this.db = opts.db;
     this.log = opts.logger;
     this.batchSize = opts.batchSize ?? 500;
-    this.gapMinMs = opts.gapMinMs ?? 5;
-    this.gapMaxHoldMs = opts.gapMaxHoldMs ?? 3000;
+    this.gapPollMinMs = opts.gapPollMinMs ?? 5;
+    this.gapPollMaxMs = opts.gapPollMaxMs ?? 200;
+    this.gapDelay = this.gapPollMinMs;
     const embedded = isEmbedded(opts.db);
     this.safetyPollMs = opts.safetyPollMs ?? (embedded ? 100 : 1000);
     this.ready = this.start(embedded);
   }
 
   private async start(embedded: boolean): Promise<void> {
-    const { rows } = await this.db.raw('SELECT coalesce(max(id), 0)::text AS max FROM events');
-    this.watermark = BigInt(rows[0].max);
+    // Start at the settled id: an append in flight now is delivered when it commits.
+    while (!this.closed) {
+      const bound = await this.readBound(0n);
+      if (bound.settled !== null) {
+        this.watermark = this.settled = bound.settled;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
     if (embedded) await this.listenEmbedded();
     else await this.connectListener();
     this.safetyTimer = setInterval(() => this.poke(), this.safetyPollMs);
@@ -246,9 +265,7 @@ export class EventRelay {
     do {
       this.again = false;
       try {
-        const more = await this.pollOnce();
-        if (more) this.again = true;
-        if (this.late.size) await this.pollLate();
+        if (await this.pollOnce()) this.again = true;
       } catch (err) {
         if (this.closed) return;
         this.log.warn({ err }, 'websocket relay: catch-up query failed');
@@ -256,101 +273,72 @@ export class EventRelay {
         return;
       }
     } while (this.again && !this.closed);
-    if (this.pending && !this.closed) this.later(10, () => this.poke());
+    // One re-check timer at a time: every notification ends a pass here, and each must not
+    // start a polling chain of its own while a long transaction holds a gap open.
+    if (this.pending && !this.closed && !this.gapTimer) {
+      const delay = this.gapDelay;
+      this.gapDelay = Math.min(delay * 2, this.gapPollMaxMs);
+      this.gapTimer = this.later(delay, () => {
+        this.gapTimer = undefined;
+        this.poke();
+      });
+    }
+  }
+
+  /** The settled id (null: ask again) and the first id after `after`, read after it. */
+  private async readBound(after: bigint): Promise<{ settled: bigint | null; next: bigint | null }> {
+    const { rows } = (await this.db.raw('SELECT settled::text AS settled, next_id::text AS next FROM events_settled_bound(?)', [after.toString()])) as {
+      rows: { settled: string | null; next: string | null }[];
+    };
+    const r = rows[0];
+    return { settled: r?.settled == null ? null : BigInt(r.settled), next: r?.next == null ? null : BigInt(r.next) };
   }
 
   /** One batch; true when there may be more rows right away. */
   private async pollOnce(): Promise<boolean> {
-    const p = this.pending;
-    const read = (q: Knex | Knex.Transaction) =>
-      q.raw('SELECT id::text AS id, tenant_id, project_id, type, payload, created_at FROM events WHERE events.id > ? ORDER BY events.id LIMIT ?', [
-        this.watermark.toString(),
-        this.batchSize,
-      ]) as Promise<{ rows: EventRow[] }>;
-    let rows: EventRow[];
-    if (p && Date.now() - p.since >= this.gapMinMs) {
-      // Read under the fence: holding it exclusively means no append is between drawing its id
-      // and committing (and none can start), so what this read misses will never come.
-      ({ rows } = await this.db.transaction(async (trx) => {
-        const { rows: fence } = (await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS free', [EVENTS_APPEND_LOCK])) as {
-          rows: { free: boolean }[];
-        };
-        if (fence[0]?.free) p.fenced = true;
-        return read(trx);
-      }));
-    } else {
-      ({ rows } = await read(this.db));
+    if (this.pending) {
+      // One cheap query while a gap waits: is it filled, or settled? Only then read rows.
+      const bound = await this.readBound(this.watermark);
+      if (bound.settled !== null && bound.settled > this.settled) this.settled = bound.settled;
+      if (bound.next === null || !canPass(this.watermark, this.settled, bound.next)) return false;
     }
+    const { rows } = (await this.db.raw(
+      'SELECT id::text AS id, tenant_id, project_id, type, payload, created_at FROM events WHERE events.id > ? ORDER BY events.id LIMIT ?',
+      [this.watermark.toString(), this.batchSize],
+    )) as { rows: EventRow[] };
     if (this.closed) return false;
-    if (!rows.length) {
-      this.pending = null;
-      return false;
-    }
-    const now = Date.now();
     for (const row of rows) {
       const id = BigInt(row.id);
-      const expected = this.watermark + 1n;
-      if (id !== expected) {
-        if (!this.gapSettled(expected, id, now)) return false;
-        this.skip(expected, id - 1n, now);
+      // A gap is passed only when all of it is settled: this read came after, so it is final.
+      if (!canPass(this.watermark, this.settled, id)) {
+        this.pending = true;
+        return false;
       }
       this.watermark = id;
-      this.pending = null;
-      this.hand(row, false);
+      this.pending = false;
+      this.gapDelay = this.gapPollMinMs;
+      this.hand(row);
     }
+    this.pending = false;
     return rows.length === this.batchSize;
   }
 
-  /** Whether the ids from `expected` below `next` are known never to appear (or waited for long enough). */
-  private gapSettled(expected: bigint, next: bigint, now: number): boolean {
-    const p = this.pending;
-    if (!p || p.id !== expected) {
-      this.pending = { id: expected, since: now, fenced: false };
-      return false;
-    }
-    if (p.fenced) return true;
-    if (now - p.since >= this.gapMaxHoldMs) {
-      this.log.warn({ from: expected.toString(), to: (next - 1n).toString() }, 'websocket relay: skipping an unsettled id gap');
-      return true;
-    }
-    return false;
-  }
-
-  private skip(from: bigint, to: bigint, now: number): void {
-    if (to - from > 10_000n) return;
-    for (let id = from; id <= to; id++) this.late.set(id.toString(), now);
-  }
-
-  private async pollLate(): Promise<void> {
-    const now = Date.now();
-    for (const [id, at] of this.late) if (now - at > 30_000) this.late.delete(id);
-    if (!this.late.size) return;
-    const ids = [...this.late.keys()].slice(0, 1000);
-    const rows = (await this.db('events')
-      .whereIn('events.id', ids)
-      .orderBy('events.id')
-      .select(this.db.raw('id::text AS id'), 'tenant_id', 'project_id', 'type', 'payload', 'created_at')) as EventRow[];
-    for (const row of rows) {
-      this.late.delete(row.id);
-      this.hand(row, true);
-    }
-  }
-
-  private hand(row: EventRow, late: boolean): void {
+  private hand(row: EventRow): void {
     try {
-      this.callbacks.onEvent({ id: BigInt(row.id), tenantId: row.tenant_id, projectId: row.project_id, frame: Buffer.from(eventFrame(row)) }, late);
+      this.callbacks.onEvent({ id: BigInt(row.id), tenantId: row.tenant_id, projectId: row.project_id, frame: Buffer.from(eventFrame(row)) });
     } catch (err) {
       this.log.error({ err, event_id: row.id }, 'websocket relay: fan-out failed');
     }
   }
 
-  private later(ms: number, fn: () => void): void {
-    if (this.closed) return;
+  private later(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+    if (this.closed) return undefined;
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
     this.timers.add(t);
+    return t;
   }
 
   async close(): Promise<void> {
