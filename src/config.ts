@@ -64,7 +64,7 @@ const envSchema = z.object({
    * item on the same engine, with backoff, before failing over; an engine's params.max_retries
    * overrides it. Live suggestions use at most 1.
    */
-  LLM_RETRIES_PER_ENGINE: int(6, 0, 20),
+  LLM_RETRIES_PER_ENGINE: int(8, 0, 20),
   /** Recent LLM answers the API keeps in memory in front of the cache table (0: none). */
   LLM_MEMORY_CACHE_ENTRIES: int(10_000, 0, 1_000_000),
   PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),

@@ -25,7 +25,7 @@ export interface RetryPolicy {
 }
 
 /** Workers' defaults (LLM_RETRIES_PER_ENGINE sets maxRetries). */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 6, baseDelayMs: 100, maxBackoffMs: 30_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 8, baseDelayMs: 100, maxBackoffMs: 30_000 };
 
 /** Invalid answers (unparseable, off-schema) are retried at most this often per engine: a model that answers garbage twice will likely keep doing so. */
 export const MAX_INVALID_OUTPUT_RETRIES = 1;

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 
 describe('LLM_RETRIES_PER_ENGINE', () => {
   it('defaults to 6 and accepts 0..20', () => {
-    expect(loadConfig({}).LLM_RETRIES_PER_ENGINE).toBe(6);
+    expect(loadConfig({}).LLM_RETRIES_PER_ENGINE).toBe(8);
     expect(loadConfig({ LLM_RETRIES_PER_ENGINE: '0' }).LLM_RETRIES_PER_ENGINE).toBe(0);
     expect(loadConfig({ LLM_RETRIES_PER_ENGINE: '20' }).LLM_RETRIES_PER_ENGINE).toBe(20);
   });
