@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { progressQuery } from '../../workflows/pre-annotation';
 import { apiClient, freePort, startDevProcess, type DevProcess } from '../helpers/dev-process';
 import { sentimentTexts } from '../helpers/seed';
+import { saveSuiteHistories } from '../helpers/suite-histories';
 
 /**
  * `npm start` stopped in the middle of jobs, as users do: SIGINT (Ctrl-C) and SIGKILL (a
@@ -107,6 +108,7 @@ test('anno dev stopped three times mid-job (SIGINT, SIGKILL, SIGINT): every item
       expect(progress.status).toBe('completed');
       expect(progress.counters.processed).toBe(N / 2);
     }
+    await saveSuiteHistories(client, 'e2e/dev-restart'); // replayed with the suite's (test/replay-last)
   } finally {
     await connection.close();
   }

@@ -31,6 +31,7 @@ export async function saveSuiteHistories(client: Client, label: string): Promise
 
 /** The label of the running test file (its path under test/). */
 export function currentTestFileLabel(): string {
-  const testPath = expect.getState().testPath ?? 'unknown';
+  // Outside jest (a recorder script run with tsx) there is no test file.
+  const testPath = (typeof expect === 'undefined' ? undefined : expect.getState().testPath) ?? 'script';
   return path.relative(path.resolve(__dirname, '..'), testPath);
 }
