@@ -6,6 +6,7 @@ import { progressQuery } from '../../workflows/pre-annotation';
 import { apiClient, freePort, startDevProcess, type DevProcess } from '../helpers/dev-process';
 import { sentimentTexts } from '../helpers/seed';
 import { saveSuiteHistories } from '../helpers/suite-histories';
+import { waitFor } from '../helpers/wait';
 
 /**
  * `npm start` stopped in the middle of jobs, as users do: SIGINT (Ctrl-C) and SIGKILL (a
@@ -32,20 +33,10 @@ afterAll(async () => {
 const start = async () => (dev = await startDevProcess({ dataDir, ...ports, env: { ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '3' } }));
 const call = () => apiClient(dev!.baseUrl, { tenantId: 'restart', sub: 'operator', roles: ['admin'] });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${dev?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function progressOf(jobId: string) {
-  const r = await call()('GET', `/annotation/pre-annotate/${jobId}/progress`);
-  if (r.status !== 200) throw new Error(`progress answered ${r.status}: ${JSON.stringify(r.body)}`);
-  return r.body as { status: string; processed: number; total: number };
+/** The job's progress; a moment when the API does not answer (it is starting) reads as unknown. */
+async function progressOf(jobId: string): Promise<{ status: string; processed: number; total: number }> {
+  const r = await call()('GET', `/annotation/pre-annotate/${jobId}/progress`).catch(() => ({ status: 0, body: undefined }));
+  return r.status === 200 ? r.body : { status: `unanswered (${r.status})`, processed: -1, total: 0 };
 }
 
 async function everyResult(jobId: string): Promise<string[]> {
@@ -74,10 +65,7 @@ test('anno dev stopped three times mid-job (SIGINT, SIGKILL, SIGINT): every item
 
   const kills: { signal: NodeJS.Signals; processed: number }[] = [];
   for (const [signal, atLeast] of [['SIGINT', 150], ['SIGKILL', 500], ['SIGINT', 900]] as const) {
-    const processed = await waitFor(`${atLeast} items of the small-batch job`, async () => {
-      const p = await progressOf(jobs[0]);
-      return p.processed >= atLeast ? p.processed : undefined;
-    });
+    const { processed } = await waitFor(() => progressOf(jobs[0]), (p) => p.processed >= atLeast, 240_000, `${atLeast} items of the small-batch job`);
     await dev!.stop(signal);
     kills.push({ signal, processed });
     await start();
@@ -85,11 +73,10 @@ test('anno dev stopped three times mid-job (SIGINT, SIGKILL, SIGINT): every item
   expect(kills.every((k, i) => i === 0 || k.processed >= kills[i - 1].processed)).toBe(true);
 
   for (const jobId of jobs) {
-    const done = await waitFor(`job ${jobId} to complete`, async () => {
-      const p = await progressOf(jobId);
-      if (p.status === 'failed' || p.status === 'stalled') throw new Error(`job ${jobId} is ${p.status}`);
-      return p.status === 'completed' ? p : undefined;
-    });
+    const done = await waitFor(() => progressOf(jobId), (p) => {
+      if (p.status === 'failed' || p.status === 'stalled') throw new Error(`job ${jobId} is ${p.status}: ${dev?.output().slice(-3000)}`);
+      return p.status === 'completed';
+    }, 240_000, `job ${jobId} to complete`);
     expect(done.processed).toBe(N / 2);
     const ids = await everyResult(jobId);
     expect(ids.length).toBe(N / 2);

@@ -6,6 +6,7 @@ import { tokenFor, type TestApi } from '../helpers/api';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { seedProject, sentimentTexts } from '../helpers/seed';
+import { waitFor } from '../helpers/wait';
 
 /**
  * A job's way back from trouble, through HTTP: failed items re-run with retry-failed (a new run
@@ -37,21 +38,9 @@ async function call(method: string, url: string, json?: unknown) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
+const progressOf = async (jobId: string) => (await call('GET', `/annotation/pre-annotate/${jobId}/progress`)).body;
 const finished = (jobId: string) =>
-  until(`job ${jobId} to end`, async () => {
-    const p = await call('GET', `/annotation/pre-annotate/${jobId}/progress`);
-    return ['completed', 'cancelled', 'failed'].includes(p.body.status) ? p.body : undefined;
-  });
+  waitFor(() => progressOf(jobId), (p) => ['completed', 'cancelled', 'failed'].includes(p.status), 60_000, `job ${jobId} to end`);
 
 test('retry-failed re-runs only the failed items in a new run of the same job; results and counters end final', async () => {
   const project = await call('POST', '/projects', { name: 'Retry', label_schema: { type: 'single_label', labels: ['positive', 'negative', 'neutral'] } });
@@ -107,10 +96,7 @@ test('a job whose workflow task keeps failing is reported stalled with the failu
     workflowBundle: await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../fixtures/stuck-workflows'), logger: quiet }),
   });
   await stuckWorker.runUntil(async () => {
-    const stalled = await until('the job to be reported stalled', async () => {
-      const p = await call('GET', `/annotation/pre-annotate/${job.jobId}/progress`);
-      return p.body.status === 'stalled' ? p.body : undefined;
-    });
+    const stalled = await waitFor(() => progressOf(job.jobId), (p) => p.status === 'stalled', 60_000, 'the job to be reported stalled');
     expect(stalled.error).toContain('this workflow task always fails');
     const view = (await call('GET', `/annotation/jobs/${job.jobId}`)).body;
     expect(view).toMatchObject({ status: 'stalled', progress: { status: 'stalled' } });

@@ -3,6 +3,7 @@ import { reviewDecisionMessage } from '../../src/tasks/ws-handlers';
 import { tokenFor, type TestApi } from '../helpers/api';
 import type { TestDatabase } from '../helpers/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 /**
  * Tasks, review decisions, conflicts and team progress through HTTP: the real API, a real
@@ -52,15 +53,6 @@ async function setup(opts: { members: [string, string][]; items?: number; routin
   return { projectId, itemIds: items.body.item_ids as string[] };
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('assign: least_loaded and round_robin pick eligible members; list and detail', async () => {
   const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer'], ['r3', 'reviewer'], ['a1', 'annotator'], ['mia', 'manager']] });

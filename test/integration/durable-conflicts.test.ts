@@ -15,6 +15,7 @@ import { seedItems, seedProject } from '../helpers/seed';
 import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
 import { spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
 import { submitAnnotation } from '../../src/tasks/submit-annotation';
+import { waitFor } from '../helpers/wait';
 
 /**
  * A human annotation's consequences are durable: the conflict of a disagreement is opened by the
@@ -50,15 +51,6 @@ afterAll(async () => {
   await Promise.all([env?.teardown(), tdb?.drop()]);
 });
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function project(members: [string, string][]) {
   const p = await seedProject(tdb.db, { routing: ROUTING });

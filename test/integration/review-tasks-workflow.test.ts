@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { seedItems, seedProject, sentimentTexts } from '../helpers/seed';
 import { startTestTemporal, testWorkflowBundle } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 
 /**
  * reviewAssignment below the API: review tasks made from a pre-annotation job's low-confidence
@@ -40,15 +41,6 @@ async function members(projectId: string, tenantId: string, list: [string, strin
   }
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('low-confidence pre-annotation items become review tasks of bounded size, once', async () => {
   const { tenantId, projectId } = await seedProject(tdb.db, { routing: { high_confidence_threshold: 0.85, low_confidence_threshold: 0.5 } });
