@@ -46,6 +46,18 @@ const envSchema = z.object({
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  /**
+   * When set, GET /metrics (API and worker) answers only `Authorization: Bearer <METRICS_TOKEN>`
+   * (401 otherwise). Unset: open to anyone who can reach the port.
+   */
+  METRICS_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .max(512)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent in an Authorization header)')
+      .optional(),
+  ),
   /** `anno worker` serves Prometheus metrics on this port (0: off). */
   WORKER_METRICS_PORT: int(9464, 0, 65535),
   /** Requests per minute per user (per IP without a token). */

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { z } from 'zod';
 import { createTokenVerifier } from '../auth/jwt';
 import { metricsContentType, metricsText } from '../metrics';
+import { METRICS_CHALLENGE, metricsScrapeAllowed } from '../metrics/token';
 import type { ApiContextExtras, ApiDeps, ApiState } from './deps';
 import { ApiError, FieldIssue, serviceUnavailable } from './errors';
 import { identify } from './middleware/auth';
@@ -11,7 +12,7 @@ import { errorHandler } from './middleware/error-handler';
 import { RateLimiter, rateLimit } from './middleware/rate-limit';
 import { requestLogger } from './middleware/request-logger';
 import { responseTime } from './middleware/response-time';
-import { buildOpenApiDocument, defineRoute } from './openapi';
+import { ErrorResponse, buildOpenApiDocument, defineRoute } from './openapi';
 import { createApiRouter } from './router';
 
 /** How long /ready waits for each dependency before calling it down. */
@@ -97,9 +98,18 @@ defineRoute(
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics',
-    responses: { 200: { description: 'Text exposition format', schema: z.string(), contentType: 'text/plain' } },
+    description:
+      'Counters of this process, labelled by engine id, provider and route template (never tenant-chosen names). When the server sets `METRICS_TOKEN`, only `Authorization: Bearer <METRICS_TOKEN>` may scrape (401 otherwise); unset, it is open.',
+    responses: {
+      200: { description: 'Text exposition format', schema: z.string(), contentType: 'text/plain' },
+      401: { description: 'METRICS_TOKEN is set and the request does not carry it', schema: ErrorResponse },
+    },
   },
   async (ctx) => {
+    // Not a JWT: the scraper is no tenant's user, and the token is compared in constant time.
+    if (!metricsScrapeAllowed(ctx.get('Authorization') || undefined, ctx.deps.config.METRICS_TOKEN)) {
+      throw new ApiError(401, 'UNAUTHORIZED', 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>', [], { 'WWW-Authenticate': METRICS_CHALLENGE });
+    }
     ctx.type = metricsContentType;
     ctx.body = await metricsText();
   },

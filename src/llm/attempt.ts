@@ -16,7 +16,7 @@ import { ZERO_USAGE } from './providers/types';
 import { estimateTokens, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
 import { settleDeadlineMs, upperBoundCostUsd } from './write-ahead';
-import { metrics } from '../metrics';
+import { llmEngineLabels, metrics } from '../metrics';
 import type { AttemptFailureOutcome } from './retry-policy';
 import type { GenerateRequest, GenerateResult, TokenUsage } from './types';
 
@@ -266,9 +266,12 @@ function scopeOf(request: GenerateRequest, engine: EngineRecord) {
   return { tenantId: request.project.tenantId, projectId: request.project.projectId, jobId: request.jobId, engineId: engine.id, model: engine.model };
 }
 
-/** This process's Prometheus counters; the ledger table stays the system of record. */
+/**
+ * This process's Prometheus counters; the ledger table stays the system of record. Labelled by
+ * engine id, never the tenant-chosen name (which would show on an unauthorised scrape).
+ */
 function countUsage(engine: EngineRecord, entry: Settlement & { cached?: boolean }): void {
-  const labels = { engine: engine.name };
+  const labels = llmEngineLabels(engine);
   metrics.llmCalls.inc({ ...labels, outcome: entry.cached ? 'cached' : entry.outcome });
   if (entry.cached) metrics.llmCacheHits.inc(labels);
   if (entry.usage.promptTokens) metrics.llmTokens.inc({ ...labels, kind: 'prompt' }, entry.usage.promptTokens);

@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { metricsContentType, metricsText } from '../metrics';
+import { METRICS_CHALLENGE, metricsScrapeAllowed } from '../metrics/token';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
@@ -54,7 +56,7 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const switcher = createWorkerSwitcher(config, db, logger);
   const workers = await buildWorkers(config, db, connection, undefined, switcher);
-  const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST) : undefined;
+  const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST, config.METRICS_TOKEN) : undefined;
   const stopPruning = scheduleCachePruning(db, logger);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const stopConflictSweep = scheduleConflictSweep(db, client, config, logger, config.CONFLICT_SWEEP_INTERVAL_MS);
@@ -72,11 +74,19 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   }
 }
 
-/** The worker has no API: its LLM and job counters are served on a port of their own. */
-async function serveMetrics(port: number, host: string): Promise<http.Server> {
+/**
+ * The worker has no API: its LLM and job counters are served on a port of their own, behind
+ * METRICS_TOKEN as the API's are (401 in the API's error shape).
+ */
+export async function serveMetrics(port: number, host: string, token: string | undefined): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    if (!metricsScrapeAllowed(req.headers.authorization, token)) {
+      const error = { code: 'UNAUTHORIZED', message: 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>', details: [], correlation_id: crypto.randomUUID(), timestamp: new Date().toISOString() };
+      res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': METRICS_CHALLENGE }).end(JSON.stringify({ error }));
       return;
     }
     metricsText().then(

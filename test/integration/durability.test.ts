@@ -80,7 +80,8 @@ test('a worker killed with SIGKILL mid-job: the job completes, every item annota
     expect(result.counters.processed).toBe(N);
     // The worker's own Prometheus endpoint counted the calls it made.
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(/anno_llm_calls_total\{engine="fake",outcome="(ok|cached)"\} \d+/);
+    // Labelled by engine id and provider, never by the tenant-chosen name (issue 10).
+    expect(text).toMatch(new RegExp(`anno_llm_calls_total\\{engine_id="${engineId}",provider="openai",outcome="(ok|cached)"\\} \\d+`));
   } finally {
     await stopProcess(second);
   }

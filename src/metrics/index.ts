@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundedLabel, MAX_ENGINE_LABELS } from './labels';
 
 /**
+ * No label carries tenant-chosen text (engine names, models, paths): LLM series are labelled by
+ * engine id and provider (`llmEngineLabels`), HTTP series by route template. See labels.ts.
+ *
  * Our own registry (not prom-client's global one) so tests and several apps in one process
  * never collide on metric names. Every module that counts something imports `metrics`.
  */
@@ -32,26 +36,26 @@ export const metrics = {
   }),
   llmCalls: new Counter({
     name: 'anno_llm_calls_total',
-    help: 'LLM calls, by engine and outcome (ok, error, invalid_output, timeout, rate_limited)',
-    labelNames: ['engine', 'outcome'] as const,
+    help: 'LLM calls, by engine id, provider and outcome (ok, error, invalid_output, timeout, rate_limited, cached)',
+    labelNames: ['engine_id', 'provider', 'outcome'] as const,
     registers: [registry],
   }),
   llmTokens: new Counter({
     name: 'anno_llm_tokens_total',
-    help: 'LLM tokens, by engine and kind (prompt, completion, cached)',
-    labelNames: ['engine', 'kind'] as const,
+    help: 'LLM tokens, by engine id, provider and kind (prompt, completion, cached)',
+    labelNames: ['engine_id', 'provider', 'kind'] as const,
     registers: [registry],
   }),
   llmCostUsd: new Counter({
     name: 'anno_llm_cost_usd_total',
-    help: 'LLM cost in US dollars, by engine',
-    labelNames: ['engine'] as const,
+    help: 'LLM cost in US dollars, by engine id and provider',
+    labelNames: ['engine_id', 'provider'] as const,
     registers: [registry],
   }),
   llmCacheHits: new Counter({
     name: 'anno_llm_cache_hits_total',
-    help: 'LLM responses served from the cache, by engine',
-    labelNames: ['engine'] as const,
+    help: 'LLM responses served from the cache, by engine id and provider',
+    labelNames: ['engine_id', 'provider'] as const,
     registers: [registry],
   }),
   websocketConnections: new Gauge({
@@ -60,6 +64,14 @@ export const metrics = {
     registers: [registry],
   }),
 };
+
+const engineIds = new BoundedLabel(MAX_ENGINE_LABELS);
+const providers = new BoundedLabel(16);
+
+/** The labels of an engine's LLM series: its id (at most MAX_ENGINE_LABELS of them) and provider. */
+export function llmEngineLabels(engine: { id: string; provider: string }): { engine_id: string; provider: string } {
+  return { engine_id: engineIds.value(engine.id), provider: providers.value(engine.provider) };
+}
 
 export const metricsContentType = registry.contentType;
 

@@ -1,0 +1,20 @@
+import crypto from 'node:crypto';
+
+/**
+ * Whether an `Authorization` header carries the metrics token. No token configured: every
+ * caller may scrape. Compared in constant time over SHA-256 digests (equal lengths whatever the
+ * guess), so the comparison tells nothing about the token's length or prefix.
+ */
+export function metricsScrapeAllowed(authorization: string | undefined, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+  if (!m) return false;
+  return crypto.timingSafeEqual(digest(m[1]), digest(token));
+}
+
+function digest(s: string): Buffer {
+  return crypto.createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Sent with every 401 of a metrics endpoint (RFC 6750). */
+export const METRICS_CHALLENGE = 'Bearer realm="metrics"';
