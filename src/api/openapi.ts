@@ -33,7 +33,8 @@ import type { Middleware } from 'koa';
 import { z, type ZodObject, type ZodType } from 'zod';
 import type { Role } from '../auth/jwt';
 import type { ApiContextExtras, ApiState } from './deps';
-import { auth } from './middleware/auth';
+import type { RouteAccess } from './access';
+import { authorize } from './middleware/auth';
 import { requireJson } from './middleware/json-body';
 import { RequestSchemas, ValidatedContext, validate } from './middleware/validate';
 
@@ -106,6 +107,11 @@ export interface RouteSpec<S extends RequestSchemas> {
   roles?: Role[];
   /** No token needed (operational endpoints only). */
   public?: boolean;
+  /**
+   * Changes what every project of the tenant uses (engines): besides `roles`, a non-admin
+   * caller's token must have no `projects` restriction (403 otherwise). See src/api/access.ts.
+   */
+  tenantWide?: boolean;
   request?: S;
   /**
    * Body content types the handler reads from the raw stream itself (e.g. NDJSON); the JSON body
@@ -126,7 +132,7 @@ export function defineRoute<S extends RequestSchemas>(
   if (spec.rawBody && spec.request?.body) throw new Error(`${spec.method} ${spec.path}: use either request.body or rawBody`);
   documentRoute(spec);
   const chain: Middleware<ApiState, ApiContextExtras>[] = [];
-  if (!spec.public) chain.push(auth(...(spec.roles ?? [])));
+  if (!spec.public) chain.push(authorize({ roles: spec.roles, tenantWide: spec.tenantWide }));
   if (['post', 'put', 'patch'].includes(spec.method) && !spec.rawBody) chain.push(requireJson());
   if (spec.request) chain.push(validate(spec.request));
   // The handler ends the chain: a matched route never falls through to the 404 fallback.
@@ -136,12 +142,20 @@ export function defineRoute<S extends RequestSchemas>(
   router.register(spec.path, [spec.method.toUpperCase()], chain as never);
 }
 
+/**
+ * Who may call each documented route, in the order documented: the README's role matrix and the
+ * route-by-route role test read it (see src/api/access.ts).
+ */
+export const ROUTE_ACCESS: RouteAccess[] = [];
+
 /** Adds a route to the OpenAPI document (defineRoute does this; call it alone only for routes mounted by hand). */
 export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): void {
+  const fullPath = toOpenApiPath(spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`);
+  ROUTE_ACCESS.push({ method: spec.method, path: fullPath, roles: spec.roles, public: spec.public, tenantWide: spec.tenantWide });
   const hasBody = Boolean(spec.request?.body || spec.rawBody);
   const errors = new Set<number>([500]);
   if (!spec.public) [401, 429].forEach((s) => errors.add(s));
-  if (spec.roles?.length) errors.add(403);
+  if (spec.roles?.length || spec.tenantWide) errors.add(403);
   if (spec.path.includes(':')) errors.add(404);
   if (spec.request || spec.rawBody) errors.add(422);
   if (hasBody) [400, 413, 415].forEach((s) => errors.add(s));
@@ -157,7 +171,7 @@ export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): voi
   for (const status of errors) {
     if (responses[status]) continue;
     responses[status] = {
-      description: ERROR_DESCRIPTIONS[status],
+      description: status === 403 && spec.tenantWide ? `${ERROR_DESCRIPTIONS[403]}, or a non-admin token has a projects restriction` : ERROR_DESCRIPTIONS[status],
       headers: status === 429 ? { ...headerRefs, 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } : headerRefs,
       content: { 'application/json': { schema: ErrorResponse } },
     };
@@ -171,7 +185,7 @@ export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): voi
 
   registry.registerPath({
     method: spec.method,
-    path: toOpenApiPath(spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`),
+    path: fullPath,
     summary: spec.summary,
     description: spec.description,
     tags: [...spec.tags],

@@ -134,6 +134,7 @@ defineRoute(
     description:
       'Registers an engine of the caller’s tenant. `api_key_env` names the environment variable the key is read from at call time (e.g. `OPENAI_API_KEY`); a key itself is rejected and never stored. `fallback_engine_ids` must name engines the tenant can see. A name already used by another engine of the tenant is a 409.',
     roles: ['manager'],
+    tenantWide: true, // every project of the tenant may route to it
     request: { body: CreateEngineBody },
     responses: { 201: { description: 'The new engine', schema: EngineResponse } },
   },
@@ -175,6 +176,7 @@ defineRoute(
     description:
       'Changes the fields given and keeps the others. Built-in engines are read-only: 403. Another tenant’s engine is a 404. An engine may not list itself among its fallbacks (422).',
     roles: ['manager'],
+    tenantWide: true, // every project of the tenant may route to it
     request: { params: EngineParamsPath, body: UpdateEngineBody },
     responses: { 200: { description: 'The updated engine', schema: EngineResponse } },
   },

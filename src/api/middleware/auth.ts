@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
-import { InvalidTokenError, Role, TokenVerifier, hasAnyRole } from '../../auth/jwt';
+import { InvalidTokenError, Role, TokenVerifier } from '../../auth/jwt';
+import { accessVerdict, forbiddenReason, type RouteAccess } from '../access';
 import { forbidden, unauthorized } from '../errors';
 import type { ApiContextExtras, ApiState } from '../deps';
 
@@ -35,20 +36,32 @@ export const authenticate: Mw = async (ctx, next) => {
   await next();
 };
 
-/** 403 unless the principal holds one of `roles`; `admin` passes every check. */
-export function requireRole(...roles: Role[]): Mw {
+/**
+ * 403 unless the principal may call a route with this access (`accessVerdict`: one of its roles,
+ * `admin` always; a tenant-wide change needs a token without `projects`).
+ */
+export function requireAccess(access: Omit<RouteAccess, 'method' | 'path'>): Mw {
   return async (ctx, next) => {
     const principal = ctx.state.principal;
     if (!principal) throw unauthorized();
-    if (roles.length && !hasAnyRole(principal, roles)) {
-      throw forbidden(`Requires one of the roles: ${['admin', ...roles.filter((r) => r !== 'admin')].join(', ')}`);
-    }
+    const route = { method: ctx.method, path: ctx.path, ...access };
+    if (accessVerdict(route, principal) === 'forbidden') throw forbidden(forbiddenReason(route, principal));
     await next();
   };
 }
 
+/** 403 unless the principal holds one of `roles`; `admin` passes every check. */
+export function requireRole(...roles: Role[]): Mw {
+  return requireAccess({ roles });
+}
+
+/** A token, then `requireAccess`: what `defineRoute` puts in front of every non-public route. */
+export function authorize(access: Omit<RouteAccess, 'method' | 'path'>): Mw {
+  const check = requireAccess(access);
+  return (ctx, next) => authenticate(ctx, () => check(ctx, next));
+}
+
 /** `auth()` = any authenticated user; `auth('manager')` = a manager (or admin). */
 export function auth(...roles: Role[]): Mw {
-  const check = requireRole(...roles);
-  return (ctx, next) => authenticate(ctx, () => check(ctx, next));
+  return authorize({ roles });
 }
