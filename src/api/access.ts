@@ -61,7 +61,7 @@ function cell(route: RouteAccess, role: Role): string {
 function restrictedCell(route: RouteAccess): string {
   if (route.public) return 'no token needed';
   if (route.tenantWide) return '403 unless admin';
-  return 'its projects only (others 404)';
+  return 'as the role; other projects 404';
 }
 
 /**
@@ -76,4 +76,12 @@ export function renderRoleMatrix(routes: readonly RouteAccess[]): string {
     lines.push(`| \`${route.method.toUpperCase()} ${route.path}\` | ${who.join(' | ')} | ${restrictedCell(route)} |`);
   }
   return lines.join('\n');
+}
+
+const METHOD_ORDER = ['get', 'post', 'put', 'patch', 'delete'];
+
+/** Routes grouped by path (operations first, then /api/v1 alphabetically), GET before POST. */
+export function sortRoutes(routes: readonly RouteAccess[]): RouteAccess[] {
+  const key = (r: RouteAccess) => `${r.path.startsWith('/api/') ? 1 : 0} ${r.path}`;
+  return [...routes].sort((a, b) => key(a).localeCompare(key(b)) || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method));
 }
