@@ -18,3 +18,9 @@ function digest(s: string): Buffer {
 
 /** Sent with every 401 of a metrics endpoint (RFC 6750). */
 export const METRICS_CHALLENGE = 'Bearer realm="metrics"';
+
+/** Said once at start by `anno api` and `anno worker` in production when the metrics are open. */
+export function openMetricsWarning(config: { NODE_ENV: string; METRICS_TOKEN?: string }): string | undefined {
+  if (config.NODE_ENV !== 'production' || config.METRICS_TOKEN) return undefined;
+  return 'METRICS_TOKEN is unset: GET /metrics is open to anyone who can reach this port; set it and give Prometheus the token';
+}

@@ -8,6 +8,7 @@ import { suggestionFeedbackMessage } from '../api/suggestions/ws-handler';
 import { reviewDecisionMessage } from '../tasks/ws-handlers';
 import { createSwitcher } from '../llm/switcher';
 import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
+import { openMetricsWarning } from '../metrics/token';
 
 export interface RunningApi {
   server: http.Server;
@@ -67,6 +68,8 @@ export async function runApiProcess(config: Config, db: Knex, logger: Logger): P
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const api = await startApi(config, db, logger, connection);
   logger.info({ url: api.url }, 'API listening');
+  const metricsWarning = openMetricsWarning(config);
+  if (metricsWarning) logger.warn(metricsWarning);
   await untilSignal();
   await api.close();
   await connection.close();

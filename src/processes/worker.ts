@@ -3,7 +3,7 @@ import http from 'node:http';
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { metricsContentType, metricsText } from '../metrics';
-import { METRICS_CHALLENGE, metricsScrapeAllowed } from '../metrics/token';
+import { METRICS_CHALLENGE, metricsScrapeAllowed, openMetricsWarning } from '../metrics/token';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
@@ -57,6 +57,8 @@ export async function runWorkerProcess(config: Config, db: Knex, logger: Logger)
   const switcher = createWorkerSwitcher(config, db, logger);
   const workers = await buildWorkers(config, db, connection, undefined, switcher);
   const metricsServer = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT, config.HOST, config.METRICS_TOKEN) : undefined;
+  const metricsWarning = metricsServer && openMetricsWarning(config);
+  if (metricsWarning) logger.warn(metricsWarning);
   const stopPruning = scheduleCachePruning(db, logger);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const stopConflictSweep = scheduleConflictSweep(db, client, config, logger, config.CONFLICT_SWEEP_INTERVAL_MS);

@@ -55,7 +55,7 @@ it('the OpenAPI document, the access rules and the mounted router list the same 
   expect(ROUTE_ACCESS.map((r) => key(r.method, r.path)).sort()).toEqual(documented);
   // Every route the router mounts under /api/v1 is documented (HEAD rides along with GET).
   const mounted = createApiRouter()
-    .stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => key(m, layer.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))))
+    .stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => key(m, String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}'))))
     .sort();
   expect(mounted).toEqual(documented.filter((op) => op.split(' ')[1].startsWith(`${API_PREFIX}/`)));
 });
@@ -71,18 +71,29 @@ it('every route answers each principal as its definition says: 401 without a tok
     const sample = sampleRequest(doc, path, method.toLowerCase());
     const token = principal.caller && tokenFor({ tenantId: tenant, sub: `u-${principal.name.replace(/\W+/g, '-')}`, roles: [...principal.caller.roles], projects: principal.caller.projects?.slice() });
     const res = await api.request(sample.url, { method: sample.method, token, ...(sample.body !== undefined ? { json: sample.body } : {}) });
-    await res.arrayBuffer();
+    const text = await res.text();
     const verdict = accessVerdict(access, principal.caller);
     tally[`${verdict} → ${res.status}`] = (tally[`${verdict} → ${res.status}`] ?? 0) + 1;
     const ok =
       verdict === 'unauthenticated' ? res.status === 401 : verdict === 'forbidden' ? res.status === 403 : ![401, 403].includes(res.status) && (res.status < 500 || res.status === 503);
     if (!ok) failures.push(`${op} as ${principal.name}: expected ${verdict}, got ${res.status}`);
+    // A refusal is in the documented error shape.
+    const code = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' }[res.status as 401 | 403];
+    if (code && verdict !== 'allowed' && errorCode(text) !== code) failures.push(`${op} as ${principal.name}: ${res.status} without error code ${code}: ${text.slice(0, 200)}`);
   });
   console.log(`role matrix: ${cases.length} requests over ${cases.length / PRINCIPALS.length} routes × ${PRINCIPALS.length} principals in ${Date.now() - started} ms; ${JSON.stringify(tally)}`);
   expect(failures).toEqual([]);
   // The test saw every verdict, so it is not passing vacuously.
   for (const verdict of ['allowed', 'unauthenticated', 'forbidden']) expect(Object.keys(tally).some((k) => k.startsWith(verdict))).toBe(true);
 });
+
+function errorCode(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -1,4 +1,4 @@
-import { metricsScrapeAllowed } from '../../../src/metrics/token';
+import { metricsScrapeAllowed, openMetricsWarning } from '../../../src/metrics/token';
 
 const TOKEN = 'scrape-token-0123456789abcdef';
 
@@ -29,5 +29,13 @@ describe('metricsScrapeAllowed', () => {
     ]) {
       expect(metricsScrapeAllowed(header, TOKEN)).toBe(false);
     }
+  });
+});
+
+describe('openMetricsWarning', () => {
+  it('warns in production when the metrics are open, and only then', () => {
+    expect(openMetricsWarning({ NODE_ENV: 'production' })).toMatch(/METRICS_TOKEN is unset/);
+    expect(openMetricsWarning({ NODE_ENV: 'production', METRICS_TOKEN: TOKEN })).toBeUndefined();
+    expect(openMetricsWarning({ NODE_ENV: 'development' })).toBeUndefined();
   });
 });
