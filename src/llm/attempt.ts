@@ -55,7 +55,7 @@ export type AttemptOutcome =
   /** `answer`: the raw answer text (what single flight hands to concurrent callers of the same key). */
   | { ok: true; result: Omit<GenerateResult, 'failedAttempts'>; answer: string }
   /** `outcome`, `status` and `retryAfterSeconds` are what the retry policy decides on. */
-  | { ok: false; reason: string; outcome: AttemptFailureOutcome; status?: number; retryAfterSeconds?: number };
+  | { ok: false; reason: string; outcome: AttemptFailureOutcome; failureClass?: FailureClass; status?: number; retryAfterSeconds?: number };
 
 export interface AttemptOptions {
   /** An answer a concurrent attempt of this process just got for the same cache key (single flight): used like a cache hit. */
@@ -156,7 +156,7 @@ export async function attemptEngine(
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
     if (callerAborted) throw abortReason(request.signal!);
-    return { ok: false, reason: err.reason, outcome: err.outcome, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
+    return { ok: false, reason: err.reason, outcome: err.outcome, failureClass: err.failureClass, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
   }
 }
 

@@ -109,7 +109,7 @@ describe('what is not retried', () => {
       const result = await switcher.generate(request());
       expect(result.engineId).toBe(ids.b);
       expect(models()).toEqual(['model-a', 'model-b']);
-      expect(result.failedAttempts.map((f) => [f.attempt, f.reason.slice(0, 15)])).toEqual([[1, `error: http ${status}`]]);
+      expect(result.failedAttempts.map((f) => [f.attempt, f.reason.slice(0, 18)])).toEqual([[1, `http_4xx: http ${status}`]]);
     }
   });
 
