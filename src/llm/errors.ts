@@ -84,5 +84,7 @@ export function timeoutError(ms: number): EngineCallError {
  */
 export function asEngineCallError(err: unknown): EngineCallError {
   if (err instanceof EngineCallError) return err;
-  return new EngineCallError('error', 'unexpected provider failure', { failureClass: 'provider_error' });
+  const wrapped = new EngineCallError('error', 'unexpected provider failure', { failureClass: 'provider_error' });
+  Object.defineProperty(wrapped, 'cause', { value: err, enumerable: false }); // for the log only
+  return wrapped;
 }

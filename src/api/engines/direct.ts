@@ -20,7 +20,6 @@ import type { GenerateRequest, ProjectContext, TokenUsage } from '../../llm/type
  * circuit breaker (compare), and always write the usage ledger.
  */
 
-
 /** Above this a successful probe is "degraded". */
 export const DEFAULT_SLOW_MS = 2000;
 export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;

@@ -41,10 +41,16 @@ export function classifySdkError(sdk: SdkErrors, err: unknown, timeoutMs: number
   }
   if (err instanceof sdk.APIConnectionError) {
     // The cause (a socket error naming host and port) stays out of the message: see FailureClass.
-    if (hostRefused(err)) return new EngineCallError('error', HOST_NOT_ALLOWED_MESSAGE, { failureClass: 'host_not_allowed' });
-    return new EngineCallError('error', 'could not connect to the engine', { failureClass: 'connection_failed' });
+    if (hostRefused(err)) return withCause(new EngineCallError('error', HOST_NOT_ALLOWED_MESSAGE, { failureClass: 'host_not_allowed' }), err);
+    return withCause(new EngineCallError('error', 'could not connect to the engine', { failureClass: 'connection_failed' }), err);
   }
-  return new EngineCallError('error', 'unexpected provider failure', { failureClass: 'provider_error' });
+  return withCause(new EngineCallError('error', 'unexpected provider failure', { failureClass: 'provider_error' }), err);
+}
+
+/** Keeps the raw error as `cause`, for the operator's log only (attempt.ts logs it; responses never carry it). */
+function withCause(e: EngineCallError, cause: unknown): EngineCallError {
+  Object.defineProperty(e, 'cause', { value: cause, enumerable: false });
+  return e;
 }
 
 /** Whether ENGINE_ALLOWED_HOSTS refused the connection (the transport's error, anywhere in the cause chain). */
