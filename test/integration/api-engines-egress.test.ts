@@ -71,9 +71,9 @@ async function probe(api: TestApi, engineId: string, body: Record<string, unknow
   return (await res.json()) as { status: string; error?: string };
 }
 /** An engine row written behind the API: registered when its host was allowed (before DNS or the setting changed). */
-async function engineRow(base_url: string) {
+async function engineRow(base_url: string, provider = 'openai') {
   const id = crypto.randomUUID();
-  await tdb.db('engines').insert({ id, tenant_id: tenant, name: `row-${id.slice(0, 8)}`, provider: 'openai', model: 'good-model', base_url });
+  await tdb.db('engines').insert({ id, tenant_id: tenant, name: `row-${id.slice(0, 8)}`, provider, model: 'good-model', base_url });
   return id;
 }
 /** Nothing an error may carry about where it tried to connect. */
@@ -162,9 +162,10 @@ describe('calls are checked when made, after DNS, and refused ones never connect
     expect(ledger).toMatchObject({ outcome: 'error', error: expect.stringMatching(/^host_not_allowed: /) });
   });
 
-  it('a loopback literal and a name resolving to loopback (system DNS) are refused by a list without them, unconnected', async () => {
-    for (const url of [sink.url, `http://localhost:${sink.port}/v1`]) {
-      const id = await engineRow(url);
+  it('a loopback literal and a name resolving to loopback (system DNS) are refused by a list without them, for OpenAI and Anthropic engines, unconnected', async () => {
+    const urls = [sink.url, `http://localhost:${sink.port}/v1`];
+    for (const [url, provider] of [...urls.map((u) => [u, 'openai']), ...urls.map((u) => [u, 'anthropic'])]) {
+      const id = await engineRow(url, provider);
       const result = await probe(listed, id, { timeout_ms: 2000 });
       expect(result).toMatchObject({ status: 'down', error: expect.stringMatching(/^host_not_allowed: /) });
       expectNoSocketText(result.error!, sink);
