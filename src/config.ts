@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { hostDecision, hostPolicyFor, parseAllowedHosts, type HostPolicy } from './net/host-policy';
 
 /**
  * Every setting the service reads, validated once at start. A bad value stops the process
@@ -86,6 +87,16 @@ const envSchema = z.object({
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3600),
   /** How often workers start the workflows of open conflicts whose start was cut off (a crash after commit). */
   CONFLICT_SWEEP_INTERVAL_MS: int(60_000, 1000, 3_600_000),
+  /**
+   * Where engine calls may connect: comma-separated host names (`*.example.com` for subdomains),
+   * IPs or CIDRs, `*` for any. Unset: any public address in production (loopback, link-local,
+   * private, CGNAT and metadata addresses refused), anything elsewhere (anno dev, tests).
+   */
+  ENGINE_ALLOWED_HOSTS: optionalString.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    const parsed = parseAllowedHosts(v);
+    if (!parsed.ok) for (const p of parsed.problems) ctx.addIssue({ code: 'custom', message: p });
+  }),
   /** Optional OpenAI-compatible engine registered from the environment at start. */
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_API_KEY: optionalString,
@@ -100,6 +111,8 @@ export interface Config extends Env {
   /** JWT secret actually used (development falls back to a fixed, loudly logged secret). */
   jwtSecret: string | undefined;
   temporalUiUrl: string;
+  /** ENGINE_ALLOWED_HOSTS as a policy (its default when unset depends on NODE_ENV). */
+  engineHostPolicy: HostPolicy;
 }
 
 export class ConfigError extends Error {
@@ -122,9 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.JWT_SECRET && e.JWT_SECRET.length < 16) problems.push('JWT_SECRET: must be at least 16 characters');
   if (e.OPENAI_BASE_URL && !e.OPENAI_MODEL) problems.push('OPENAI_MODEL: required when OPENAI_BASE_URL is set');
+  const engineHostPolicy = hostPolicyFor({ nodeEnv: e.NODE_ENV, allowedHosts: e.ENGINE_ALLOWED_HOSTS });
+  if (e.OPENAI_BASE_URL && hostDecision(engineHostPolicy, new URL(e.OPENAI_BASE_URL).hostname) === 'refused') {
+    problems.push('OPENAI_BASE_URL: its host is not allowed by ENGINE_ALLOWED_HOSTS (or, unset, is not public in production)');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     ...e,
+    engineHostPolicy,
     dataDir: path.resolve(e.DATA_DIR),
     jwtSecret: e.JWT_SECRET ?? (e.JWT_JWKS_URL ? undefined : DEV_JWT_SECRET),
     temporalUiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),

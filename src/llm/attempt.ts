@@ -5,7 +5,7 @@ import { cacheGet, cacheKey, cacheTtlSeconds, type CacheWriter } from './cache';
 import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
 import type { EngineRecord } from './engine-store';
-import { asEngineCallError, EngineCallError, type FailureOutcome } from './errors';
+import { asEngineCallError, EngineCallError, type FailureClass, type FailureOutcome } from './errors';
 import type { LedgerWriter, OpenedCall, Settlement, UsageEntry } from './ledger';
 import { retryLedgerWrite } from './ledger-retry';
 import type { MemoryCache } from './memory-cache';
@@ -45,11 +45,17 @@ export interface AttemptContext {
 
 export const DEFAULT_LEDGER_SETTLE_MARGIN_MS = 30_000;
 
+/** The reason of an attempt whose ledger row could not be written (the database error itself is logged, not returned). */
+export const LEDGER_UNAVAILABLE_REASON = 'ledger_unavailable: usage ledger unavailable, provider not called';
+
+/** Failure classes whose raw cause is worth the operator's log. */
+const RAW_CAUSE_LOGGED: ReadonlySet<FailureClass> = new Set(['connection_failed', 'provider_error', 'host_not_allowed']);
+
 export type AttemptOutcome =
   /** `answer`: the raw answer text (what single flight hands to concurrent callers of the same key). */
   | { ok: true; result: Omit<GenerateResult, 'failedAttempts'>; answer: string }
   /** `outcome`, `status` and `retryAfterSeconds` are what the retry policy decides on. */
-  | { ok: false; reason: string; outcome: AttemptFailureOutcome; status?: number; retryAfterSeconds?: number };
+  | { ok: false; reason: string; outcome: AttemptFailureOutcome; failureClass?: FailureClass; status?: number; retryAfterSeconds?: number };
 
 export interface AttemptOptions {
   /** An answer a concurrent attempt of this process just got for the same cache key (single flight): used like a cache hit. */
@@ -141,14 +147,16 @@ export async function attemptEngine(
   } catch (thrown) {
     const latencyMs = Math.round(performance.now() - callStarted);
     const callerAborted = request.signal?.aborted === true;
-    const err = callerAborted ? new EngineCallError('error', 'aborted by caller') : asEngineCallError(thrown);
+    const err = callerAborted ? new EngineCallError('error', 'aborted by caller', { failureClass: 'aborted' }) : asEngineCallError(thrown);
+    // Callers get the class only (no socket text, host or port); the operator's log gets the cause.
+    if (!callerAborted && RAW_CAUSE_LOGGED.has(err.failureClass)) ctx.logger?.warn({ err: thrown, engineId: engine.id, failureClass: err.failureClass }, 'llm engine call failed');
     if (err.usage && !isLocal) usage = err.usage;
     updateHealth(ctx, engine, err.outcome, callerAborted, err, options.retry === true);
     ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
     const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
     await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
     if (callerAborted) throw abortReason(request.signal!);
-    return { ok: false, reason: `${err.outcome}: ${err.message}`, outcome: err.outcome, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
+    return { ok: false, reason: err.reason, outcome: err.outcome, failureClass: err.failureClass, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
   }
 }
 
@@ -233,7 +241,8 @@ async function openLedgerRow(
     });
     return { ok: true, call };
   } catch (err) {
-    return { ok: false, reason: `error: usage ledger unavailable, provider not called (${(err as Error)?.message ?? err})` };
+    ctx.logger?.error({ err, engineId: engine.id }, 'llm usage ledger unavailable; provider not called');
+    return { ok: false, reason: LEDGER_UNAVAILABLE_REASON };
   }
 }
 

@@ -13,6 +13,8 @@ export interface AttemptFailureInfo {
   status?: number;
   /** A 429's Retry-After, in seconds. */
   retryAfterSeconds?: number;
+  /** The failure class (see src/llm/errors.ts FailureClass); `host_not_allowed` is permanent. */
+  failureClass?: string;
 }
 
 export interface RetryPolicy {
@@ -33,7 +35,8 @@ export const MAX_INVALID_OUTPUT_RETRIES = 1;
 /**
  * Transient failures: 5xx, 408 (request timeout), 409 (conflict, e.g. a concurrent request),
  * 429, timeouts and connection errors (an 'error' without a status). Everything else is
- * permanent: other 4xx (bad request, auth, not found), an unsupported provider, an open circuit.
+ * permanent: other 4xx (bad request, auth, not found), a 3xx (redirects are not followed), a host
+ * ENGINE_ALLOWED_HOSTS refuses, an unsupported provider, an open circuit.
  * An invalid answer is retryable but bounded separately (MAX_INVALID_OUTPUT_RETRIES).
  */
 export function isRetryable(failure: AttemptFailureInfo): boolean {
@@ -43,6 +46,7 @@ export function isRetryable(failure: AttemptFailureInfo): boolean {
     case 'invalid_output':
       return true;
     case 'error': {
+      if (failure.failureClass === 'host_not_allowed') return false; // the policy will refuse it again
       const s = failure.status;
       return s === undefined || s >= 500 || s === 408 || s === 409 || s === 429;
     }

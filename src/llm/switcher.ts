@@ -9,6 +9,8 @@ import { buildMessages } from './prompt';
 import { createAnthropicProvider } from './providers/anthropic';
 import { localProvider } from './providers/local';
 import { createOpenAIProvider } from './providers/openai';
+import type { Egress } from './providers/egress';
+import { defaultEgress } from './providers/transport';
 import type { Provider } from './providers/types';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
@@ -39,6 +41,8 @@ export interface SwitcherOptions {
   ledgerSettleMarginMs?: number;
   /** Retries of transient failures per engine and their backoff (default DEFAULT_RETRY_POLICY; LLM_RETRIES_PER_ENGINE). */
   retry?: Partial<RetryPolicy>;
+  /** Where provider calls may connect (ENGINE_ALLOWED_HOSTS); default: this process's environment. */
+  egress?: Egress;
 }
 
 export interface Switcher extends LlmSwitcher {
@@ -47,6 +51,10 @@ export interface Switcher extends LlmSwitcher {
   readonly rateLimiter: RateLimiter;
   /** Its ledger writer (direct engine calls share it). */
   readonly ledger: LedgerWriter;
+  /** Its provider adapters (direct engine calls use them too, under the same egress policy). */
+  readonly providers: Partial<Record<string, Provider>>;
+  /** Where its provider calls may connect (engine registration checks base_url against it). */
+  readonly egress: Egress;
   /** Settles when the cache entries written behind answers so far are stored (tests, shutdown). */
   flush(): Promise<void>;
 }
@@ -66,10 +74,11 @@ export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
 export function createSwitcher(options: SwitcherOptions): Switcher {
   const breaker = options.circuitBreaker instanceof CircuitBreaker ? options.circuitBreaker : new CircuitBreaker(options.circuitBreaker);
   const limiter = options.rateLimiter ?? new RateLimiter();
+  const egress = options.egress ?? defaultEgress();
   const cacheWriter = createCacheWriter(options.db, (err) => options.logger?.warn({ err }, 'llm cache write failed'));
   const ctx: AttemptContext = {
     db: options.db,
-    providers: { local: localProvider, openai: createOpenAIProvider(), anthropic: createAnthropicProvider(), ...options.providers },
+    providers: { local: localProvider, openai: createOpenAIProvider({ egress }), anthropic: createAnthropicProvider({ egress }), ...options.providers },
     limiter,
     breaker,
     timeoutMs: options.timeoutMs,
@@ -105,5 +114,5 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     throw new AllEnginesFailedError(failures);
   }
 
-  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger, flush: () => cacheWriter.flush() };
+  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger, providers: ctx.providers, egress, flush: () => cacheWriter.flush() };
 }

@@ -6,6 +6,7 @@ import { createApp } from '../api/app';
 import type { Config } from '../config';
 import { suggestionFeedbackMessage } from '../api/suggestions/ws-handler';
 import { reviewDecisionMessage } from '../tasks/ws-handlers';
+import { systemResolve, type ResolveHost } from '../llm/providers/egress';
 import { createSwitcher } from '../llm/switcher';
 import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
 import { openMetricsWarning } from '../metrics/token';
@@ -22,7 +23,7 @@ export interface RunningApi {
  * The API's switcher: engine rows read on every call (an edited engine applies at once), recent
  * answers kept in memory so a repeated suggestion costs no cache round trip.
  */
-export function createApiSwitcher(config: Config, db: Knex, logger?: Logger) {
+export function createApiSwitcher(config: Config, db: Knex, logger?: Logger, resolveHost: ResolveHost = systemResolve) {
   return createSwitcher({
     db,
     timeoutMs: config.LLM_TIMEOUT_MS,
@@ -30,6 +31,7 @@ export function createApiSwitcher(config: Config, db: Knex, logger?: Logger) {
     memoryCacheEntries: config.LLM_MEMORY_CACHE_ENTRIES,
     retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
     ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
+    egress: { policy: config.engineHostPolicy, resolve: resolveHost },
   });
 }
 

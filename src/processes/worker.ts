@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { scheduleCachePruning } from '../llm/cache';
 import { scheduleLedgerSweep } from '../llm/ledger-sweep';
+import { systemResolve, type ResolveHost } from '../llm/providers/egress';
 import { createSwitcher, type Switcher } from '../llm/switcher';
 import type { Logger } from '../logger';
 import { scheduleConflictSweep } from '../tasks/conflict-sweep';
@@ -16,7 +17,7 @@ import { createWorkers, runWorkers } from '../temporal/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
-export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger): Switcher {
+export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger, resolveHost: ResolveHost = systemResolve): Switcher {
   return createSwitcher({
     db,
     timeoutMs: config.LLM_TIMEOUT_MS,
@@ -24,6 +25,7 @@ export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger):
     logger,
     retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
     ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
+    egress: { policy: config.engineHostPolicy, resolve: resolveHost },
   });
 }
 

@@ -7,6 +7,7 @@ import { createApp } from '../../src/api/app';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../../src/api/deps';
 import { Role, mintToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config';
+import type { ResolveHost } from '../../src/llm/providers/egress';
 import { createApiSwitcher } from '../../src/processes/api';
 import { createLogger } from '../../src/logger';
 import { attachWebSocketHub, type WebSocketHub, type WebSocketHubOptions } from '../../src/ws/hub';
@@ -53,6 +54,8 @@ export async function startTestApi(opts: {
   temporalClient?: Client;
   env?: Record<string, string>;
   ws?: WebSocketHubOptions;
+  /** The resolver whose answers the engine egress policy checks (default: the system's). */
+  resolveHost?: ResolveHost;
 }): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -72,7 +75,7 @@ export async function startTestApi(opts: {
     db: opts.db,
     logger: createLogger(config),
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
-    switcher: createApiSwitcher(config, opts.db),
+    switcher: createApiSwitcher(config, opts.db, undefined, opts.resolveHost),
   };
   const app = createApp(deps);
   const server = http.createServer(app.callback());

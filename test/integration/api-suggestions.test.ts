@@ -147,7 +147,7 @@ describe('live suggestions', () => {
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ engine_id: good, value: { label: 'positive' } });
     // A live suggestion retries a transient failure once on the same engine, then fails over.
-    const failed = { engine_id: brokenWithFallback, reason: expect.stringMatching(/^error: http 500/) };
+    const failed = { engine_id: brokenWithFallback, reason: expect.stringMatching(/^http_5xx: http 500/) };
     expect(body.failed_attempts).toEqual([failed, failed]);
     const row = await tdb.db('suggestions').where({ id: body.suggestion_id }).first();
     expect(row.failed_attempts).toEqual(body.failed_attempts);

@@ -104,7 +104,7 @@ test('no row, no call: when the ledger cannot be written the provider is not cal
     const err = await switcher.generate(request(undefined, { engines })).catch((e) => e);
     expect(err).toBeInstanceOf(AllEnginesFailedError);
     expect(err.attempts).toHaveLength(3);
-    for (const attempt of err.attempts) expect(attempt.reason).toMatch(/^error: usage ledger unavailable, provider not called/);
+    for (const attempt of err.attempts) expect(attempt.reason).toMatch(/^ledger_unavailable: usage ledger unavailable, provider not called/);
     // Each attempt retried the write with backoff for about the call's timeout (800 ms) before giving up.
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 300);
     expect(proxy.refused - refusedBefore).toBeGreaterThanOrEqual(3);

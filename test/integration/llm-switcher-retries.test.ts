@@ -56,8 +56,8 @@ describe('transient failures are retried on the same engine', () => {
     expect(result.engineId).toBe(ids.a);
     expect(models()).toEqual(['model-a', 'model-a', 'model-a']);
     expect(result.failedAttempts).toEqual([
-      { engineId: ids.a, attempt: 1, outcome: 'error', reason: 'error: http 500: upstream exploded' },
-      { engineId: ids.a, attempt: 2, outcome: 'error', reason: 'error: http 500: upstream exploded' },
+      { engineId: ids.a, attempt: 1, outcome: 'error', reason: 'http_5xx: http 500: upstream exploded' },
+      { engineId: ids.a, attempt: 2, outcome: 'error', reason: 'http_5xx: http 500: upstream exploded' },
     ]);
     expect((await usage()).map((u) => u.outcome)).toEqual(['error', 'error', 'ok']);
     const [r0, r1, r2] = fake.requests.map((r) => r.receivedAt);
@@ -90,14 +90,14 @@ describe('transient failures are retried on the same engine', () => {
     expect(err).toBeInstanceOf(AllEnginesFailedError);
     expect(fake.requestCount).toBe(3); // 1 + params.max_retries 2
     expect(err.attempts.map((a) => [a.engineId, a.attempt, a.outcome])).toEqual([[ids.two, 1, 'error'], [ids.two, 2, 'error'], [ids.two, 3, 'error']]);
-    expect(err.message).toBe(`all engines failed: ${[1, 2, 3].map((i) => `${ids.two} #${i} error: http 503: fake upstream error 503`).join('; ')}`);
+    expect(err.message).toBe(`all engines failed: ${[1, 2, 3].map((i) => `${ids.two} #${i} http_5xx: http 503: fake upstream error 503`).join('; ')}`);
     expect(await usage()).toHaveLength(3);
   });
 
   it('retries connection errors', async () => {
     const err = failOf(await switcher.generate(request({ engineId: ids.dead })).catch((e) => e));
     expect(err.attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'error'], [2, 'error'], [3, 'error']]);
-    expect(err.attempts[2].reason).toMatch(/^error: connection error/);
+    expect(err.attempts[2].reason).toMatch(/^connection_failed: /);
   });
 });
 
@@ -109,7 +109,7 @@ describe('what is not retried', () => {
       const result = await switcher.generate(request());
       expect(result.engineId).toBe(ids.b);
       expect(models()).toEqual(['model-a', 'model-b']);
-      expect(result.failedAttempts.map((f) => [f.attempt, f.reason.slice(0, 15)])).toEqual([[1, `error: http ${status}`]]);
+      expect(result.failedAttempts.map((f) => [f.attempt, f.reason.slice(0, 18)])).toEqual([[1, `http_4xx: http ${status}`]]);
     }
   });
 

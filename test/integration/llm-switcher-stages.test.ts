@@ -255,7 +255,7 @@ describe('anthropic provider', () => {
     anthropic.setFault(() => ({ status: 529 }));
     const r = await switcher.generate(request({ engineId: ids.claude }));
     expect(r.engineId).toBe(ids.gpt);
-    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, attempt: 1, outcome: 'error', reason: 'error: http 529: fake upstream error 529' }]);
+    expect(r.failedAttempts).toEqual([{ engineId: ids.claude, attempt: 1, outcome: 'error', reason: 'http_5xx: http 529: fake upstream error 529' }]);
 
     anthropic.setFault(() => ({ status: 429, retryAfter: 30 }));
     const r2 = await switcher.generate(request({ engineId: ids.claude, item: { text: 'ham again' } }));

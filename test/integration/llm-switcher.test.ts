@@ -154,7 +154,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     expect(result.engineId).toBe(ids.b);
     expect(result.model).toBe('model-b');
     expect(result.value).toEqual({ label: 'negative' });
-    expect(result.failedAttempts).toEqual([{ engineId: ids.a, attempt: 1, outcome: 'error', reason: 'error: http 500: upstream exploded' }]);
+    expect(result.failedAttempts).toEqual([{ engineId: ids.a, attempt: 1, outcome: 'error', reason: 'http_5xx: http 500: upstream exploded' }]);
     expect(fake.requests.map((r) => r.model)).toEqual(['model-a', 'model-b']);
 
     const rows = await usageRows();
@@ -182,7 +182,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     expect(err).toBeInstanceOf(AllEnginesFailedError);
     const attempts = (err as AllEnginesFailedError).attempts;
     expect(attempts.map((a) => a.engineId)).toEqual([ids.a, ids.b, ids.disabled, unknown, 'not-a-uuid', ids.slow, ids.c]);
-    expect(attempts[0].reason).toBe('error: http 503: fake upstream error 503');
+    expect(attempts[0].reason).toBe('http_5xx: http 503: fake upstream error 503');
     expect(attempts[1].reason).toMatch(/^rate_limited: http 429 \(retry after 7s\)/);
     expect(attempts[2].reason).toMatch(/^disabled/);
     expect(attempts[3].reason).toMatch(/^not_found/);
@@ -254,7 +254,7 @@ describe('LLM switcher against a real HTTP server and PostgreSQL', () => {
     await tdb.db('engines').insert({ id: dead, tenant_id: T1, name: 'dead', provider: 'openai', model: 'model-dead', base_url: 'http://127.0.0.1:1/v1' });
     const result = await switcher.generate(request({ engineId: dead, fallbackEngineIds: [ids.b] }));
     expect(result.engineId).toBe(ids.b);
-    expect(result.failedAttempts).toEqual([{ engineId: dead, attempt: 1, outcome: 'error', reason: expect.stringMatching(/^error: connection error/) }]);
+    expect(result.failedAttempts).toEqual([{ engineId: dead, attempt: 1, outcome: 'error', reason: expect.stringMatching(/^connection_failed: /) }]);
     expect((await usageRows()).map((r) => [r.engine_id, r.outcome])).toEqual([
       [dead, 'error'],
       [ids.b, 'ok'],

@@ -73,7 +73,8 @@ test('1,000 items, one engine, 43% faulty calls: ≥ 99% annotated, every failed
     const calls = fake.callsByText.get(f.data.text)!;
     const listed = [...(f.error as string).matchAll(new RegExp(`${engineId} #(\\d+) (\\w+):`, 'g'))];
     expect(listed.map((m) => Number(m[1]))).toEqual(Array.from({ length: calls }, (_, i) => i + 1));
-    for (const m of listed) expect(['error', 'timeout', 'rate_limited', 'invalid_output']).toContain(m[2]);
+    // Each attempt names its failure class (500s are http_5xx; a hang is a timeout).
+    for (const m of listed) expect(['http_5xx', 'timeout', 'rate_limited', 'invalid_output']).toContain(m[2]);
   }
 
   // One ledger row per provider call; the job's spend is their sum.

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
-import { attemptEngine, DEFAULT_LEDGER_SETTLE_MARGIN_MS, type AttemptContext } from '../../llm/attempt';
+import { attemptEngine, DEFAULT_LEDGER_SETTLE_MARGIN_MS, LEDGER_UNAVAILABLE_REASON, type AttemptContext } from '../../llm/attempt';
 import { computeCostUsd } from '../../llm/cost';
 import { withDeadline } from '../../llm/deadline';
 import type { EngineRecord } from '../../llm/engine-store';
@@ -9,10 +9,6 @@ import { retryLedgerWrite } from '../../llm/ledger-retry';
 import { settleDeadlineMs, upperBoundCostUsd } from '../../llm/write-ahead';
 import { parseModelOutput } from '../../llm/parse';
 import { buildMessages } from '../../llm/prompt';
-import { createAnthropicProvider } from '../../llm/providers/anthropic';
-import { localProvider } from '../../llm/providers/local';
-import { createOpenAIProvider } from '../../llm/providers/openai';
-import type { Provider } from '../../llm/providers/types';
 import { ZERO_USAGE } from '../../llm/providers/types';
 import type { Switcher } from '../../llm/switcher';
 import type { GenerateRequest, ProjectContext, TokenUsage } from '../../llm/types';
@@ -20,14 +16,9 @@ import type { GenerateRequest, ProjectContext, TokenUsage } from '../../llm/type
 /**
  * Calls one engine alone — no route, no fallbacks, no cache — for the health probe and for
  * engine comparison, where the question is "how does THIS engine answer". They still go through
- * the switcher's rate limiter and circuit breaker (compare) and always write the usage ledger.
+ * the switcher's providers (so its egress policy, ENGINE_ALLOWED_HOSTS), rate limiter and
+ * circuit breaker (compare), and always write the usage ledger.
  */
-
-let providers: Partial<Record<string, Provider>> | undefined;
-function defaultProviders(): Partial<Record<string, Provider>> {
-  providers ??= { local: localProvider, openai: createOpenAIProvider(), anthropic: createAnthropicProvider() };
-  return providers;
-}
 
 /** Above this a successful probe is "degraded". */
 export const DEFAULT_SLOW_MS = 2000;
@@ -53,7 +44,7 @@ export async function probeEngine(
   tenantId: string,
   opts: { slowMs?: number; timeoutMs?: number; defaultTimeoutMs: number; settleMarginMs?: number },
 ): Promise<ProbeResult> {
-  const provider = defaultProviders()[engine.provider];
+  const provider = switcher.providers[engine.provider];
   const circuit = switcher.circuitBreaker.state(engine.id);
   if (!provider) return { status: 'down', latency_ms: 0, error: `unsupported: provider "${engine.provider}" is not available`, circuit };
   const project: ProjectContext = {
@@ -77,8 +68,8 @@ export async function probeEngine(
       () => switcher.ledger.open({ ...scope, key, costUpperUsd: upperBoundCostUsd({ promptChars: messages.reduce((n, m) => n + m.content.length, 0), messages: messages.length }, engine), deadlineMs: settleDeadlineMs(timeoutMs, opts.settleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS) }),
       { giveUpAt: Date.now() + timeoutMs },
     );
-  } catch (err) {
-    return { status: 'down', latency_ms: 0, error: `error: usage ledger unavailable, provider not called (${(err as Error).message})`, circuit };
+  } catch {
+    return { status: 'down', latency_ms: 0, error: LEDGER_UNAVAILABLE_REASON, circuit };
   }
   const started = performance.now();
   let usage: TokenUsage = { ...ZERO_USAGE };
@@ -92,7 +83,7 @@ export async function probeEngine(
     const err = asEngineCallError(thrown);
     if (err.usage && !isLocal) usage = err.usage;
     outcome = err.outcome;
-    error = `${err.outcome}: ${err.message}`;
+    error = err.reason; // the failure class, never the raw socket error (see FailureClass)
   }
   const latency = Math.round(performance.now() - started);
   const settlement = { usage, costUsd: isLocal ? '0' : computeCostUsd(usage, engine), latencyMs: latency, outcome, error: error ?? null };
@@ -106,7 +97,7 @@ export async function probeEngine(
 export function directContext(db: Knex, switcher: Switcher, timeoutMs: number): AttemptContext {
   return {
     db,
-    providers: defaultProviders(),
+    providers: switcher.providers,
     limiter: switcher.rateLimiter,
     breaker: switcher.circuitBreaker,
     timeoutMs,

@@ -12,6 +12,7 @@ import { API_PREFIX, defineRoute } from '../openapi';
 import { ensureTenant, findProjectForPrincipal } from '../scope';
 import { compareEngines, DEFAULT_COMPARE_SAMPLE, loadReferenceItems } from './compare';
 import { probeEngine } from './direct';
+import { assertEngineUrlAllowed, egressOf } from './guard';
 import { presentEngine } from './presenter';
 import {
   CompareBody,
@@ -132,7 +133,7 @@ defineRoute(
     tags: TAGS,
     summary: 'Register an engine',
     description:
-      'Registers an engine of the caller’s tenant. `api_key_env` names the environment variable the key is read from at call time (e.g. `OPENAI_API_KEY`); a key itself is rejected and never stored. `fallback_engine_ids` must name engines the tenant can see. A name already used by another engine of the tenant is a 409.',
+      'Registers an engine of the caller’s tenant. Engines are shared by all the tenant’s projects, so this takes `admin` or a `manager` whose token has no `projects` restriction (a restricted manager gets 403). The host it will call — `base_url`, else the provider’s API — must be allowed by the server’s `ENGINE_ALLOWED_HOSTS` (unset: only public addresses in production): otherwise a 422 naming `base_url`; calls are checked again, after DNS resolution, when made, and never follow redirects. `api_key_env` names the environment variable the key is read from at call time (e.g. `OPENAI_API_KEY`); a key itself is rejected and never stored. `fallback_engine_ids` must name engines the tenant can see. A name already used by another engine of the tenant is a 409.',
     roles: ['manager'],
     tenantWide: true, // every project of the tenant may route to it
     request: { body: CreateEngineBody },
@@ -142,6 +143,7 @@ defineRoute(
     const { body } = ctx.state.input;
     const { db } = ctx.deps;
     const principal = ctx.state.principal!;
+    await assertEngineUrlAllowed(egressOf(ctx.deps), body.provider, body.base_url);
     await assertUsableEngines(db, principal, fallbackFields(body.fallback_engine_ids));
     await assertNameFree(db, principal.tenantId, body.name);
     const id = crypto.randomUUID();
@@ -174,7 +176,7 @@ defineRoute(
     tags: TAGS,
     summary: 'Update an engine',
     description:
-      'Changes the fields given and keeps the others. Built-in engines are read-only: 403. Another tenant’s engine is a 404. An engine may not list itself among its fallbacks (422).',
+      'Changes the fields given and keeps the others. Takes `admin` or a `manager` without a `projects` restriction (else 403); a new `base_url` or `provider` is checked against `ENGINE_ALLOWED_HOSTS` as at registration (422 naming `base_url`). Built-in engines are read-only: 403. Another tenant’s engine is a 404. An engine may not list itself among its fallbacks (422).',
     roles: ['manager'],
     tenantWide: true, // every project of the tenant may route to it
     request: { params: EngineParamsPath, body: UpdateEngineBody },
@@ -187,6 +189,9 @@ defineRoute(
     const existing = await findVisibleEngine(db, principal.tenantId, params.engine_id);
     if (!existing) throw notFound('engine', params.engine_id);
     if (existing.tenant_id === null) throw forbidden('Built-in engines are read-only; register an engine of your own instead');
+    if (body.base_url !== undefined || body.provider !== undefined) {
+      await assertEngineUrlAllowed(egressOf(ctx.deps), body.provider ?? existing.provider, body.base_url !== undefined ? body.base_url : existing.base_url);
+    }
     await assertUsableEngines(db, principal, fallbackFields(body.fallback_engine_ids), existing.id);
     if (body.name !== undefined) await assertNameFree(db, principal.tenantId, body.name, existing.id);
     const row = await db.transaction(async (trx) => {
@@ -216,7 +221,7 @@ defineRoute(
     tags: TAGS,
     summary: 'Probe an engine',
     description:
-      'Makes a real call to the engine’s provider with a tiny prompt, bypassing the cache (and the breaker’s admission, so an open circuit can be probed). `down`: the call failed (`error` says why); `degraded`: it answered, but slower than `slow_ms` (default 2000) or the circuit breaker is not closed; `healthy` otherwise. The call is recorded in the usage ledger. The body is optional.',
+      'Makes a real call to the engine’s provider with a tiny prompt, bypassing the cache (and the breaker’s admission, so an open circuit can be probed). `down`: the call failed (`error` names the failure class — `connection_failed`, `timeout`, `http_4xx`, `http_5xx`, `redirect_not_followed`, `rate_limited`, `invalid_output`, `host_not_allowed`, `provider_error`, `ledger_unavailable` — never the raw socket error); `degraded`: it answered, but slower than `slow_ms` (default 2000) or the circuit breaker is not closed; `healthy` otherwise. The call is recorded in the usage ledger. The body is optional.',
     roles: ['manager'],
     request: { params: EngineParamsPath, body: HealthProbeBody },
     responses: { 200: { description: 'The probe result', schema: HealthProbeResponse } },

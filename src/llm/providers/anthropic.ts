@@ -2,7 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
-import { providerFetch, sdkClientCache } from './transport';
+import type { Egress } from './egress';
+import { defaultEgress, providerFetchFor, sdkClientCache } from './transport';
 import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderResponse } from './types';
 
 /**
@@ -13,13 +14,16 @@ import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderRespo
  */
 export interface AnthropicProviderOptions {
   env?: NodeJS.ProcessEnv;
+  /** Where calls may connect (default: this process's ENGINE_ALLOWED_HOSTS / NODE_ENV). */
+  egress?: Egress;
 }
 
 const DEFAULT_MAX_TOKENS = 256;
 
 export function createAnthropicProvider(options: AnthropicProviderOptions = {}): Provider {
   const env = options.env ?? process.env;
-  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new Anthropic({ baseURL, apiKey, authToken: null, timeout: timeoutMs, maxRetries: 0, fetch: providerFetch }));
+  const fetch = providerFetchFor(options.egress ?? defaultEgress());
+  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new Anthropic({ baseURL, apiKey, authToken: null, timeout: timeoutMs, maxRetries: 0, fetch }));
 
   return {
     async call(request: ProviderRequest): Promise<ProviderResponse> {

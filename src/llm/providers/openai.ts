@@ -2,7 +2,8 @@ import OpenAI from 'openai';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
 import { jsonSchemaFor } from '../prompt';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
-import { providerFetch, sdkClientCache } from './transport';
+import type { Egress } from './egress';
+import { defaultEgress, providerFetchFor, sdkClientCache } from './transport';
 import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderResponse } from './types';
 
 /**
@@ -14,6 +15,8 @@ import { usageIdHeaders, type Provider, type ProviderRequest, type ProviderRespo
 export interface OpenAIProviderOptions {
   /** Where API keys are read from (default process.env); keys are looked up, never stored. */
   env?: NodeJS.ProcessEnv;
+  /** Where calls may connect (default: this process's ENGINE_ALLOWED_HOSTS / NODE_ENV). */
+  egress?: Egress;
 }
 
 /** Engine params passed through to the API when set. */
@@ -21,7 +24,8 @@ const PASSTHROUGH = ['max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'fr
 
 export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
   const env = options.env ?? process.env;
-  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new OpenAI({ baseURL, apiKey, timeout: timeoutMs, maxRetries: 0, fetch: providerFetch }));
+  const fetch = providerFetchFor(options.egress ?? defaultEgress());
+  const clientFor = sdkClientCache(env, ({ baseURL, apiKey, timeoutMs }) => new OpenAI({ baseURL, apiKey, timeout: timeoutMs, maxRetries: 0, fetch }));
 
   return {
     async call(request: ProviderRequest): Promise<ProviderResponse> {

@@ -1,4 +1,5 @@
 import { EngineCallError, timeoutError } from '../errors';
+import { HOST_NOT_ALLOWED_CODE, HOST_NOT_ALLOWED_MESSAGE } from './egress';
 import { retryAfterSeconds } from './retry-after';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -33,12 +34,29 @@ export function classifySdkError(sdk: SdkErrors, err: unknown, timeoutMs: number
           retryAfterSeconds: retryAfter,
         });
       }
+      // Redirects are never followed (see transport.ts): the answer is the 3xx itself.
+      if (apiErr.status >= 300 && apiErr.status < 400) return new EngineCallError('error', `http ${apiErr.status}: redirects are not followed`, { status: apiErr.status });
       return new EngineCallError('error', `http ${apiErr.status}: ${message}`, { status: apiErr.status });
     }
   }
   if (err instanceof sdk.APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    return new EngineCallError('error', `connection error${cause instanceof Error ? `: ${cause.message}` : ''}`);
+    // The cause (a socket error naming host and port) stays out of the message: see FailureClass.
+    if (hostRefused(err)) return withCause(new EngineCallError('error', HOST_NOT_ALLOWED_MESSAGE, { failureClass: 'host_not_allowed' }), err);
+    return withCause(new EngineCallError('error', 'could not connect to the engine', { failureClass: 'connection_failed' }), err);
   }
-  return new EngineCallError('error', err instanceof Error ? err.message : String(err));
+  return withCause(new EngineCallError('error', 'unexpected provider failure', { failureClass: 'provider_error' }), err);
+}
+
+/** Keeps the raw error as `cause`, for the operator's log only (attempt.ts logs it; responses never carry it). */
+function withCause(e: EngineCallError, cause: unknown): EngineCallError {
+  Object.defineProperty(e, 'cause', { value: cause, enumerable: false });
+  return e;
+}
+
+/** Whether ENGINE_ALLOWED_HOSTS refused the connection (the transport's error, anywhere in the cause chain). */
+function hostRefused(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === HOST_NOT_ALLOWED_CODE) return true;
+  }
+  return false;
 }

@@ -1,7 +1,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import nodeFetch from 'node-fetch';
+import { addressesAllowed, hostDecision } from '../../net/host-policy';
+import { egressFromEnv, HostNotAllowedError, type Egress } from './egress';
 import type { ProviderRequest } from './types';
 
 /**
@@ -10,21 +13,69 @@ import type { ProviderRequest } from './types';
  * until v5. The global fetch (undici, with WHATWG streams) cost the API about twice the CPU per
  * provider call, and under load that CPU is the suggestion endpoint's queueing delay
  * (measured with `npm run bench:suggest`: cache-off CPU per request at 8 in flight 3.8 → 2.0 ms).
+ *
+ * Every connection obeys the egress policy (ENGINE_ALLOWED_HOSTS): an IP literal is checked
+ * before the request (sockets skip DNS for those), a name in the agents' `lookup`, which
+ * resolves it, checks EVERY address and hands the socket only checked ones — the socket connects
+ * to what was checked, so DNS rebinding cannot swap it. Redirects are never followed
+ * (`redirect: 'manual'`): the SDK sees the 3xx and fails the call, so no redirect can lead to a
+ * host the policy refuses. A refusal is a HostNotAllowedError before any connection.
  */
-const agents = {
-  http: new http.Agent({ keepAlive: true }),
-  https: new https.Agent({ keepAlive: true }),
-};
+export type SdkFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-type SdkFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+function guardedLookup(egress: Egress): LookupFunction {
+  return (hostname, options, callback) => {
+    egress.resolve(hostname).then(
+      (resolved) => {
+        if (!addressesAllowed(egress.policy, hostname, resolved.map((a) => a.address))) {
+          callback(new HostNotAllowedError(), '', 0);
+          return;
+        }
+        const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+        const usable = family === 4 || family === 6 ? resolved.filter((a) => a.family === family) : resolved;
+        if (!usable.length) {
+          callback(Object.assign(new Error(`no address of family ${family}`), { code: 'ENOTFOUND' }), '', 0);
+          return;
+        }
+        if (options.all) callback(null, usable);
+        else callback(null, usable[0].address, usable[0].family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
+  };
+}
 
-export const providerFetch: SdkFetch = (input, init) => {
-  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-  return nodeFetch(url, {
-    ...(init as object),
-    agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
-  }) as unknown as Promise<Response>;
-};
+const fetches = new WeakMap<Egress, SdkFetch>();
+
+/** The provider fetch of one egress policy (one pair of keep-alive agents per policy). */
+export function providerFetchFor(egress: Egress): SdkFetch {
+  let fetch = fetches.get(egress);
+  if (fetch) return fetch;
+  const lookup = guardedLookup(egress);
+  const agents = {
+    http: new http.Agent({ keepAlive: true, lookup }),
+    https: new https.Agent({ keepAlive: true, lookup }),
+  };
+  fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const { protocol, hostname } = new URL(url);
+    if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
+    return nodeFetch(url, {
+      ...(init as object),
+      redirect: 'manual',
+      agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
+    }) as unknown as Promise<Response>;
+  };
+  fetches.set(egress, fetch);
+  return fetch;
+}
+
+let envEgress: Egress | undefined;
+/** The egress of this process's environment (for providers created without one). */
+export function defaultEgress(): Egress {
+  envEgress ??= egressFromEnv();
+  return envEgress;
+}
 
 export interface SdkClientOptions {
   baseURL: string | undefined;

@@ -16,6 +16,12 @@ describe('isRetryable', () => {
     expect(isRetryable({ outcome: 'unsupported' })).toBe(false);
     expect(isRetryable({ outcome: 'circuit_open' })).toBe(false);
   });
+
+  it('never retries a host ENGINE_ALLOWED_HOSTS refused, or a redirect (not followed)', () => {
+    expect(isRetryable({ outcome: 'error', failureClass: 'host_not_allowed' })).toBe(false);
+    expect(isRetryable({ outcome: 'error', failureClass: 'connection_failed' })).toBe(true);
+    for (const status of [301, 302, 307, 308]) expect(isRetryable({ outcome: 'error', status, failureClass: 'redirect_not_followed' })).toBe(false);
+  });
 });
 
 describe('backoffMs', () => {
