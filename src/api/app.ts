@@ -8,6 +8,7 @@ import { ApiError, FieldIssue, serviceUnavailable } from './errors';
 import { identify } from './middleware/auth';
 import { correlationId } from './middleware/correlation-id';
 import { errorHandler } from './middleware/error-handler';
+import { methodNotAllowed } from './middleware/method-not-allowed';
 import { RateLimiter, rateLimit } from './middleware/rate-limit';
 import { requestLogger } from './middleware/request-logger';
 import { responseTime } from './middleware/response-time';
@@ -19,7 +20,7 @@ const READY_TIMEOUT_MS = 2000;
 
 /**
  * The HTTP API. Global chain, outermost first: timing → correlation id → request log → error
- * shape → token (lenient) → rate limit → routes → 404/405. Routes add auth(role) → body →
+ * shape → token (lenient) → rate limit → routes → 404/405 (with Allow). Routes add auth(role) → body →
  * validate → handler (see `defineRoute`).
  */
 export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
@@ -34,16 +35,16 @@ export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   app.use(identify(createTokenVerifier(deps.config)));
   app.use(rateLimit(new RateLimiter(deps.config.RATE_LIMIT_PER_MINUTE)));
   app.use(routeNotFound);
+  app.use(methodNotAllowed([opsRouter, api]));
   app.use(opsRouter.routes());
   app.use(api.routes());
-  app.use(api.allowedMethods({ throw: true }) as Koa.Middleware<ApiState, ApiContextExtras>);
 
   // Errors are answered by errorHandler; this only sees failures while writing the response.
   app.on('error', (err) => deps.logger.warn({ err }, 'response failed'));
   return app;
 }
 
-/** Nothing answered: a 404 in the error shape (a 405 from allowedMethods passes through). */
+/** Nothing answered: a 404 in the error shape (methodNotAllowed, inside it, answers 405 first). */
 const routeNotFound: Koa.Middleware<ApiState, ApiContextExtras> = async (ctx, next) => {
   await next();
   if (ctx.status === 404 && ctx.body == null) throw new ApiError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);

@@ -25,9 +25,9 @@ afterAll(async () => {
 
 test('anno token prints a JWT the API accepts, with the given tenant, user, roles and projects', async () => {
   const { stdout } = await anno(['token', '--tenant', 'acme', '--sub', 'alice', '--roles', 'manager,reviewer', '--projects', 'p1,p2'], { JWT_SECRET: SECRET });
-  const principal = toPrincipal(verifyHs256(stdout.trim(), SECRET));
+  const principal = toPrincipal(await verifyHs256(stdout.trim(), SECRET));
   expect(principal).toMatchObject({ tenantId: 'acme', userId: 'alice', roles: ['manager', 'reviewer'], projects: ['p1', 'p2'] });
-  expect(() => verifyHs256(stdout.trim(), `${SECRET}-other`)).toThrow();
+  await expect(verifyHs256(stdout.trim(), `${SECRET}-other`)).rejects.toThrow();
 });
 
 test('a bad setting stops the process with a message naming it', async () => {
