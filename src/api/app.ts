@@ -26,6 +26,9 @@ const READY_TIMEOUT_MS = 2000;
 export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   const app = new Koa<ApiState, ApiContextExtras>();
   app.context.deps = deps;
+  // Behind N trusted proxies, ctx.ip is the client as the outermost one saw it (rate limit per client).
+  app.proxy = deps.config.TRUST_PROXY > 0;
+  app.maxIpsCount = deps.config.TRUST_PROXY;
   const api = createApiRouter();
 
   app.use(responseTime());
