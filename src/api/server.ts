@@ -12,6 +12,8 @@ import { errorBody } from './middleware/error-handler';
 export function createApiServer(app: Koa<any, any>): http.Server {
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);
+  // CONNECT never reaches Koa (Node hands the socket over for tunnelling): we are no proxy.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answer(socket, { status: 405, code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not allowed: this is not a proxy' }));
   return server;
 }
 
@@ -31,11 +33,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const answer = clientErrorStatus(err.code);
-  const body = JSON.stringify(errorBody(answer.code, answer.message, [], crypto.randomUUID()));
-  const allow = answer.status === 405 ? 'Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n' : '';
+  answer(socket, clientErrorStatus(err.code));
+}
+
+/** A whole response written straight to the socket (there is no Koa context here), then close. */
+function answer(socket: Duplex, a: { status: number; code: string; message: string }): void {
+  const body = JSON.stringify(errorBody(a.code, a.message, [], crypto.randomUUID()));
+  const allow = a.status === 405 ? 'Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\n` +
+    `HTTP/1.1 ${a.status} ${http.STATUS_CODES[a.status]}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${allow}Connection: close\r\n\r\n${body}`,
   );
 }
