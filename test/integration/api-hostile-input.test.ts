@@ -159,6 +159,16 @@ describe('Content-Encoding', () => {
     expect(res.json.error.message).toMatch(/compress/);
   });
 
+  it('NDJSON imports too: corrupt gzip 400, unknown encoding 415, real gzip imported', async () => {
+    const ndjson = (body: Buffer | string, encoding: string) =>
+      send('POST', `/api/v1/projects/${projectId}/items`, { ...auth, 'Content-Type': 'application/x-ndjson', 'Content-Encoding': encoding }, body);
+    await refusedWithoutWrites(ndjson('{"data":{"text":"x"}}\n', 'gzip'), 400, 'BAD_CONTENT_ENCODING');
+    await refusedWithoutWrites(ndjson('{"data":{"text":"x"}}\n', 'zstd'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const ok = await ndjson(zlib.gzipSync('{"data":{"text":"zipped 1"}}\n{"data":{"text":"zipped 2"}}\n'), 'gzip')();
+    expect(ok.status).toBe(201);
+    expect(ok.json.inserted).toBe(2);
+  });
+
   it('real gzip is decoded and accepted', async () => {
     const res = await createProject(zlib.gzipSync(Buffer.from(project)), { 'Content-Encoding': 'gzip' })();
     expect(res.status).toBe(201);

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import type { ZodError } from 'zod';
 import { ApiError, FieldIssue, badRequest, payloadTooLarge, validationFailed, zodIssues } from '../errors';
-import { parseJsonText, readJson } from '../middleware/json-body';
+import { bodyReadError, contentDecoder, parseJsonText, readJson } from '../middleware/json-body';
 import { unsafeStrings } from '../input/json-text';
 import type { ProjectRow } from '../scope';
 import { ItemInputValue, MAX_ITEMS_PER_REQUEST, importBodySchema, itemInputSchema } from './schema';
@@ -112,15 +112,18 @@ export async function importJson(ctx: Context, db: Knex, { project, limit, after
  */
 export async function importNdjson(ctx: Context, db: Knex, { project, limit, afterWrite }: ImportOptions): Promise<ImportResult> {
   const schema = itemInputSchema(project.label_schema);
+  const decoder = contentDecoder(ctx.get('Content-Encoding')); // 415 before the transaction opens
   return db.transaction(async (trx) => {
     const writer = new ItemWriter(trx, project);
     const limited = new ByteLimit(limit);
     ctx.req.on('error', (err) => limited.destroy(err));
+    decoder?.on('error', (err) => limited.destroy(bodyReadError(err, limit) as Error));
     // A client that goes away mid-upload must not leave the transaction waiting for more lines.
     ctx.req.on('close', () => {
       if (!ctx.req.complete) limited.destroy(badRequest('Request body ended early (client aborted)', 'REQUEST_ABORTED'));
     });
-    ctx.req.pipe(limited);
+    if (decoder) ctx.req.pipe(decoder).pipe(limited);
+    else ctx.req.pipe(limited);
     // readline emits lines as soon as it exists; iterate it in the same tick, or lines are lost.
     const lines = readline.createInterface({ input: limited, crlfDelay: Infinity });
     try {
@@ -141,7 +144,10 @@ export async function importNdjson(ctx: Context, db: Knex, { project, limit, aft
       return writer.result();
     } finally {
       lines.close();
-      ctx.req.unpipe(limited);
+      if (decoder) {
+        ctx.req.unpipe(decoder);
+        decoder.unpipe(limited);
+      } else ctx.req.unpipe(limited);
     }
   });
 }

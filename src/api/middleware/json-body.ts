@@ -1,3 +1,5 @@
+import zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
 import parse from 'co-body';
 import type { Context, Middleware } from 'koa';
 import { ApiError, badRequest, malformedJson, payloadTooLarge, unsupportedMediaType, validationFailed } from '../errors';
@@ -84,4 +86,16 @@ export function bodyReadError(err: unknown, limit: number): unknown {
   }
   if (e.type === 'request.aborted') return badRequest('Request body ended early (client aborted)', 'REQUEST_ABORTED');
   return err;
+}
+
+/**
+ * The decompressor a streamed body needs for its Content-Encoding (none for identity), or a 415
+ * for one we do not support. A streamed reader maps the decompressor's errors with bodyReadError.
+ */
+export function contentDecoder(encoding: string): Transform | null {
+  const e = encoding.trim().toLowerCase();
+  if (!e || e === 'identity') return null;
+  if (e === 'gzip' || e === 'deflate') return zlib.createUnzip();
+  if (e === 'br') return zlib.createBrotliDecompress();
+  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Encoding: ${e}; supported: gzip, deflate, br, identity`);
 }
