@@ -115,6 +115,10 @@ describe('bytes that are not UTF-8: 400', () => {
     await refusedWithoutWrites(createProject(body), 400, 'INVALID_UTF8');
   });
 
+  it('a query string whose %-escapes are not UTF-8', async () => {
+    await refusedWithoutWrites(send('GET', '/api/v1/projects?cursor=caf%E9', auth), 400, 'INVALID_UTF8');
+  });
+
   it('NDJSON import with invalid bytes on a later line', async () => {
     const body = Buffer.concat([Buffer.from('{"data":{"text":"fine"}}\n{"data":{"text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]);
     await refusedWithoutWrites(importItems(body, 'application/x-ndjson'), 400, 'INVALID_UTF8');

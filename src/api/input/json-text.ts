@@ -43,6 +43,23 @@ export function jsonDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean 
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * True when a raw query string's %-escapes do not decode as UTF-8 (`?q=%FF`): the query parser
+ * would substitute U+FFFD silently, so the request is refused instead (400 INVALID_UTF8).
+ */
+export function invalidPercentUtf8(rawQuery: string): boolean {
+  if (!rawQuery.includes('%')) return false;
+  for (const part of rawQuery.split(/[&=]/)) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      // A lone "%" that is not an escape is left as-is by the parser: only bad escapes count.
+      if (/%[0-9a-fA-F]{2}/.test(part)) return true;
+    }
+  }
+  return false;
+}
+
 /** Why a string cannot be accepted, or null. */
 export function stringProblem(s: string): string | null {
   if (s.includes('\u0000')) return 'must not contain NUL (\\u0000) characters';

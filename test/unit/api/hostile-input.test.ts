@@ -1,5 +1,5 @@
 import { allowedMethods } from '../../../src/api/middleware/method-not-allowed';
-import { MAX_JSON_DEPTH, decodeUtf8, jsonDepthExceeds, stringProblem, unsafeStrings } from '../../../src/api/input/json-text';
+import { MAX_JSON_DEPTH, decodeUtf8, invalidPercentUtf8, jsonDepthExceeds, stringProblem, unsafeStrings } from '../../../src/api/input/json-text';
 import { unavailableDependency } from '../../../src/api/dependency-unavailable';
 import { clientErrorStatus } from '../../../src/api/server';
 import { createApiRouter } from '../../../src/api/router';
@@ -11,6 +11,16 @@ describe('decodeUtf8', () => {
     expect(decodeUtf8(Buffer.from([0xed, 0xa0, 0x80]))).toBeNull(); // an encoded surrogate
     expect(decodeUtf8(Buffer.from([0xc0, 0x80]))).toBeNull(); // overlong NUL
     expect(decodeUtf8(Buffer.from([0xf0, 0x9f, 0x98]))).toBeNull(); // truncated
+  });
+});
+
+describe('invalidPercentUtf8', () => {
+  it('flags escapes that are not UTF-8, not lone percent signs or valid escapes', () => {
+    expect(invalidPercentUtf8('q=caf%C3%A9&page=2')).toBe(false);
+    expect(invalidPercentUtf8('q=100%&x=%zz')).toBe(false);
+    expect(invalidPercentUtf8('q=caf%E9')).toBe(true);
+    expect(invalidPercentUtf8('%FF=1')).toBe(true);
+    expect(invalidPercentUtf8('q=%ED%A0%80')).toBe(true); // an encoded surrogate
   });
 });
 
