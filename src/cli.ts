@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { mintToken } from './auth/jwt';
+import { UsageError, parseTokenArgs } from './cli-args';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createDatabase, isEmbedded, migrateLatest } from './db/knex';
 import { registerEnvironmentEngine } from './llm/env-engine';
@@ -40,27 +41,9 @@ async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'token': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          tenant: { type: 'string' },
-          sub: { type: 'string' },
-          roles: { type: 'string', default: 'admin' },
-          projects: { type: 'string' },
-          expires: { type: 'string', default: '24h' },
-        },
-      });
-      if (!values.tenant || !values.sub) throw new Error('token needs --tenant and --sub');
-      if (!config.jwtSecret) throw new Error('JWT_SECRET is required to mint tokens');
-      const token = await mintToken({
-        secret: config.jwtSecret,
-        tenantId: values.tenant,
-        sub: values.sub,
-        roles: values.roles!.split(',').map((r) => r.trim()) as never,
-        projects: values.projects?.split(',').map((p) => p.trim()),
-        expiresIn: values.expires!,
-      });
-      process.stdout.write(`${token}\n`);
+      const options = parseTokenArgs(rest);
+      if (!config.jwtSecret) throw new UsageError('token', 'JWT_SECRET is required to mint tokens');
+      process.stdout.write(`${mintToken({ secret: config.jwtSecret, ...options })}\n`);
       return;
     }
     case 'migrate': {
@@ -99,6 +82,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2; // EX_USAGE-like, as for an unknown command
+    return;
+  }
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = 78; // EX_CONFIG

@@ -63,6 +63,12 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: int(9464, 0, 65535),
   /** Requests per minute per user (per IP without a token). */
   RATE_LIMIT_PER_MINUTE: int(1200, 1),
+  /**
+   * Reverse proxies (load balancers) in front of the API whose X-Forwarded-For entries are
+   * trusted: the client IP is the entry this many hops from the right. 0: none (the socket's
+   * address; X-Forwarded-* ignored, so no client can spoof its IP).
+   */
+  TRUST_PROXY: int(0, 0, 10),
   /** Largest JSON body in bytes; item imports of 100,000 items fit in the default. */
   BODY_LIMIT_BYTES: int(64 * 1024 * 1024, 1024),
   /** Concurrent LLM calls per worker process, across all jobs. */

@@ -116,6 +116,9 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   const actions: Action[] = [];
   const items = new Set(input.itemIds);
   let cancelledBy: { byUserId: string; reason: string | null } | null = null;
+  // The assignee who released the task, until the next assignment: their decisions are refused
+  // from the moment the release arrives, not only once the reassignment activity has run.
+  let releasedBy: string | null = null;
 
   const view = (): ReviewStatus => ({
     taskId,
@@ -131,10 +134,18 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   });
   const allDecided = () => decided.size >= items.size;
 
-  function check(args: SubmitReviewArgs): string[] {
+  /**
+   * `validating`: the update's validator, which alone refuses a releasing assignee. The handler
+   * re-checks without that rule, so histories that accepted such a decision replay unchanged
+   * (validators do not run on replay): no patch needed.
+   */
+  function check(args: SubmitReviewArgs, validating = false): string[] {
     if (status === 'completed' || status === 'cancelled' || cancelledBy !== null) throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
     if (!args.isManager && args.userId !== assigneeId) {
       throw ApplicationFailure.nonRetryable('Only the assignee or a manager may decide this task', REJECTIONS.notAssignee);
+    }
+    if (validating && !args.isManager && args.userId === releasedBy) {
+      throw ApplicationFailure.nonRetryable('You released this task; it is being reassigned', REJECTIONS.notAssignee);
     }
     const targets = args.itemIds?.length ? [...new Set(args.itemIds)] : input.itemIds.filter((id) => !decided.has(id) && !pending.has(id));
     const foreign = targets.filter((id) => !items.has(id));
@@ -158,7 +169,10 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
     return view();
   });
   setHandler(claimSignal, ({ userId }) => void actions.push({ type: 'claim', userId }));
-  setHandler(releaseSignal, ({ userId }) => void actions.push({ type: 'release', userId }));
+  setHandler(releaseSignal, ({ userId }) => {
+    if (userId === assigneeId) releasedBy = userId;
+    actions.push({ type: 'release', userId });
+  });
   setHandler(reassignSignal, (a) => void actions.push({ type: 'reassign', ...a }));
   setHandler(cancelSignal, ({ byUserId, reason }) => void (cancelledBy ??= { byUserId, reason: reason ?? null }));
   setHandler(
@@ -196,7 +210,7 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
         targets.forEach((id) => pending.delete(id));
       }
     },
-    { validator: (args) => void check(args) },
+    { validator: (args) => void check(args, true) },
   );
 
   async function assign(opts: { explicit?: string | null; exclude: string[]; escalate: boolean; reason: string; countsAsReassignment: boolean }) {
@@ -217,6 +231,7 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
     attempts = next;
     if (opts.countsAsReassignment) reassignments++;
     assigneeId = r.assigneeId;
+    releasedBy = null;
     dueAt = r.dueAt;
     if (r.assigneeId && !assignees.includes(r.assigneeId)) assignees.push(r.assigneeId);
     status = r.status;

@@ -6,16 +6,21 @@ import { formatDecimal, parseDecimal } from '../llm/cost';
 
 /** jobs.cost_usd and llm_usage.cost_usd are numeric(20,10): at most 10 digits either side. */
 const BUDGET = /^\d{1,10}(\.\d{1,10})?$/;
+/** What a decimal *string* from a client may look like: digits and a point; no sign, exponent, hex or spaces. */
+export const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 
 /**
  * A budget as given by a client (a JSON number or a decimal string) in canonical form
- * ("0.5", "12"), or null when it is not a decimal > 0 that fits numeric(20,10).
+ * ("0.5", "12"), or null when it is not a decimal > 0 that fits numeric(20,10), or is a string
+ * that is not a plain decimal.
  */
 export function normalizeBudget(value: unknown): string | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  // A JSON number's shortest round-trip form is the decimal the client wrote (0.1 → "0.1").
-  const s = String(value).trim();
+  // A string is the client's exact text ("1e5", "+1", "0x10" are refused); a JSON number's
+  // shortest round-trip form is the decimal the client wrote (0.1 → "0.1").
+  if (typeof value === 'string' && !PLAIN_DECIMAL.test(value)) return null;
+  const s = String(value);
   let canonical: string;
   try {
     canonical = formatDecimal(parseDecimal(s));

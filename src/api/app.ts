@@ -9,6 +9,7 @@ import { ApiError, FieldIssue, serviceUnavailable } from './errors';
 import { identify } from './middleware/auth';
 import { correlationId } from './middleware/correlation-id';
 import { errorHandler } from './middleware/error-handler';
+import { methodNotAllowed } from './middleware/method-not-allowed';
 import { RateLimiter, rateLimit } from './middleware/rate-limit';
 import { requestLogger } from './middleware/request-logger';
 import { responseTime } from './middleware/response-time';
@@ -20,12 +21,15 @@ const READY_TIMEOUT_MS = 2000;
 
 /**
  * The HTTP API. Global chain, outermost first: timing → correlation id → request log → error
- * shape → token (lenient) → rate limit → routes → 404/405. Routes add auth(role) → body →
+ * shape → token (lenient) → rate limit → routes → 404/405 (with Allow). Routes add auth(role) → body →
  * validate → handler (see `defineRoute`).
  */
 export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   const app = new Koa<ApiState, ApiContextExtras>();
   app.context.deps = deps;
+  // Behind N trusted proxies, ctx.ip is the client as the outermost one saw it (rate limit per client).
+  app.proxy = deps.config.TRUST_PROXY > 0;
+  app.maxIpsCount = deps.config.TRUST_PROXY;
   const api = createApiRouter();
 
   app.use(responseTime());
@@ -35,16 +39,16 @@ export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   app.use(identify(createTokenVerifier(deps.config)));
   app.use(rateLimit(new RateLimiter(deps.config.RATE_LIMIT_PER_MINUTE)));
   app.use(routeNotFound);
+  app.use(methodNotAllowed([opsRouter, api]));
   app.use(opsRouter.routes());
   app.use(api.routes());
-  app.use(api.allowedMethods({ throw: true }) as Koa.Middleware<ApiState, ApiContextExtras>);
 
   // Errors are answered by errorHandler; this only sees failures while writing the response.
   app.on('error', (err) => deps.logger.warn({ err }, 'response failed'));
   return app;
 }
 
-/** Nothing answered: a 404 in the error shape (a 405 from allowedMethods passes through). */
+/** Nothing answered: a 404 in the error shape (methodNotAllowed, inside it, answers 405 first). */
 const routeNotFound: Koa.Middleware<ApiState, ApiContextExtras> = async (ctx, next) => {
   await next();
   if (ctx.status === 404 && ctx.body == null) throw new ApiError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);

@@ -1,4 +1,5 @@
 import type { ZodError } from 'zod';
+import { UNAVAILABLE_RETRY_AFTER_S } from './dependency-unavailable';
 
 export interface FieldIssue {
   field: string;
@@ -52,8 +53,9 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
     'Retry-After': String(retryAfterSeconds),
   });
 
+/** Every 503 says when to try again. */
 export const serviceUnavailable = (message: string, details?: FieldIssue[]) =>
-  new ApiError(503, 'SERVICE_UNAVAILABLE', message, details);
+  new ApiError(503, 'SERVICE_UNAVAILABLE', message, details, { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) });
 
 /**
  * Zod issues as `{field, message}` with a dotted path (`items.3.gold_label`); `prefix` scopes

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import * as jose from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config';
 
@@ -50,7 +51,7 @@ export function createTokenVerifier(
   }
   const secret = config.jwtSecret;
   if (!secret) throw new Error('createTokenVerifier: neither JWT_SECRET nor JWT_JWKS_URL is configured');
-  return async (token) => toPrincipal(verifyHs256(token, secret, expect));
+  return async (token) => toPrincipal(await verifyHs256(token, secret, expect));
 }
 
 export function toPrincipal(payload: unknown): Principal {
@@ -102,74 +103,77 @@ export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolea
   return principal.roles.includes('admin') || roles.some((r) => principal.roles.includes(r));
 }
 
-// --- HS256 -------------------------------------------------------------------------------
-// Done with node:crypto rather than jose: jose 6 is ESM-only and Jest (on Node 20) cannot load
-// it, which would break every test that builds the API. The algorithm is pinned to HS256, so
-// `alg: none` and key-confusion tricks are rejected before any signature work.
+// --- verification: jose only ------------------------------------------------------------
+// Both kinds go through jose's jwtVerify with the algorithm pinned (HS256 for the shared
+// secret; the JWKS keys' own asymmetric algorithms, never HMAC, for a remote key set), so
+// `alg: none` and key-confusion tricks are refused before any signature work. jose is ESM
+// only: jest compiles it (jest.config.js), tsx loads it, and the compiled CommonJS build
+// require()s it (Node >= 20.19).
 
 interface Expectations {
   issuer?: string;
   audience?: string;
 }
 
-export function verifyHs256(token: string, secret: string, expect: Expectations = {}): Record<string, unknown> {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) throw new InvalidTokenError('malformed token');
-  const header = decodeJson(parts[0], 'header');
-  if (header.alg !== 'HS256') throw new InvalidTokenError(`unsupported alg ${String(header.alg)}`);
-  if (header.crit !== undefined) throw new InvalidTokenError('unsupported crit header');
-  const expected = hmac(secret, `${parts[0]}.${parts[1]}`);
-  const given = Buffer.from(parts[2], 'base64url');
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
-    throw new InvalidTokenError('signature verification failed');
-  }
-  const payload = decodeJson(parts[1], 'payload');
-  checkTimesAndAudience(payload, expect);
-  return payload;
-}
+/** The largest token we try to verify; a longer one is refused unread. */
+export const MAX_TOKEN_CHARS = 8192;
 
-function checkTimesAndAudience(payload: Record<string, unknown>, expect: Expectations): void {
-  const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.exp !== 'number') throw new InvalidTokenError('missing exp');
-  if (payload.exp + CLOCK_TOLERANCE_S <= now) throw new InvalidTokenError('token expired');
-  if (typeof payload.nbf === 'number' && payload.nbf - CLOCK_TOLERANCE_S > now) throw new InvalidTokenError('token not yet valid');
-  if (expect.issuer && payload.iss !== expect.issuer) throw new InvalidTokenError('unexpected iss');
-  if (expect.audience) {
-    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.includes(expect.audience)) throw new InvalidTokenError('unexpected aud');
-  }
-}
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
-// --- JWKS --------------------------------------------------------------------------------
-// jose does the key fetching, caching, rotation and asymmetric verification. It is imported
-// lazily (Node 20.19+ can require ESM; Jest cannot), so only JWKS deployments load it.
+/** Verifies an HS256 token with `secret`; resolves to its payload. Throws InvalidTokenError. */
+export async function verifyHs256(token: string, secret: string, expect: Expectations = {}): Promise<Record<string, unknown>> {
+  return verifyWith(token, new TextEncoder().encode(secret), ['HS256'], expect);
+}
 
 function jwksVerifier(url: string, expect: Expectations): (token: string) => Promise<unknown> {
-  let ready: Promise<(token: string) => Promise<unknown>> | undefined;
-  const init = async () => {
-    const jose = await import('jose');
-    const keys = jose.createRemoteJWKSet(new URL(url));
-    return async (token: string) => {
-      try {
-        const { payload } = await jose.jwtVerify(token, keys, {
-          issuer: expect.issuer,
-          audience: expect.audience,
-          clockTolerance: CLOCK_TOLERANCE_S,
-          requiredClaims: ['exp'],
-        });
-        return payload;
-      } catch (err) {
-        throw new InvalidTokenError((err as Error).message);
-      }
-    };
+  const keys = jose.createRemoteJWKSet(new URL(url));
+  return (token) => verifyWith(token, keys, ASYMMETRIC_ALGS, expect);
+}
+
+async function verifyWith(
+  token: string,
+  key: Uint8Array | ReturnType<typeof jose.createRemoteJWKSet>,
+  algorithms: string[],
+  expect: Expectations,
+): Promise<Record<string, unknown>> {
+  if (token.length > MAX_TOKEN_CHARS) throw new InvalidTokenError(`token longer than ${MAX_TOKEN_CHARS} characters`);
+  const options: jose.JWTVerifyOptions = {
+    algorithms,
+    issuer: expect.issuer,
+    audience: expect.audience,
+    clockTolerance: CLOCK_TOLERANCE_S,
+    requiredClaims: ['exp'],
   };
-  return async (token) => {
-    ready ??= init().catch((err) => {
-      ready = undefined; // a failed import or bad URL is retried on the next request
-      throw err;
-    });
-    return (await ready)(token);
-  };
+  try {
+    const { payload } = key instanceof Uint8Array ? await jose.jwtVerify(token, key, options) : await jose.jwtVerify(token, key, options);
+    return payload as Record<string, unknown>;
+  } catch (err) {
+    throw new InvalidTokenError(joseReason(err));
+  }
+}
+
+/** jose's error as a short, stable reason (the 401's message). */
+function joseReason(err: unknown): string {
+  const e = err as { code?: string; claim?: string; reason?: string; message?: string };
+  switch (e.code) {
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature verification failed';
+    case 'ERR_JWT_EXPIRED':
+      return 'token expired';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'unsupported alg';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return `malformed token (${e.message})`;
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `invalid claim ${e.claim}: ${e.reason === 'missing' ? 'missing' : e.message}`;
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return `unsupported token (${e.message})`;
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no applicable key in the key set';
+    default:
+      return e.message || 'invalid token';
+  }
 }
 
 // --- helpers -----------------------------------------------------------------------------
@@ -180,16 +184,6 @@ function hmac(secret: string, data: string): Buffer {
 
 function b64json(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function decodeJson(part: string, what: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new InvalidTokenError(`malformed token ${what}`);
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app';
+import { createApiServer } from '../api/server';
 import type { Config } from '../config';
 import { suggestionFeedbackMessage } from '../api/suggestions/ws-handler';
 import { reviewDecisionMessage } from '../tasks/ws-handlers';
@@ -41,7 +42,7 @@ export async function startApi(config: Config, db: Knex, logger: Logger, connect
   const switcher = createApiSwitcher(config, db, logger);
   const deps = { config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher };
   const app = createApp(deps);
-  const server = http.createServer(app.callback());
+  const server = createApiServer(app);
   const hub = attachWebSocketHub(server, deps);
   hub.setHandler('suggestion_feedback', suggestionFeedbackMessage);
   hub.setHandler('review_decision', reviewDecisionMessage);

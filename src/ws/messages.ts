@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, unsafeStrings } from '../api/input/json-text';
 
 /** What a client may send over the WebSocket (API.md, "WebSocket"). `request_id` is echoed back. */
 const requestId = z.union([z.string().max(200), z.number()]).optional();
@@ -77,12 +78,18 @@ export type ParsedClientMessage =
 /** A received frame as a client message, or the error to answer (echoing its request_id when it has one). */
 export function parseClientMessage(data: { toString(): string }, isBinary: boolean): ParsedClientMessage {
   let raw: unknown;
+  let text = '';
   try {
     if (isBinary) throw new Error('binary');
-    raw = JSON.parse(data.toString());
+    text = data.toString(); // ws has already refused text frames that are not UTF-8 (close 1007)
+    if (jsonDepthExceeds(text)) return { ok: false, code: 'BAD_REQUEST', message: `Messages may nest at most ${MAX_JSON_DEPTH} levels` };
+    raw = JSON.parse(text);
   } catch {
     return { ok: false, code: 'BAD_REQUEST', message: 'Messages must be JSON text' };
   }
+  // As for HTTP bodies: NUL and lone surrogates never reach PostgreSQL.
+  const unsafe = unsafeStrings(raw);
+  if (unsafe.length) return { ok: false, code: 'VALIDATION_ERROR', message: `Invalid message: ${unsafe[0].field}: ${unsafe[0].message}`, details: unsafe };
   const parsed = ClientMessage.safeParse(raw);
   if (parsed.success) return { ok: true, msg: parsed.data };
   const rid = (raw as { request_id?: unknown })?.request_id;

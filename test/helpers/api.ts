@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import { createApp } from '../../src/api/app';
+import { createApiServer } from '../../src/api/server';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../../src/api/deps';
 import { Role, mintToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config';
@@ -78,7 +78,7 @@ export async function startTestApi(opts: {
     switcher: createApiSwitcher(config, opts.db, undefined, opts.resolveHost),
   };
   const app = createApp(deps);
-  const server = http.createServer(app.callback());
+  const server = createApiServer(app);
   const hub = attachWebSocketHub(server, deps, opts.ws);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { startPreAnnotation } from '../../src/jobs/start-pre-annotation';
 import { buildWorkers } from '../../src/processes/worker';
 import { REVIEW_TASK_SIZE, startTask, taskIdFor } from '../../src/tasks/start-task';
+import { rejectionToApiError } from '../../src/tasks/decisions';
 import { claimSignal, reassignSignal, releaseSignal, statusQuery, submitReviewUpdate } from '../../workflows/review-assignment';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
@@ -118,4 +119,31 @@ test('claim, release and reassign signals; status query', async () => {
   expect(final).toMatchObject({ status: 'completed', assignees: ['r1', 'r2', 'r3'], decided: 1 });
   const row = await tdb.db('annotations').where({ task_id: taskId }).first();
   expect(row).toMatchObject({ source: 'human', annotator_id: 'r3', value: { label: 'negative' }, status: 'modified' });
+});
+
+test('after release, the releasing assignee’s decision is refused at once (403), until a manager assigns them again', async () => {
+  const { tenantId, projectId } = await seedProject(tdb.db);
+  await members(projectId, tenantId, [['r1', 'reviewer'], ['r2', 'reviewer']]);
+  const [itemId] = await seedItems(tdb.db, tenantId, projectId, ['one']);
+  const { workflowId, taskId } = await startTask(tdb.db, env.client, config, {
+    tenantId, projectId, kind: 'review', itemIds: [itemId], strategy: 'round_robin', createdBy: 'm', source: 'api',
+  });
+  const handle = env.client.workflow.getHandle(workflowId);
+  await waitFor(() => handle.query(statusQuery), (s) => s.assigneeId === 'r1');
+
+  // No wait between the release and the decision: the reassignment has not run yet.
+  await handle.signal(releaseSignal, { userId: 'r1' });
+  const refused = await handle.executeUpdate(submitReviewUpdate, { args: [{ userId: 'r1', isManager: false, decision: 'approve' }] }).catch((e) => e);
+  expect(rejectionToApiError(refused)).toMatchObject({ status: 403, message: expect.stringMatching(/released/) });
+  await waitFor(() => handle.query(statusQuery), (s) => s.assigneeId === 'r2');
+  const late = await handle.executeUpdate(submitReviewUpdate, { args: [{ userId: 'r1', isManager: false, decision: 'approve' }] }).catch((e) => e);
+  expect(rejectionToApiError(late)).toMatchObject({ status: 403 });
+  expect(await tdb.db('annotations').where({ task_id: taskId })).toHaveLength(0);
+
+  // A manager gives the task back to r1: their decision counts again.
+  await handle.signal(reassignSignal, { byUserId: 'm', assigneeId: 'r1' });
+  await waitFor(() => handle.query(statusQuery), (s) => s.assigneeId === 'r1');
+  const verdict = await handle.executeUpdate(submitReviewUpdate, { args: [{ userId: 'r1', isManager: false, decision: 'approve' }] });
+  expect(verdict).toMatchObject({ accepted: true, decidedBy: 'r1', remaining: 0 });
+  expect(await handle.result()).toMatchObject({ status: 'completed', assignees: ['r1', 'r2'] });
 });

@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import type { ZodError } from 'zod';
 import { ApiError, FieldIssue, badRequest, payloadTooLarge, validationFailed, zodIssues } from '../errors';
-import { readJson } from '../middleware/json-body';
+import { bodyReadError, contentDecoder, parseJsonText, readJson } from '../middleware/json-body';
+import { unsafeStrings } from '../input/json-text';
 import type { ProjectRow } from '../scope';
 import { ItemInputValue, MAX_ITEMS_PER_REQUEST, importBodySchema, itemInputSchema } from './schema';
 
@@ -111,15 +112,18 @@ export async function importJson(ctx: Context, db: Knex, { project, limit, after
  */
 export async function importNdjson(ctx: Context, db: Knex, { project, limit, afterWrite }: ImportOptions): Promise<ImportResult> {
   const schema = itemInputSchema(project.label_schema);
+  const decoder = contentDecoder(ctx.get('Content-Encoding')); // 415 before the transaction opens
   return db.transaction(async (trx) => {
     const writer = new ItemWriter(trx, project);
     const limited = new ByteLimit(limit);
     ctx.req.on('error', (err) => limited.destroy(err));
+    decoder?.on('error', (err) => limited.destroy(bodyReadError(err, limit) as Error));
     // A client that goes away mid-upload must not leave the transaction waiting for more lines.
     ctx.req.on('close', () => {
       if (!ctx.req.complete) limited.destroy(badRequest('Request body ended early (client aborted)', 'REQUEST_ABORTED'));
     });
-    ctx.req.pipe(limited);
+    if (decoder) ctx.req.pipe(decoder).pipe(limited);
+    else ctx.req.pipe(limited);
     // readline emits lines as soon as it exists; iterate it in the same tick, or lines are lost.
     const lines = readline.createInterface({ input: limited, crlfDelay: Infinity });
     try {
@@ -129,14 +133,7 @@ export async function importNdjson(ctx: Context, db: Knex, { project, limit, aft
         lineNo += 1;
         if (!line.trim()) continue;
         if (++count > MAX_ITEMS_PER_REQUEST) throw tooManyItems();
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch (err) {
-          throw new ApiError(400, 'MALFORMED_JSON', `Line ${lineNo} is not valid JSON`, [
-            { field: `line ${lineNo}`, message: (err as Error).message },
-          ]);
-        }
+        const value = parseLine(line, lineNo);
         const parsed = schema.safeParse(value);
         if (!parsed.success) throw lineError(lineNo, parsed.error);
         await writer.add(parsed.data);
@@ -147,21 +144,55 @@ export async function importNdjson(ctx: Context, db: Knex, { project, limit, aft
       return writer.result();
     } finally {
       lines.close();
-      ctx.req.unpipe(limited);
+      if (decoder) {
+        ctx.req.unpipe(decoder);
+        decoder.unpipe(limited);
+      } else ctx.req.unpipe(limited);
     }
   });
 }
 
-/** Errors out once more than `limit` bytes have passed. */
+/** One NDJSON line: 400 too deep or not JSON, 422 for NUL / lone surrogates (as for a JSON body). */
+function parseLine(line: string, lineNo: number): unknown {
+  let value: unknown;
+  try {
+    value = parseJsonText(line, `Line ${lineNo}`);
+  } catch (err) {
+    const e = err as ApiError;
+    throw new ApiError(400, e.code ?? 'MALFORMED_JSON', e.message, [{ field: `line ${lineNo}`, message: e.message }]);
+  }
+  const unsafe = unsafeStrings(value, `line ${lineNo}`);
+  if (unsafe.length) throw validationFailed(unsafe, `Line ${lineNo} has strings that cannot be accepted`);
+  return value;
+}
+
+/**
+ * Errors out once more than `limit` bytes have passed, or on bytes that are not UTF-8 (readline
+ * would turn them into U+FFFD silently, altering the data).
+ */
 class ByteLimit extends Transform {
   private seen = 0;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   constructor(private readonly limit: number) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.limit) cb(payloadTooLarge(`Request body is larger than ${this.limit} bytes`));
-    else cb(null, chunk);
+    if (this.seen > this.limit) return cb(payloadTooLarge(`Request body is larger than ${this.limit} bytes`));
+    try {
+      this.utf8.decode(chunk, { stream: true });
+    } catch {
+      return cb(badRequest('Request body is not valid UTF-8', 'INVALID_UTF8'));
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.utf8.decode();
+    } catch {
+      return cb(badRequest('Request body is not valid UTF-8 (it ends inside a character)', 'INVALID_UTF8'));
+    }
+    cb();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { UNAVAILABLE_RETRY_AFTER_S, unavailableDependency } from '../dependency-unavailable';
 import { ApiError, FieldIssue, zodIssues } from '../errors';
 import type { ApiContextExtras, ApiState } from '../deps';
 
@@ -86,6 +87,16 @@ function render(err: unknown): Rendered {
       message: exposed && e.message ? e.message : status < 500 ? 'Request failed' : 'Internal server error',
       details: [],
       headers: exposed && e.headers ? e.headers : {},
+    };
+  }
+  const down = unavailableDependency(err);
+  if (down) {
+    return {
+      status: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: `The ${down === 'database' ? 'database' : 'workflow engine'} is unavailable; try again`,
+      details: [{ field: down, message: 'unavailable' }],
+      headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
     };
   }
   return plain(500, 'INTERNAL_ERROR', 'Internal server error');

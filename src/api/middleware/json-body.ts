@@ -1,6 +1,9 @@
+import zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
 import parse from 'co-body';
 import type { Context, Middleware } from 'koa';
-import { malformedJson, payloadTooLarge, unsupportedMediaType } from '../errors';
+import { ApiError, badRequest, malformedJson, payloadTooLarge, unsupportedMediaType, validationFailed } from '../errors';
+import { MAX_JSON_DEPTH, decodeUtf8, jsonDepthExceeds, unsafeStrings } from '../input/json-text';
 import type { ApiContextExtras, ApiState } from '../deps';
 
 const JSON_TYPES = ['application/json', '+json'];
@@ -36,14 +39,63 @@ export function requireJson(): Middleware<ApiState, ApiContextExtras> {
   };
 }
 
-/** Reads and parses a JSON body, mapping parser failures to our 400 / 413. */
+/**
+ * Reads and parses a JSON body: 413 over `limit` (decompressed bytes), 400 for a
+ * `Content-Encoding` that does not decode, 415 for one we do not support, 400 INVALID_UTF8,
+ * 400 JSON_TOO_DEEP past MAX_JSON_DEPTH, 400 MALFORMED_JSON, and 422 naming each field whose
+ * string holds NUL or a lone surrogate (PostgreSQL cannot store the one, the other is not text).
+ */
 export async function readJson(ctx: Context, limit: number): Promise<unknown> {
+  const value = parseJsonText(await readUtf8(ctx, limit));
+  const unsafe = unsafeStrings(value);
+  if (unsafe.length) throw validationFailed(unsafe, 'Request body has strings that cannot be accepted');
+  return value;
+}
+
+/** JSON text → value: 400 JSON_TOO_DEEP before parsing anything too deep, 400 MALFORMED_JSON. */
+export function parseJsonText(text: string, what = 'Request body'): unknown {
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`${what} is nested deeper than ${MAX_JSON_DEPTH} levels`, 'JSON_TOO_DEEP');
   try {
-    return await parse.json(ctx, { limit, strict: true });
+    return JSON.parse(text);
   } catch (err) {
-    const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.too.large') throw payloadTooLarge(`Request body is larger than ${limit} bytes`);
-    if (err instanceof SyntaxError || e.status === 400) throw malformedJson(`Request body is not valid JSON: ${(err as Error).message}`);
-    throw err;
+    throw malformedJson(`${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** The body's bytes (decoded per Content-Encoding, within `limit`) as strict UTF-8 text. */
+async function readUtf8(ctx: Context, limit: number): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = (await parse.text(ctx, { limit, encoding: null as never })) as unknown as Buffer;
+  } catch (err) {
+    throw bodyReadError(err, limit);
+  }
+  const text = decodeUtf8(bytes);
+  if (text === null) throw badRequest('Request body is not valid UTF-8', 'INVALID_UTF8');
+  return text;
+}
+
+/** A failure reading the body, as the client's 4xx (never a 500); anything else is rethrown as is. */
+export function bodyReadError(err: unknown, limit: number): unknown {
+  const e = err as { type?: string; status?: number; code?: string; message?: string };
+  if (e.type === 'entity.too.large') return payloadTooLarge(`Request body is larger than ${limit} bytes`);
+  if (e.status === 415) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `${e.message}; supported: gzip, deflate, br, identity`);
+  // zlib: the bytes are not what Content-Encoding announced.
+  if (typeof e.code === 'string' && /^(Z_|ERR__ERROR_)/.test(e.code)) {
+    return badRequest(`Request body does not decode as its Content-Encoding: ${e.message}`, 'BAD_CONTENT_ENCODING');
+  }
+  if (e.type === 'request.aborted') return badRequest('Request body ended early (client aborted)', 'REQUEST_ABORTED');
+  return err;
+}
+
+/**
+ * The decompressor a streamed body needs for its Content-Encoding (none for identity), or a 415
+ * for one we do not support. A streamed reader maps the decompressor's errors with bodyReadError.
+ */
+export function contentDecoder(encoding: string): Transform | null {
+  const e = encoding.trim().toLowerCase();
+  if (!e || e === 'identity') return null;
+  if (e === 'gzip' || e === 'deflate') return zlib.createUnzip();
+  if (e === 'br') return zlib.createBrotliDecompress();
+  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Encoding: ${e}; supported: gzip, deflate, br, identity`);
 }

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { z, ZodType } from 'zod';
-import { FieldIssue, validationFailed, zodIssues } from '../errors';
+import { FieldIssue, badRequest, validationFailed, zodIssues } from '../errors';
+import { invalidPercentUtf8, unsafeStrings } from '../input/json-text';
 import type { ApiContextExtras, ApiRouterContext, ApiState } from '../deps';
 
 export interface RequestSchemas {
@@ -32,8 +33,11 @@ export function validate<S extends RequestSchemas>(schemas: S): Middleware<ApiSt
       query: ctx.query,
       body: ctx.state.body,
     };
+    if (invalidPercentUtf8(ctx.querystring)) throw badRequest('The query string is not valid UTF-8', 'INVALID_UTF8');
     const input: Record<string, unknown> = {};
-    const issues: FieldIssue[] = [];
+    // NUL and lone surrogates in a path or query string (%00, %ED%A0%80) go no further than here.
+    const issues: FieldIssue[] = [...unsafeStrings(sources.params), ...unsafeStrings(sources.query)];
+    if (issues.length) throw validationFailed(issues);
     for (const part of ['params', 'query', 'body'] as const) {
       const schema = schemas[part];
       if (!schema) continue;

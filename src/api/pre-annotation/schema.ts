@@ -11,7 +11,7 @@ export const BudgetUsd = z
   .transform((v, ctx) => {
     const budget = normalizeBudget(v);
     if (budget === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be a decimal greater than 0 with at most 10 digits before and after the point' });
+      ctx.addIssue({ code: 'custom', message: 'must be a plain decimal greater than 0 (digits and an optional point: no sign, exponent or hex) with at most 10 digits before and after the point' });
       return z.NEVER;
     }
     return budget;

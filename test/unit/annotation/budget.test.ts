@@ -11,6 +11,15 @@ test('normalizeBudget accepts decimals > 0 that fit numeric(20,10)', () => {
   }
 });
 
+test('a decimal string must be plain: no exponent, sign, hex, spaces or bare point', () => {
+  for (const bad of ['1e5', '1E5', '+1', '-1', '0x10', ' 2.5', '2.5 ', '1.', '.5', '1_000', '١٢']) {
+    expect(normalizeBudget(bad)).toBeNull();
+  }
+  // A JSON number is a number, whatever its spelling on the wire: 1e5 arrives as 100000.
+  expect(normalizeBudget(1e5)).toBe('100000');
+  expect(normalizeBudget('100000.50')).toBe('100000.5');
+});
+
 test('compareDecimals is exact where floats are not', () => {
   expect(compareDecimals('0.3', '0.1')).toBe(1);
   // 0.1 + 0.2 !== 0.3 in floats; the ledger sums exactly.

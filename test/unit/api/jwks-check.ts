@@ -1,5 +1,5 @@
 /**
- * Run by jwt.test.ts in a plain Node process (jose is ESM-only; Jest on Node 20 cannot load it):
+ * Run by jwt.test.ts in a plain Node process through tsx (how `npm start` loads jose, ESM only):
  * serves a JWKS, verifies tokens through createTokenVerifier, prints one JSON line.
  */
 import http from 'node:http';

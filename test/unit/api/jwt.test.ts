@@ -8,6 +8,7 @@ import {
   createTokenVerifier,
   hasAnyRole,
   mintToken,
+  MAX_TOKEN_CHARS,
   toSeconds,
   verifyHs256,
 } from '../../../src/auth/jwt';
@@ -50,11 +51,25 @@ describe('HS256 tokens', () => {
     expect(err.message).toMatch(message);
   });
 
-  it('checks issuer and audience when configured', () => {
+  it('checks issuer and audience when configured', async () => {
     const token = mintToken({ secret: SECRET, tenantId: 't', sub: 'u', roles: ['admin'], issuer: 'idp', audience: 'anno' });
-    expect(verifyHs256(token, SECRET, { issuer: 'idp', audience: 'anno' }).sub).toBe('u');
-    expect(() => verifyHs256(token, SECRET, { issuer: 'other' })).toThrow(/iss/);
-    expect(() => verifyHs256(token, SECRET, { audience: 'other' })).toThrow(/aud/);
+    expect((await verifyHs256(token, SECRET, { issuer: 'idp', audience: 'anno' })).sub).toBe('u');
+    await expect(verifyHs256(token, SECRET, { issuer: 'other' })).rejects.toThrow(/iss/);
+    await expect(verifyHs256(token, SECRET, { audience: 'other' })).rejects.toThrow(/aud/);
+  });
+
+  it('refuses a token over MAX_TOKEN_CHARS unread, and a valid one just under it verifies', async () => {
+    const huge = mintToken({ secret: SECRET, tenantId: 't', sub: 'u', roles: ['admin'], projects: Array.from({ length: 600 }, (_, i) => `project-${i}`) });
+    expect(huge.length).toBeGreaterThan(MAX_TOKEN_CHARS);
+    await expect(verify(huge)).rejects.toThrow(/longer than/);
+    const fits = mintToken({ secret: SECRET, tenantId: 't', sub: 'u', roles: ['admin'], projects: Array.from({ length: 200 }, (_, i) => `project-${i}`) });
+    expect(fits.length).toBeLessThan(MAX_TOKEN_CHARS);
+    await expect(verify(fits)).resolves.toMatchObject({ userId: 'u' });
+  });
+
+  it('is verified by jose (the verifier refuses what jose refuses: a crit header it does not know)', async () => {
+    const token = sign({ alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, { sub: 'u', tenant_id: 't', roles: ['admin'], exp: future() });
+    await expect(verify(token)).rejects.toThrow(/crit|unsupported|Extension/i);
   });
 });
 
@@ -81,8 +96,8 @@ describe('authorization helpers', () => {
 });
 
 describe('JWKS verification', () => {
-  // jose is ESM-only and Jest cannot load it on Node 20, so this runs in a plain Node child
-  // (through tsx), against a real JWKS endpoint the script serves itself.
+  // In a plain Node child through tsx (as `npm start` runs), against a real JWKS endpoint the
+  // script serves itself: proves jose loads outside jest's compiled copy too.
   it('verifies RS256 tokens against a remote key set and refuses foreign keys', async () => {
     const script = path.join(__dirname, 'jwks-check.ts');
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {

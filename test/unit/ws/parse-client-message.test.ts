@@ -18,3 +18,15 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('{"type":"nope","request_id":{"x":1}}', false)).toMatchObject({ ok: false, code: 'VALIDATION_ERROR', requestId: undefined });
   });
 });
+
+describe('parseClientMessage refuses hostile frames like the HTTP API does', () => {
+  it('too deep, NUL, lone surrogates', () => {
+    expect(parseClientMessage(Buffer.from(`{"type":"ping","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), false)).toMatchObject({ ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/nest/) });
+    expect(parseClientMessage(Buffer.from('{"type":"suggestion_feedback","comment":"a\\u0000"}'), false)).toMatchObject({
+      ok: false,
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'comment', message: expect.stringMatching(/NUL/) }],
+    });
+    expect(parseClientMessage(Buffer.from('{"type":"ping","request_id":"\\ud800"}'), false)).toMatchObject({ ok: false, code: 'VALIDATION_ERROR' });
+  });
+});
