@@ -27,7 +27,7 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'POST /projects/:project_id/members': { id: 'upsertMember' },
   'GET /projects/:project_id/members': { id: 'listMembers' },
 
-  'POST /annotation/pre-annotate': { id: 'startPreAnnotation', errors: { 409: STATE_CONFLICT } },
+  'POST /annotation/pre-annotate': { id: 'startPreAnnotation', errors: { 404: 'The project was not found', 409: STATE_CONFLICT } },
   'GET /annotation/pre-annotate/:job_id/progress': { id: 'getPreAnnotationProgress' },
   'GET /annotation/pre-annotate/:job_id/results': { id: 'listPreAnnotationResults' },
   'POST /annotation/pre-annotate/:job_id/pause': { id: 'pausePreAnnotation', errors: { 409: STATE_CONFLICT } },

@@ -10,7 +10,8 @@ export const API_KEY_ENV = /^[A-Z_][A-Z0-9_]*$/;
 const SECRET_PARAM = /(^|_)(api_?key|secret|password|authorization|bearer)$/i;
 
 const decimal = z
-  .union([z.number().min(0).max(1000), z.string().regex(/^\d{1,4}(\.\d{1,10})?$/, 'a decimal such as "0.0025"')])
+  // The pattern states the 1000 bound too, so /openapi.json allows exactly what is accepted.
+  .union([z.number().min(0).max(1000), z.string().regex(/^(?:\d{1,3}(?:\.\d{1,10})?|1000(?:\.0{1,10})?)$/, 'a decimal such as "0.0025"')])
   .transform((v) => (typeof v === 'number' ? v.toFixed(10).replace(/\.?0+$/, '') || '0' : v))
   .refine((v) => Number(v) <= 1000, 'at most 1000 USD per 1k tokens');
 

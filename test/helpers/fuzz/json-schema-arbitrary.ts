@@ -30,6 +30,8 @@ export interface SchemaArbitraryOptions {
    * reachable base_url), half of the time, when they are valid for the schema.
    */
   byName?: Record<string, fc.Arbitrary<unknown>>;
+  /** Like byName, but always: for fields the server connects to (base_url), which must stay on the fakes. */
+  replaceByName?: Record<string, fc.Arbitrary<unknown>>;
   /** The alphabet of generated strings (default: printable Unicode graphemes and ASCII). */
   stringUnit?: fc.StringConstraints['unit'];
   /** Extra, undeclared properties on objects that allow them (default true). */
@@ -50,13 +52,21 @@ export function resolveRef(root: Record<string, unknown>, ref: string): JsonSche
 
 /** Values valid for `schema`. `name` is the property or parameter being generated, for `byName`. */
 export function arbitraryFor(schema: JsonSchema, opts: SchemaArbitraryOptions, name?: string, depth = 0): fc.Arbitrary<unknown> {
-  const generated = fromSchema(schema, opts, depth);
-  const named = name ? opts.byName?.[name] : undefined;
+  const replaced = name ? opts.replaceByName?.[name] : undefined;
+  if (replaced) return replaced;
+  const generated = fromSchema(schema, opts, depth, name);
+  // An array's name applies to its items (item_ids: ids from the item pool, as many as the schema asks).
+  const named = name && !isArray(schema, opts.root) ? opts.byName?.[name] : undefined;
   return named ? fc.oneof(named, generated) : generated;
 }
 
-function fromSchema(schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number): fc.Arbitrary<unknown> {
-  if (schema.$ref) return arbitraryFor(resolveRef(opts.root, schema.$ref), opts, undefined, depth);
+function isArray(schema: JsonSchema, root: Record<string, unknown>): boolean {
+  const s = schema.$ref ? resolveRef(root, schema.$ref) : schema;
+  return s.type === 'array';
+}
+
+function fromSchema(schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number, name?: string): fc.Arbitrary<unknown> {
+  if (schema.$ref) return arbitraryFor(resolveRef(opts.root, schema.$ref), opts, name, depth);
   if ('const' in schema) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const alternatives = schema.anyOf ?? schema.oneOf;
@@ -64,10 +74,10 @@ function fromSchema(schema: JsonSchema, opts: SchemaArbitraryOptions, depth: num
   if (schema.allOf) return arbitraryFor(mergeAllOf(schema.allOf, opts.root), opts, undefined, depth);
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
   if (types.length === 0) return schema.properties ? objectOf(schema, opts, depth) : anyJson(depth);
-  return fc.oneof(...types.map((t) => ofType(t, schema, opts, depth)));
+  return fc.oneof(...types.map((t) => ofType(t, schema, opts, depth, name)));
 }
 
-function ofType(type: string, schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number): fc.Arbitrary<unknown> {
+function ofType(type: string, schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number, name?: string): fc.Arbitrary<unknown> {
   switch (type) {
     case 'null':
       return fc.constant(null);
@@ -80,7 +90,7 @@ function ofType(type: string, schema: JsonSchema, opts: SchemaArbitraryOptions, 
     case 'string':
       return stringOf(schema, opts);
     case 'array':
-      return arrayOf(schema, opts, depth);
+      return arrayOf(schema, opts, depth, name);
     case 'object':
       return objectOf(schema, opts, depth);
     default:
@@ -128,21 +138,19 @@ function stringOf(schema: JsonSchema, opts: SchemaArbitraryOptions): fc.Arbitrar
   else if (schema.format === 'uri') arb = fc.webUrl();
   else if (schema.format === 'email') arb = fc.emailAddress();
   else {
-    const unit = opts.stringUnit ?? fc.oneof(fc.constant('grapheme' as const), fc.constant('grapheme-ascii' as const));
     const size = { minLength, maxLength: Math.min(maxLength ?? 40, minLength + 40) };
-    arb = fc.oneof(
-      fc.string({ ...size, unit: 'grapheme-ascii' }),
-      typeof unit === 'string' ? fc.string({ ...size, unit }) : fc.string({ ...size, unit: unit as fc.Arbitrary<string> }),
-    );
+    arb = opts.stringUnit
+      ? fc.string({ ...size, unit: opts.stringUnit })
+      : fc.oneof(fc.string({ ...size, unit: 'grapheme-ascii' }), fc.string({ ...size, unit: 'grapheme' }));
   }
   return arb.filter(fits);
 }
 
-function arrayOf(schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number): fc.Arbitrary<unknown[]> {
+function arrayOf(schema: JsonSchema, opts: SchemaArbitraryOptions, depth: number, name?: string): fc.Arbitrary<unknown[]> {
   const minLength = typeof schema.minItems === 'number' ? schema.minItems : 0;
   const maxLength = Math.min(typeof schema.maxItems === 'number' ? schema.maxItems : MAX_ITEMS, minLength + MAX_ITEMS);
   if (depth >= MAX_DEPTH && minLength === 0) return fc.constant<unknown[]>([]);
-  const item = schema.items ? arbitraryFor(schema.items, opts, undefined, depth + 1) : anyJson(depth + 1);
+  const item = schema.items ? arbitraryFor(schema.items, opts, name, depth + 1) : anyJson(depth + 1);
   return fc.array(item, { minLength, maxLength });
 }
 
