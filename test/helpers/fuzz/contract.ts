@@ -18,12 +18,14 @@ export interface Answer {
 }
 
 /**
- * A zod issue of code `custom` is a cross-field rule (`give item_id or data, exactly one`) that
- * JSON Schema as generated cannot state; the route's description states it. Those are counted
- * apart (`crossField`), every other refusal of a document-valid request is a violation.
+ * A zod issue of code `custom` comes from a refinement: a cross-field rule (`give item_id or data,
+ * exactly one`, distinct ids, low < high threshold) or a precision rule (at most 10 decimals of a
+ * JSON number) that the generated JSON Schema cannot state; descriptions and messages state it.
+ * Those are counted apart (`refinements`); every other refusal of a document-valid request is a
+ * violation.
  */
-export function requestViolations(op: DocumentedOperation, req: FuzzRequest): { violations: string[]; crossField: string[] } {
-  const out = { violations: [] as string[], crossField: [] as string[] };
+export function requestViolations(op: DocumentedOperation, req: FuzzRequest): { violations: string[]; refinements: string[] } {
+  const out = { violations: [] as string[], refinements: [] as string[] };
   if (req.variant !== 'valid') return out;
   const check = (part: string, schema: ZodType | undefined, value: unknown) => {
     if (!schema) return;
@@ -32,7 +34,7 @@ export function requestViolations(op: DocumentedOperation, req: FuzzRequest): { 
     const text = (i: z.core.$ZodIssue) => `${i.path.map(String).join('.') || part}: ${i.message}`;
     const shape = r.error.issues.filter((i) => i.code !== 'custom');
     if (shape.length) out.violations.push(`document-valid ${part} refused by the route's schema: ${shape.map(text).join('; ')}`);
-    else out.crossField.push(`${part}: ${r.error.issues.map(text).join('; ')}`);
+    else out.refinements.push(`${part}: ${r.error.issues.map(text).join('; ')}`);
   };
   check('params', op.request?.params, req.input.params);
   check('query', op.request?.query, req.input.query);

@@ -117,7 +117,12 @@ function integerOf(schema: JsonSchema): fc.Arbitrary<number> {
 
 function numberOf(schema: JsonSchema): fc.Arbitrary<number> {
   const { min, max } = bounds(schema, Number.EPSILON);
-  return fc.double({ min: min ?? -1e12, max: max ?? 1e12, noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x));
+  const lo = min ?? -1e12;
+  const hi = max ?? 1e12;
+  // Short decimals as clients write them (2.5, 0.85) as well as any double.
+  const cents = fc.integer({ min: Math.ceil(Math.max(lo, -1e12) * 100), max: Math.floor(Math.min(hi, 1e12) * 100) }).map((c) => c / 100);
+  const any = fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
+  return fc.oneof(cents.filter((x) => x >= lo && x <= hi), any).map((x) => (Object.is(x, -0) ? 0 : x));
 }
 
 /** JSON Schema counts string length in code points (not UTF-16 units, as JavaScript does). */

@@ -19,10 +19,10 @@ export interface FuzzReport {
   serverErrors: FuzzFailure[];
   /** Undocumented statuses, bodies off their schema, document-valid requests refused for their shape. */
   contractViolations: FuzzFailure[];
-  /** Document-valid requests refused only by a cross-field rule the document states in words. */
-  crossFieldRefusals: number;
+  /** Document-valid requests refused only by a refinement (a rule the document states in words). */
+  refinementRefusals: number;
   /** The distinct rules they met, by operation. */
-  crossFieldRules: Set<string>;
+  refinementRules: Set<string>;
   byStatus: Record<number, number>;
   /** Requests per operation and how many of them the server accepted (2xx). */
   byOperation: Record<string, { sent: number; ok: number; refusals: Record<string, number> }>;
@@ -55,7 +55,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // Interleave operations so writes and reads of the same rows meet.
   const order = shuffle(queue, opts.seed);
 
-  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], contractViolations: [], crossFieldRefusals: 0, crossFieldRules: new Set(), byStatus: {}, byOperation: {} };
+  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], contractViolations: [], refinementRefusals: 0, refinementRules: new Set(), byStatus: {}, byOperation: {} };
   let next = 0;
   const worker = async () => {
     while (next < order.length) {
@@ -75,8 +75,8 @@ async function exchange(opts: FuzzOptions, op: DocumentedOperation, req: FuzzReq
   stats.sent++;
   const before = requestViolations(op, req);
   if (before.violations.length) report.contractViolations.push({ request: req, problems: before.violations });
-  if (before.crossField.length) report.crossFieldRefusals++;
-  for (const rule of before.crossField) report.crossFieldRules.add(`${req.operationId}: ${rule.replace(/^[^:]+: /, '')}`);
+  if (before.refinements.length) report.refinementRefusals++;
+  for (const rule of before.refinements) report.refinementRules.add(`${req.operationId}: ${rule.replace(/^[^:]+: /, '')}`);
   const token = { admin: opts.world.tokens.admin, viewer: opts.world.tokens.viewer, garbage: 'not.a.token', none: undefined }[req.credentials];
   let answer: Answer;
   try {
@@ -102,8 +102,9 @@ async function exchange(opts: FuzzOptions, op: DocumentedOperation, req: FuzzReq
   report.byStatus[answer.status] = (report.byStatus[answer.status] ?? 0) + 1;
   if (answer.status < 300) stats.ok++;
   else if (req.variant === 'valid') {
-    const e = (answer.body as { error?: { message?: string } })?.error;
-    const key = `${answer.status} ${e?.message?.replace(/[0-9a-f-]{36}/g, '<id>').slice(0, 80) ?? ''}`;
+    const e = (answer.body as { error?: { message?: string; details?: { field: string; message: string }[] } })?.error;
+    const detail = e?.details?.[0] ? ` (${e.details[0].field}: ${e.details[0].message})` : '';
+    const key = `${answer.status} ${`${e?.message ?? ''}${detail}`.replace(/[0-9a-f-]{36}/g, '<id>').slice(0, 120)}`;
     stats.refusals[key] = (stats.refusals[key] ?? 0) + 1;
   }
   if (answer.status >= 500) report.serverErrors.push({ request: req, status: answer.status, problems: [`${answer.status}`], body: answer.body });
@@ -135,10 +136,10 @@ function shuffle<T>(items: T[], seed: number): T[] {
 export function summarize(report: FuzzReport, show = 8): string {
   const lines = [
     `fuzz: ${report.requests} requests (seed ${report.seed}), ${report.serverErrors.length} server errors, ${report.contractViolations.length} contract violations` +
-      ` (${report.crossFieldRefusals} document-valid requests met a cross-field rule)`,
+      ` (${report.refinementRefusals} document-valid requests met a rule stated only in words)`,
     `statuses: ${Object.entries(report.byStatus).map(([s, n]) => `${s}×${n}`).join(' ')}`,
   ];
-  if (report.crossFieldRules.size) lines.push(`cross-field rules met: ${[...report.crossFieldRules].join(' | ')}`);
+  if (report.refinementRules.size) lines.push(`rules in words met: ${[...report.refinementRules].join(' | ')}`);
   for (const [id, s] of Object.entries(report.byOperation).filter(([, s]) => s.ok === 0)) {
     const top = Object.entries(s.refusals).sort((a, b) => b[1] - a[1]).slice(0, 3);
     lines.push(`never 2xx: ${id} (${s.sent} sent; valid ones refused: ${top.map(([k, n]) => `${n}× ${k}`).join('; ')})`);

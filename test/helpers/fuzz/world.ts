@@ -29,6 +29,7 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
   };
 
   const engine = await post('/annotation/engines', { name: 'fuzz-engine', provider: 'openai', model: 'fake-gpt', base_url: fakeBaseUrl });
+  const engine2 = await post('/annotation/engines', { name: 'fuzz-engine-2', provider: 'openai', model: 'fake-gpt-2', base_url: fakeBaseUrl });
   const project = await post('/projects', {
     name: 'Fuzzed',
     label_schema: { type: 'single_label', labels: LABELS },
@@ -39,11 +40,15 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
   });
   const items = (await (await api.request(`/api/v1/projects/${project.id}/items`, { token: admin })).json()) as { items: { id: string }[] };
   const itemIds = items.items.map((i) => i.id);
-  for (const [user, role] of [['ann-1', 'annotator'], ['ann-2', 'annotator'], ['rev-1', 'reviewer']]) {
+  for (const [user, role] of [['ann-1', 'annotator'], ['ann-2', 'annotator'], ['rev-1', 'reviewer'], ['fuzz-admin', 'manager']]) {
     await post(`/projects/${project.id}/members`, { user_id: user, role });
   }
   const job = await post('/annotation/pre-annotate', { project_id: project.id, item_ids: itemIds.slice(0, 2) });
-  const task = await post('/annotation/tasks/assign', { project_id: project.id, item_ids: [itemIds[0]], kind: 'annotate', assignee_id: 'ann-1' });
+  // Several tasks: the fuzzer cancels some, others stay open for claims, releases and decisions.
+  const tasks = [];
+  for (const [i, kind] of (['annotate', 'annotate', 'review', 'review', 'annotate'] as const).entries()) {
+    tasks.push(await post('/annotation/tasks/assign', { project_id: project.id, item_ids: [itemIds[i]], kind, assignee_id: 'fuzz-admin' }));
+  }
   const suggestion = await post('/annotation/suggestion', { project_id: project.id, item_id: itemIds[1] });
   // Two annotators disagree on one item: a conflict.
   const annotator = (sub: string) => api.tokenFor({ tenantId, sub, roles: ['annotator'] });
@@ -59,19 +64,20 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
       item_id: ids(...itemIds),
       source_item_id: ids(...itemIds),
       item_ids: ids(...itemIds),
-      engine_id: ids(engine.id),
-      default_engine_id: ids(engine.id),
-      engine_ids: ids(engine.id),
-      fallback_engine_ids: ids(engine.id),
+      engine_id: ids(engine.id, engine2.id),
+      default_engine_id: ids(engine.id, engine2.id),
+      engine_ids: ids(engine.id, engine2.id),
+      fallback_engine_ids: ids(engine.id, engine2.id),
       job_id: ids(job.job_id),
-      task_id: ids(task.task_id),
+      task_id: ids(...tasks.map((t) => t.task_id)),
       suggestion_id: ids(suggestion.suggestion_id),
       conflict_id: ids(second.conflict?.conflict_id),
       user_id: ids('ann-1', 'ann-2', 'rev-1'),
-      assignee_id: ids('ann-1', 'ann-2'),
+      assignee_id: ids('ann-1', 'ann-2', 'fuzz-admin'),
       annotator_id: ids('ann-1', 'ann-2'),
       reviewer_id: ids('rev-1'),
       label: ids(...LABELS),
+      labels: ids(...LABELS),
       gold_label: fc.constantFrom(...LABELS.map((label) => ({ label }))),
     },
     // The server connects to these: keep them on the fake provider (or a closed local port).
