@@ -10,10 +10,13 @@ import { startTestStack, type TestStack } from '../helpers/stack';
  * generated from GET /openapi.json itself; each exchange must stay below 500, answer a status
  * documented for its operation with a body matching that status's schema, and a request the
  * document calls valid must pass the route's zod schemas. `npm test` sends FUZZ_REQUESTS=2000
- * (the default); `npm run fuzz` sends 25,000. FUZZ_SEED replays a run.
+ * (the default); `npm run fuzz` sends 25,000. FUZZ_SEED replays a run. FUZZ_HOSTILE=1 adds NUL,
+ * control characters and lone surrogates to strings — TODO(issue 10 part C: "NUL bytes and lone
+ * surrogates → 422"): on by default once that lands; until then they are 500s on write routes.
  */
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const HOSTILE = process.env.FUZZ_HOSTILE === '1';
 
 let stack: TestStack;
 let fake: FakeOpenAI;
@@ -32,7 +35,7 @@ it(`${REQUESTS} generated requests over every operation: no 5xx, nothing off the
   const api = stack.api;
   const doc = await (await api.request('/openapi.json')).json();
   const world = await seedFuzzWorld(api, fake.baseUrl);
-  const report = await runFuzz({ api, doc, operations: documentedOperations, world, requests: REQUESTS, seed: SEED });
+  const report = await runFuzz({ api, doc, operations: documentedOperations, world, requests: REQUESTS, seed: SEED, hostile: HOSTILE });
   process.stdout.write(`${summarize(report)}\n`);
   expect(report.requests).toBeGreaterThanOrEqual(REQUESTS);
   // Every operation was reached, and most answered something other than a refusal at least once.

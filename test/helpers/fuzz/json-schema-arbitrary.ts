@@ -34,11 +34,25 @@ export interface SchemaArbitraryOptions {
   replaceByName?: Record<string, fc.Arbitrary<unknown>>;
   /** The alphabet of generated strings (default: printable Unicode graphemes and ASCII). */
   stringUnit?: fc.StringConstraints['unit'];
+  /**
+   * Control characters, NUL and lone surrogates in strings. Off by default: TODO(issue 10 part C,
+   * "NUL bytes and lone surrogates → 422 naming the field") — until that lands they are 500s on
+   * most write routes; FUZZ_HOSTILE=1 turns them on.
+   */
+  hostile?: boolean;
   /** Extra, undeclared properties on objects that allow them (default true). */
   extraProperties?: boolean;
 }
 
 const MAX_DEPTH = 6;
+/** One code point, printable (no controls, no surrogate halves), astral planes included. */
+const PRINTABLE_CODE_POINT = fc
+  .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0xa0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0xfffd }), fc.integer({ min: 0x10000, max: 0x10ffff }))
+  .map((cp) => String.fromCodePoint(cp));
+/** Printable ASCII, printable Unicode graphemes, and single code points (astral ones too). */
+const PRINTABLE_UNITS: fc.StringConstraints['unit'][] = ['grapheme-ascii', 'grapheme', PRINTABLE_CODE_POINT];
+/** Any code point, control characters and NUL included. */
+const HOSTILE_UNITS: fc.StringConstraints['unit'][] = ['grapheme', 'binary-ascii', 'binary'];
 const MAX_ITEMS = 4;
 
 /** Resolves a local `$ref` (`#/a/b`). */
@@ -144,9 +158,13 @@ function stringOf(schema: JsonSchema, opts: SchemaArbitraryOptions): fc.Arbitrar
   else if (schema.format === 'email') arb = fc.emailAddress();
   else {
     const size = { minLength, maxLength: Math.min(maxLength ?? 40, minLength + 40) };
-    arb = opts.stringUnit
-      ? fc.string({ ...size, unit: opts.stringUnit })
-      : fc.oneof(fc.string({ ...size, unit: 'grapheme-ascii' }), fc.string({ ...size, unit: 'grapheme' }));
+    const units = opts.stringUnit ? [opts.stringUnit] : opts.hostile ? HOSTILE_UNITS : PRINTABLE_UNITS;
+    const of = (size: { minLength: number; maxLength: number }) => fc.oneof(...units.map((unit) => fc.string({ ...size, unit })));
+    // Limits are where schemas disagree: strings of exactly maxLength code points, too.
+    // (grapheme units are left out there: a grapheme may be several code points.)
+    const full = () => fc.oneof(...units.filter((u) => u !== 'grapheme').map((unit) => fc.string({ minLength: maxLength!, maxLength, unit })));
+    arb = maxLength !== undefined && maxLength <= 2000 ? fc.oneof({ weight: 3, arbitrary: of(size) }, { weight: 1, arbitrary: full() }) : of(size);
+    if (opts.hostile) arb = fc.tuple(arb, fc.constantFrom('\u0000', '\ud800', '\udfff', ''), fc.nat()).map(([t, bad, at]) => t.slice(0, at % (t.length + 1)) + bad + t.slice(at % (t.length + 1)));
   }
   return arb.filter(fits);
 }

@@ -37,8 +37,10 @@ export interface FuzzOptions {
   requests: number;
   seed: number;
   concurrency?: number;
-  /** Operations not to fuzz (e.g. /metrics' text), with why. */
+  /** Operations not to fuzz, with why. */
   skip?: Record<string, string>;
+  /** NUL, control characters and lone surrogates in strings (see SchemaArbitraryOptions.hostile). */
+  hostile?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const specs = operationsOf(opts.doc).filter((op) => !opts.skip?.[op.operationId]);
   const byId = new Map(opts.operations.map((o) => [o.operationId, o]));
   const perOp = Math.ceil(opts.requests / specs.length);
-  const arbOpts = { root: opts.doc, byName: opts.world.byName, replaceByName: opts.world.replaceByName };
+  const arbOpts = { root: opts.doc, byName: opts.world.byName, replaceByName: opts.world.replaceByName, hostile: opts.hostile };
   const queue: FuzzRequest[] = specs.flatMap((op, i) => fc.sample(requestArbitrary(op, arbOpts), { numRuns: perOp, seed: opts.seed + i }));
   // Interleave operations so writes and reads of the same rows meet.
   const order = shuffle(queue, opts.seed);
