@@ -1,7 +1,9 @@
 import { documentedOperations } from '../../src/api/openapi';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { runFuzz, summarize } from '../helpers/fuzz/run';
-import { seedFuzzWorld } from '../helpers/fuzz/world';
+import { seedFuzzWorld, type FuzzWorld } from '../helpers/fuzz/world';
+import { createDatabase } from '../../src/db/knex';
+import { z } from 'zod';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
@@ -31,10 +33,12 @@ afterAll(async () => {
   await fake?.close();
 }, 120_000);
 
+let world: FuzzWorld;
+
 it(`${REQUESTS} generated requests over every operation: no 5xx, nothing off the document`, async () => {
   const api = stack.api;
   const doc = await (await api.request('/openapi.json')).json();
-  const world = await seedFuzzWorld(api, fake.baseUrl);
+  world = await seedFuzzWorld(api, fake.baseUrl);
   const report = await runFuzz({ api, doc, operations: documentedOperations, world, requests: REQUESTS, seed: SEED, hostile: HOSTILE });
   process.stdout.write(`${summarize(report)}\n`);
   expect(report.requests).toBeGreaterThanOrEqual(REQUESTS);
@@ -43,3 +47,32 @@ it(`${REQUESTS} generated requests over every operation: no 5xx, nothing off the
   expect(report.serverErrors.map((f) => `${f.request.method} ${f.request.url} → ${f.problems.join(' | ')}`)).toEqual([]);
   expect(report.contractViolations.map((f) => `${f.request.method} ${f.request.url} → ${f.problems.join(' | ')}`)).toEqual([]);
 }, 600_000);
+
+it('breaks the world on purpose: a document that promises too little, and a database that is gone, are both reported', async () => {
+  const api = stack.api;
+  const doc = await (await api.request('/openapi.json')).json();
+  const only = ['getProject', 'listProjects'];
+  // The document forgets getProject's 404 and promises listProjects a field it never answers.
+  const lying = documentedOperations.map((o) => {
+    if (o.operationId === 'getProject') return { ...o, responses: Object.fromEntries(Object.entries(o.responses).filter(([s]) => s !== '404')) };
+    if (o.operationId === 'listProjects') return { ...o, responses: { ...o.responses, 200: { ...o.responses[200], schema: z.object({ items: z.array(z.unknown()), cursor: z.string() }) } } };
+    return o;
+  });
+  const lied = await runFuzz({ api, doc, operations: lying, world, requests: 200, seed: SEED, only });
+  const problems = lied.contractViolations.flatMap((f) => f.problems.map((p) => `${f.request.operationId}: ${p}`));
+  expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^getProject: status 404 is not documented/), expect.stringMatching(/^listProjects: 200 body does not match its schema: cursor/)]));
+  expect(lied.serverErrors).toEqual([]);
+
+  // The API's database is a closed port: every request that reads it fails, and each is counted.
+  const realDb = api.deps.db;
+  const gone = createDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/gone', dataDir: '.data' });
+  api.deps.db = gone;
+  try {
+    const down = await runFuzz({ api, doc, operations: documentedOperations, world, requests: 100, seed: SEED, only });
+    expect(down.serverErrors.length).toBeGreaterThan(0);
+    expect(down.serverErrors.every((f) => f.status !== undefined && f.status >= 500)).toBe(true);
+  } finally {
+    api.deps.db = realDb;
+    await gone.destroy();
+  }
+}, 120_000);

@@ -15,8 +15,13 @@ export interface FuzzFailure {
 export interface FuzzReport {
   requests: number;
   seed: number;
-  /** Answers ≥ 500 and requests that got no answer. */
+  /** Answers ≥ 500 and requests that got no answer (but see `providersDown`). */
   serverErrors: FuzzFailure[];
+  /**
+   * Documented 503s because every engine of the route failed: the fuzzer itself disables engines
+   * and points them at a closed port, so a provider being down is part of the world it makes.
+   */
+  providersDown: number;
   /** Undocumented statuses, bodies off their schema, document-valid requests refused for their shape. */
   contractViolations: FuzzFailure[];
   /** Document-valid requests refused only by a refinement (a rule the document states in words). */
@@ -37,8 +42,8 @@ export interface FuzzOptions {
   requests: number;
   seed: number;
   concurrency?: number;
-  /** Operations not to fuzz, with why. */
-  skip?: Record<string, string>;
+  /** Only these operations (default: every documented one). */
+  only?: string[];
   /** NUL, control characters and lone surrogates in strings (see SchemaArbitraryOptions.hostile). */
   hostile?: boolean;
 }
@@ -49,7 +54,7 @@ export interface FuzzOptions {
  * a run reports every failure with the request that caused it, and the counts.
  */
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
-  const specs = operationsOf(opts.doc).filter((op) => !opts.skip?.[op.operationId]);
+  const specs = operationsOf(opts.doc).filter((op) => !opts.only || opts.only.includes(op.operationId));
   const byId = new Map(opts.operations.map((o) => [o.operationId, o]));
   const perOp = Math.ceil(opts.requests / specs.length);
   const arbOpts = { root: opts.doc, byName: opts.world.byName, replaceByName: opts.world.replaceByName, hostile: opts.hostile };
@@ -57,7 +62,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // Interleave operations so writes and reads of the same rows meet.
   const order = shuffle(queue, opts.seed);
 
-  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], contractViolations: [], refinementRefusals: 0, refinementRules: new Set(), byStatus: {}, byOperation: {} };
+  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], providersDown: 0, contractViolations: [], refinementRefusals: 0, refinementRules: new Set(), byStatus: {}, byOperation: {} };
   let next = 0;
   const worker = async () => {
     while (next < order.length) {
@@ -109,9 +114,15 @@ async function exchange(opts: FuzzOptions, op: DocumentedOperation, req: FuzzReq
     const key = `${answer.status} ${`${e?.message ?? ''}${detail}`.replace(/[0-9a-f-]{36}/g, '<id>').slice(0, 120)}`;
     stats.refusals[key] = (stats.refusals[key] ?? 0) + 1;
   }
-  if (answer.status >= 500) report.serverErrors.push({ request: req, status: answer.status, problems: [`${answer.status}`], body: answer.body });
+  if (isProvidersDown(answer)) report.providersDown++;
+  else if (answer.status >= 500) report.serverErrors.push({ request: req, status: answer.status, problems: [`${answer.status}`], body: answer.body });
   const after = responseViolations(op, answer);
   if (after.length) report.contractViolations.push({ request: req, status: answer.status, problems: after, body: answer.body });
+}
+
+function isProvidersDown(answer: Answer): boolean {
+  const e = (answer.body as { error?: { code?: string; details?: { field: string }[] } })?.error;
+  return answer.status === 503 && e?.code === 'SERVICE_UNAVAILABLE' && Boolean(e.details?.length) && e.details!.every((d) => d.field.startsWith('engines.'));
 }
 
 function safeJson(text: string): unknown {
@@ -138,6 +149,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
 export function summarize(report: FuzzReport, show = 8): string {
   const lines = [
     `fuzz: ${report.requests} requests (seed ${report.seed}), ${report.serverErrors.length} server errors, ${report.contractViolations.length} contract violations` +
+      `, ${report.providersDown} documented 503s with every engine down` +
       ` (${report.refinementRefusals} document-valid requests met a rule stated only in words)`,
     `statuses: ${Object.entries(report.byStatus).map(([s, n]) => `${s}×${n}`).join(' ')}`,
   ];

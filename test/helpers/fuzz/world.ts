@@ -44,6 +44,14 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
     await post(`/projects/${project.id}/members`, { user_id: user, role });
   }
   const job = await post('/annotation/pre-annotate', { project_id: project.id, item_ids: itemIds.slice(0, 2) });
+  // Long jobs paused at once, so pause, resume, cancel and budget meet running jobs, not only ended ones.
+  await post(`/projects/${project.id}/items`, { items: Array.from({ length: 300 }, (_, i) => ({ data: { text: `bulk ${i}` } })) });
+  const jobs = [job.job_id];
+  for (let i = 0; i < 3; i++) {
+    const long = await post('/annotation/pre-annotate', { project_id: project.id, batch_size: 1, concurrency: 1 });
+    await post(`/annotation/pre-annotate/${long.job_id}/pause`, {});
+    jobs.push(long.job_id);
+  }
   // Several tasks: the fuzzer cancels some, others stay open for claims, releases and decisions.
   const tasks = [];
   for (const [i, kind] of (['annotate', 'annotate', 'review', 'review', 'annotate'] as const).entries()) {
@@ -68,7 +76,7 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
       default_engine_id: ids(engine.id, engine2.id),
       engine_ids: ids(engine.id, engine2.id),
       fallback_engine_ids: ids(engine.id, engine2.id),
-      job_id: ids(job.job_id),
+      job_id: ids(...jobs),
       task_id: ids(...tasks.map((t) => t.task_id)),
       suggestion_id: ids(suggestion.suggestion_id),
       conflict_id: ids(second.conflict?.conflict_id),
