@@ -51,9 +51,9 @@ export const EngineParams = z
   .meta({ description: 'Provider parameters (temperature, max_tokens, timeout_ms, cache_ttl_seconds, max_retries — retries of a transient failure on this engine, overriding LLM_RETRIES_PER_ENGINE —, structured_output, …); never secrets' });
 
 const engineFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200).regex(/\S/, 'must not be blank'),
   provider: z.enum(ENGINE_PROVIDERS),
-  model: z.string().trim().min(1).max(200),
+  model: z.string().trim().min(1).max(200).regex(/\S/, 'must not be blank'),
   base_url: z.url({ protocol: /^https?$/ }).max(2000).nullish().meta({ description: 'OpenAI-compatible or Anthropic base URL; default the provider’s own' }),
   api_key_env: z
     .string()
