@@ -25,7 +25,8 @@ let fake: FakeOpenAI;
 
 beforeAll(async () => {
   // Workers too: review decisions and conflict resolutions are workflow updates, answered by a worker.
-  [stack, fake] = await Promise.all([startTestStack({ RATE_LIMIT_PER_MINUTE: '100000000' }), startFakeOpenAI()]);
+  // LLM calls give up after 5 s (not 60): the fuzzer may rate-limit an engine to 1 rpm, and every request must end.
+  [stack, fake] = await Promise.all([startTestStack({ RATE_LIMIT_PER_MINUTE: '100000000', LLM_TIMEOUT_MS: '5000' }), startFakeOpenAI()]);
 }, 180_000);
 
 afterAll(async () => {
