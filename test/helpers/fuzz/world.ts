@@ -88,7 +88,12 @@ export async function seedFuzzWorld(api: TestApi, fakeBaseUrl: string): Promise<
       labels: ids(...LABELS),
       gold_label: fc.constantFrom(...LABELS.map((label) => ({ label }))),
     },
-    // The server connects to these: keep them on the fake provider (or a closed local port).
-    replaceByName: { base_url: fc.constantFrom(fakeBaseUrl, 'http://127.0.0.1:9/v1') },
+    // The server connects to base_url: keep it on the fake provider (or a closed local port).
+    replaceByName: {
+      base_url: fc.constantFrom(fakeBaseUrl, 'http://127.0.0.1:9/v1'),
+      // Not 1 rpm: an engine throttled that hard makes a compare wait minutes (each call up to LLM_TIMEOUT_MS).
+      rpm: fc.integer({ min: 600, max: 1_000_000 }),
+      tpm: fc.integer({ min: 1_000_000, max: 100_000_000 }),
+    },
   };
 }
