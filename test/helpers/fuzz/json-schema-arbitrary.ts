@@ -162,7 +162,8 @@ function stringOf(schema: JsonSchema, opts: SchemaArbitraryOptions): fc.Arbitrar
     const of = (size: { minLength: number; maxLength: number }) => fc.oneof(...units.map((unit) => fc.string({ ...size, unit })));
     // Limits are where schemas disagree: strings of exactly maxLength code points, too.
     // (grapheme units are left out there: a grapheme may be several code points.)
-    const full = () => fc.oneof(...units.filter((u) => u !== 'grapheme').map((unit) => fc.string({ minLength: maxLength!, maxLength, unit })));
+    const single = units.filter((u) => u !== 'grapheme');
+    const full = () => fc.oneof(...(single.length ? single : [PRINTABLE_CODE_POINT]).map((unit) => fc.string({ minLength: maxLength!, maxLength, unit })));
     arb = maxLength !== undefined && maxLength <= 2000 ? fc.oneof({ weight: 3, arbitrary: of(size) }, { weight: 1, arbitrary: full() }) : of(size);
     if (opts.hostile) arb = fc.tuple(arb, fc.constantFrom('\u0000', '\ud800', '\udfff', ''), fc.nat()).map(([t, bad, at]) => t.slice(0, at % (t.length + 1)) + bad + t.slice(at % (t.length + 1)));
   }
