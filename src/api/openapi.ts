@@ -28,15 +28,17 @@
  * reusable schemas a name with `.meta({ id: 'Widget' })` so they land in components/schemas.
  */
 import Router from '@koa/router';
-import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Middleware } from 'koa';
 import { z, type ZodObject, type ZodType } from 'zod';
 import type { Role } from '../auth/jwt';
 import type { ApiContextExtras, ApiState } from './deps';
 import type { RouteAccess } from './access';
 import { authorize } from './middleware/auth';
+import { operationFor } from './operations';
 import { requireJson } from './middleware/json-body';
 import { RequestSchemas, ValidatedContext, validate } from './middleware/validate';
+import { webSocketDescription } from './websocket-doc';
 
 export const API_PREFIX = '/api/v1';
 
@@ -75,7 +77,7 @@ for (const [name, description] of Object.entries(COMMON_HEADERS)) {
 const headerRefs = Object.fromEntries(Object.keys(COMMON_HEADERS).map((n) => [n, { $ref: `#/components/headers/${n}` }]));
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Malformed JSON (MALFORMED_JSON)',
+  400: 'Malformed JSON (MALFORMED_JSON) or an undecodable body',
   401: 'Missing or invalid bearer token',
   403: 'The role does not allow this action',
   404: 'Not found (also: a resource of another tenant, or outside the token’s projects)',
@@ -84,8 +86,25 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: 'Validation failed; details name each field',
   429: 'Rate limit exceeded; see Retry-After',
   500: 'Internal error',
-  503: 'A dependency is unavailable',
+  503: 'A dependency (database or Temporal) is unavailable; see Retry-After',
 };
+
+/** Shapes of what a route answers, kept with the zod schemas for tests that check answers against the document. */
+export interface DocumentedOperation {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI syntax, with the /api/v1 prefix when it applies: `/api/v1/projects/{project_id}`. */
+  path: string;
+  request?: RequestSchemas;
+  /** The body schema of each documented content type (NDJSON: one line's). */
+  bodies: Record<string, ZodType>;
+  /** Every documented status; `schema` undefined = no body documented. */
+  responses: Record<number, { schema?: ZodType; contentType: string }>;
+  public: boolean;
+  roles: Role[];
+}
+
+export const documentedOperations: DocumentedOperation[] = [];
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -121,6 +140,8 @@ export interface RouteSpec<S extends RequestSchemas> {
   responses: Record<number, ResponseSpec>;
   /** Documented and mounted outside /api/v1. */
   absolute?: boolean;
+  /** Defaults to the entry in src/api/operations.ts (or one derived from method and path). */
+  operationId?: string;
 }
 
 /** Documents and mounts a route: auth(roles) → JSON body → validate → handler. */
@@ -148,33 +169,49 @@ export function defineRoute<S extends RequestSchemas>(
  */
 export const ROUTE_ACCESS: RouteAccess[] = [];
 
+/** The error statuses a route's chain can answer (see `defineRoute`) plus its listed ones. */
+export function errorStatusesOf(spec: RouteSpec<RequestSchemas>): Map<number, string> {
+  const errors = new Map<number, string>();
+  const add = (status: number, description = ERROR_DESCRIPTIONS[status]) => errors.set(status, description);
+  add(500);
+  add(503);
+  if (!spec.public) [401, 429].forEach((s) => add(s));
+  if (spec.roles?.length || spec.tenantWide) add(403);
+  if (spec.path.includes(':')) add(404);
+  if (spec.request || spec.rawBody) add(422);
+  // requireJson (or the raw body reader) runs on every write: a body may come even when none is documented.
+  if (spec.rawBody || spec.request?.body || ['post', 'put', 'patch'].includes(spec.method)) [400, 413, 415].forEach((s) => add(s));
+  for (const [status, description] of Object.entries(operationFor(spec.method, spec.path).errors ?? {})) add(Number(status), description);
+  return errors;
+}
+
 /** Adds a route to the OpenAPI document (defineRoute does this; call it alone only for routes mounted by hand). */
 export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): void {
-  const fullPath = toOpenApiPath(spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`);
-  ROUTE_ACCESS.push({ method: spec.method, path: fullPath, roles: spec.roles, public: spec.public, tenantWide: spec.tenantWide });
-  const hasBody = Boolean(spec.request?.body || spec.rawBody);
-  const errors = new Set<number>([500]);
-  if (!spec.public) [401, 429].forEach((s) => errors.add(s));
-  if (spec.roles?.length || spec.tenantWide) errors.add(403);
-  if (spec.path.includes(':')) errors.add(404);
-  if (spec.request || spec.rawBody) errors.add(422);
-  if (hasBody) [400, 413, 415].forEach((s) => errors.add(s));
+  const operationId = spec.operationId ?? operationFor(spec.method, spec.path).id;
+  const path = toOpenApiPath(spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`);
+  ROUTE_ACCESS.push({ method: spec.method, path, roles: spec.roles, public: spec.public, tenantWide: spec.tenantWide });
+  if (documentedOperations.some((o) => o.operationId === operationId)) throw new Error(`operationId ${operationId} is used twice`);
 
   const responses: RouteConfig['responses'] = {};
+  const shapes: DocumentedOperation['responses'] = {};
   for (const [status, r] of Object.entries(spec.responses)) {
     responses[status] = {
       description: r.description,
       headers: headerRefs,
       ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : {}),
     };
+    shapes[Number(status)] = { schema: r.schema, contentType: r.contentType ?? 'application/json' };
   }
-  for (const status of errors) {
-    if (responses[status]) continue;
+  for (const [status, description] of errorStatusesOf(spec)) {
+    // A route's own entry without a schema (e.g. 503 "Not ready") still answers the error shape.
+    if (responses[status] && spec.responses[status]?.schema) continue;
+    const retryAfter = status === 429 || status === 503;
     responses[status] = {
-      description: status === 403 && spec.tenantWide ? `${ERROR_DESCRIPTIONS[403]}, or a non-admin token has a projects restriction` : ERROR_DESCRIPTIONS[status],
-      headers: status === 429 ? { ...headerRefs, 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } : headerRefs,
+      description: spec.responses[status]?.description ?? (status === 403 && spec.tenantWide ? `${description}, or a non-admin token has a projects restriction` : description),
+      headers: retryAfter ? { ...headerRefs, 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } : headerRefs,
       content: { 'application/json': { schema: ErrorResponse } },
     };
+    shapes[status] = { schema: ErrorResponse, contentType: 'application/json' };
   }
 
   const body = spec.rawBody
@@ -185,7 +222,8 @@ export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): voi
 
   registry.registerPath({
     method: spec.method,
-    path: fullPath,
+    path,
+    operationId,
     summary: spec.summary,
     description: spec.description,
     tags: [...spec.tags],
@@ -197,6 +235,16 @@ export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): voi
     },
     responses,
   });
+  documentedOperations.push({
+    operationId,
+    method: spec.method,
+    path,
+    request: spec.request,
+    bodies: spec.rawBody?.content ?? (spec.request?.body ? { 'application/json': spec.request.body } : {}),
+    responses: shapes,
+    public: Boolean(spec.public),
+    roles: spec.roles ?? [],
+  });
 }
 
 /** `/projects/:project_id` → `/projects/{project_id}`. */
@@ -204,26 +252,35 @@ export function toOpenApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-let cached: { size: number; doc: ReturnType<OpenApiGeneratorV3['generateDocument']> } | undefined;
+type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+let cached: { size: number; doc: OpenApiDocument } | undefined;
 
-/** The OpenAPI 3 document of every registered route (cached until a route is added). */
-export function buildOpenApiDocument() {
+/**
+ * The OpenAPI 3.1 document of every registered route (cached until a route is added). 3.1, not
+ * 3.0: its schemas are JSON Schema, so `z.unknown()` is `{}` and nullable is a type list, where
+ * 3.0 wrote `nullable` without a `type`, which 3.0 forbids.
+ */
+export function buildOpenApiDocument(): OpenApiDocument {
   const size = registry.definitions.length;
   if (cached?.size === size) return cached.doc;
-  const doc = new OpenApiGeneratorV3(registry.definitions).generateDocument({
-    openapi: '3.0.3',
+  const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
     info: {
       title: 'Annotation Orchestrator API',
       version: '1.0.0',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Durable AI-assisted annotation: projects and items, pre-annotation jobs, live suggestions, quality, review. ' +
         'JSON everywhere with snake_case fields; lists take page and page_size and answer {items, page, page_size, total}; ' +
-        'errors answer {"error": {code, message, details, correlation_id, timestamp}}.',
+        'errors answer {"error": {code, message, details, correlation_id, timestamp}}. ' +
+        'A method a path does not have answers 405 with an Allow header; an unknown path 404 (both in the error shape). ' +
+        'The WebSocket protocol (/api/v1/annotation/ws, /api/v1/collaboration/ws) is described under x-websocket and in docs/WEBSOCKET.md.',
     },
     servers: [{ url: '/' }],
   });
-  cached = { size, doc };
-  return doc;
+  const withWs = { ...doc, 'x-websocket': webSocketDescription() } as OpenApiDocument;
+  cached = { size, doc: withWs };
+  return withWs;
 }
 
 function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> {

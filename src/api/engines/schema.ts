@@ -10,7 +10,8 @@ export const API_KEY_ENV = /^[A-Z_][A-Z0-9_]*$/;
 const SECRET_PARAM = /(^|_)(api_?key|secret|password|authorization|bearer)$/i;
 
 const decimal = z
-  .union([z.number().min(0).max(1000), z.string().regex(/^\d{1,4}(\.\d{1,10})?$/, 'a decimal such as "0.0025"')])
+  // The pattern states the 1000 bound too, so /openapi.json allows exactly what is accepted.
+  .union([z.number().min(0).max(1000), z.string().regex(/^(?:\d{1,3}(?:\.\d{1,10})?|1000(?:\.0{1,10})?)$/, 'a decimal such as "0.0025"')])
   .transform((v) => (typeof v === 'number' ? v.toFixed(10).replace(/\.?0+$/, '') || '0' : v))
   .refine((v) => Number(v) <= 1000, 'at most 1000 USD per 1k tokens');
 
@@ -50,9 +51,9 @@ export const EngineParams = z
   .meta({ description: 'Provider parameters (temperature, max_tokens, timeout_ms, cache_ttl_seconds, max_retries — retries of a transient failure on this engine, overriding LLM_RETRIES_PER_ENGINE —, structured_output, …); never secrets' });
 
 const engineFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200).regex(/\S/, 'must not be blank'),
   provider: z.enum(ENGINE_PROVIDERS),
-  model: z.string().trim().min(1).max(200),
+  model: z.string().trim().min(1).max(200).regex(/\S/, 'must not be blank'),
   base_url: z.url({ protocol: /^https?$/ }).max(2000).nullish().meta({ description: 'OpenAI-compatible or Anthropic base URL; default the provider’s own' }),
   api_key_env: z
     .string()

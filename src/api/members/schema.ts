@@ -6,7 +6,7 @@ export const MEMBER_ROLES = ['annotator', 'reviewer', 'manager', 'viewer'] as co
 
 export const UpsertMemberBody = z
   .object({
-    user_id: z.string().trim().min(1).max(256).meta({ description: 'The user id (the `sub` of their token)' }),
+    user_id: z.string().trim().min(1).max(256).regex(/\S/, 'must not be blank').meta({ description: 'The user id (the `sub` of their token)' }),
     role: z.enum(MEMBER_ROLES),
   })
   .meta({ id: 'UpsertMember' });

@@ -7,7 +7,8 @@ export const MAX_ITEM_IDS = 100_000;
 
 /** A USD budget: a decimal > 0 (JSON number or string, ≤ 10 digits either side), as a canonical string. */
 export const BudgetUsd = z
-  .union([z.number(), z.string()])
+  // Documented as the plain decimals the transform accepts (the > 0 rule stays the transform's).
+  .union([z.number().gt(0).max(9_999_999_999), z.string().regex(/^(?:[1-9]\d{0,9}(?:\.\d{1,10})?|0\.\d{1,10})$/, 'a plain decimal such as "2.50"')])
   .transform((v, ctx) => {
     const budget = normalizeBudget(v);
     if (budget === null) {

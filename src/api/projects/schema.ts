@@ -3,7 +3,8 @@ import { paginationQuery } from '../middleware/pagination';
 
 export const LABEL_SCHEMA_TYPES = ['single_label', 'multi_label'] as const;
 
-const label = z.string().trim().min(1, 'labels must be non-empty').max(200);
+// `regex(/\S/)` documents what trim + min(1) enforce: not blank (the document shows it as a pattern).
+const label = z.string().trim().min(1, 'labels must be non-empty').max(200).regex(/\S/, 'labels must be non-empty');
 
 export const LabelSchema = z
   .object({
@@ -56,7 +57,7 @@ export const RoutingInput = Routing.partial()
 
 export const CreateProjectBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: z.string().trim().min(1).max(200).regex(/\S/, 'must not be blank'),
     label_schema: LabelSchema,
     guidelines: z.string().max(100_000).nullish(),
     routing: RoutingInput.optional(),

@@ -6,7 +6,7 @@ import { AnnotationValueSchema } from '../pre-annotation/schema';
 export const MAX_TASK_ITEMS = 500;
 const MAX_DUE_IN_SECONDS = 30 * 24 * 3600;
 
-const userId = z.string().trim().min(1).max(256);
+const userId = z.string().trim().min(1).max(256).regex(/\S/, 'must not be blank');
 const dueInSeconds = z.number().int().min(1).max(MAX_DUE_IN_SECONDS).meta({ description: 'Deadline of each assignment, seconds from assignment (default 24 h)' });
 
 export const TaskParams = z.object({ task_id: z.uuid().meta({ description: 'Task id' }) });
