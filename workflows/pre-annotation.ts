@@ -227,7 +227,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
         ...range,
       })
       .then(async (batch) => {
-        state.counters = addCounters(state.counters, countersOnly(batch));
+        state.counters = addCounters(state.counters, batch); // the five counters; the spend is read below
         updatedAt = new Date().toISOString();
         if (regularActivitiesOnly) {
           noteSpend(batch.spentUsd);
@@ -309,10 +309,4 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   });
   ended = finalStatus;
   return { status: finalStatus, total: state.total, counters: state.counters };
-}
-
-/** A batch's result also carries the job's spend (newer activities); the counters are the rest. */
-function countersOnly(batch: JobCounters & { spentUsd?: string }): JobCounters {
-  const { processed, succeeded, failed, auto_accepted, needs_review } = batch;
-  return { processed, succeeded, failed, auto_accepted, needs_review };
 }

@@ -295,6 +295,7 @@ function engineTimeout(engine: EngineRecord, fallback: number): number {
   return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : fallback;
 }
 
-function abortReason(signal: AbortSignal): Error {
+/** What an aborted call throws: the signal's own reason when it is an error. */
+export function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }

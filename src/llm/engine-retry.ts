@@ -1,4 +1,5 @@
-import { attemptCacheKey, attemptEngine, type AttemptContext, type AttemptOutcome } from './attempt';
+import { setTimeout as delay } from 'node:timers/promises';
+import { abortReason, attemptCacheKey, attemptEngine, type AttemptContext, type AttemptOutcome } from './attempt';
 import type { EngineRecord } from './engine-store';
 import type { ChatMessage } from './prompt';
 import { decideRetry, effectivePolicy, type RetryPolicy } from './retry-policy';
@@ -47,21 +48,10 @@ export async function attemptWithRetries(
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    throw signal?.aborted ? abortReason(signal) : err;
+  }
 }

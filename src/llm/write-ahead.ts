@@ -3,6 +3,7 @@
  * at most, when nobody will settle its row any more, and how failed ledger writes back off.
  */
 import { computeCostUsd, type EnginePrices } from './cost';
+import { backoffMs } from './retry-policy';
 
 /** Answer tokens assumed when the engine sets no max_tokens (the Anthropic adapter's default too). */
 export const DEFAULT_MAX_ANSWER_TOKENS = 256;
@@ -50,7 +51,7 @@ export function settleDeadlineMs(callTimeoutMs: number, marginMs: number): numbe
 
 /** Backoff before retry `attempt` (1-based) of a failed ledger write: 50 ms doubling, at most `capMs`. */
 export function ledgerRetryDelayMs(attempt: number, capMs = 2000): number {
-  return Math.min(capMs, 50 * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
+  return backoffMs(attempt, { baseDelayMs: 50, maxBackoffMs: capMs }, 1); // the engine retries' schedule, without jitter
 }
 
 /**
