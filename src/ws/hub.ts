@@ -11,7 +11,8 @@ import { ClientMessage, parseClientMessage, type HandledType, type PresencePaylo
 import { parsePresenceNotice, PresenceRoster, type PresenceNotice } from './presence';
 import { FrameSender } from './sender';
 import { checkUpgrade } from './upgrade';
-import { EventRelay, eventFrame, loadEventPage, type RelayEvent, type RelayOptions } from './relay';
+import { EventRelay, type RelayOptions } from './relay';
+import { ProjectSubscriptions, projectKey as key, type Subscription as ProjectSubscription } from './subscriptions';
 
 /*
  * The WebSocket contract is API.md's; where it is silent the hub does this:
@@ -56,16 +57,7 @@ export interface HubStats {
   messages_out: number;
 }
 
-interface Subscription {
-  conn: Conn;
-  projectId: string;
-  key: string;
-  /** Live events that arrive while the replay runs wait here. */
-  buffer: RelayEvent[] | null;
-  /** Highest id sent on this subscription: nothing at or below it is sent again. */
-  lastSent: bigint;
-  closed: boolean;
-}
+type Subscription = ProjectSubscription<Conn>;
 
 interface Conn {
   id: string;
@@ -101,7 +93,6 @@ export function attachWebSocketHub(server: http.Server, deps: ApiDeps, options: 
   return hub;
 }
 
-const key = (tenantId: string, projectId: string) => `${tenantId}\u0000${projectId}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class WebSocketHub {
@@ -109,12 +100,12 @@ export class WebSocketHub {
   private readonly wss: WebSocketServer;
   private readonly verify: TokenVerifier;
   private readonly conns = new Set<Conn>();
-  private readonly byProject = new Map<string, Set<Subscription>>();
   /** tenant+project → presence id (replica:connection) → presence, local and remote. */
   private readonly presence = new PresenceRoster();
   private readonly counters = new Map<string, TenantCounters>();
   private readonly handlers = new Map<HandledType, MessageHandler>();
   private readonly sender: FrameSender;
+  private readonly subs: ProjectSubscriptions<Conn>;
   private relay?: EventRelay;
   private heartbeat?: NodeJS.Timeout;
   private server?: http.Server;
@@ -131,6 +122,7 @@ export class WebSocketHub {
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.pageSize = options.replayPageSize ?? 500;
     this.sender = new FrameSender(options.maxBufferedBytes ?? 16 * 1024 * 1024, deps.logger);
+    this.subs = new ProjectSubscriptions<Conn>(this.sender);
   }
 
   attach(server: http.Server): void {
@@ -149,7 +141,7 @@ export class WebSocketHub {
     if (this.relay) return this.relay;
     const relay = new EventRelay(
       { db: this.deps.db, logger: this.deps.logger, databaseUrl: this.deps.config.DATABASE_URL, ...this.options.relay },
-      { onEvent: (e) => this.fanOut(e), onPresence: (p) => this.onRemotePresence(p) },
+      { onEvent: (e) => this.subs.fanOut(e), onPresence: (p) => this.onRemotePresence(p) },
     );
     this.relay = relay;
     relay.ready.catch((err) => {
@@ -163,13 +155,8 @@ export class WebSocketHub {
 
   stats(tenantId: string, projects?: string[]): HubStats {
     let connections = 0;
-    const subscriptions: Record<string, number> = {};
     for (const c of this.conns) if (c.principal.tenantId === tenantId) connections++;
-    for (const [k, subs] of this.byProject) {
-      const [t, projectId] = k.split('\u0000');
-      if (t !== tenantId || (projects && !projects.includes(projectId)) || !subs.size) continue;
-      subscriptions[projectId] = subs.size;
-    }
+    const subscriptions = this.subs.countsFor(tenantId, projects);
     const n = this.counters.get(tenantId) ?? { in: 0, out: 0 };
     return { connections, subscriptions, messages_in: n.in, messages_out: n.out };
   }
@@ -292,7 +279,7 @@ export class WebSocketHub {
     this.sender.reply(conn, { type: 'ack', for: type, result: result ?? null }, request_id);
   }
 
-  // --- subscriptions and replay ----------------------------------------------------------
+  // --- subscriptions (bookkeeping and replay: subscriptions.ts) ------------------------------
 
   private async projectVisible(principal: Principal, projectId: string): Promise<boolean> {
     if (!UUID.test(projectId) || !canAccessProject(principal, projectId)) return false;
@@ -310,80 +297,28 @@ export class WebSocketHub {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
     this.unsubscribe(conn, projectId, false);
     // The seam: from here on the relay hands this subscription every event above its watermark
-    // (buffered while replaying); the table gives what lies between last_event_id and it.
+    // (buffered while it catches up); the table gives what lies between last_event_id and it.
     const upTo = relay.watermark;
-    const from = lastEventId === undefined || lastEventId > upTo ? upTo : lastEventId;
-    const k = key(conn.principal.tenantId, projectId);
-    const sub: Subscription = { conn, projectId, key: k, buffer: from < upTo ? [] : null, lastSent: lastEventId ?? upTo, closed: false };
+    const { sub, from } = this.subs.add(conn, conn.principal.tenantId, projectId, lastEventId, upTo);
     conn.subs.set(projectId, sub);
-    let set = this.byProject.get(k);
-    if (!set) this.byProject.set(k, (set = new Set()));
-    set.add(sub);
     this.sender.reply(conn, { type: 'ack', for: 'subscribe_project', project_id: projectId, replay_to: from < upTo ? upTo.toString() : null }, requestId);
-    this.sendPresenceSnapshot(conn, k, projectId);
-    if (sub.buffer) await this.replay(sub, from, upTo);
-  }
-
-  private async replay(sub: Subscription, from: bigint, upTo: bigint): Promise<void> {
-    let cursor = from;
+    this.sendPresenceSnapshot(conn, sub.key, projectId);
+    if (!sub.buffer) return;
     try {
-      while (!sub.closed && cursor < upTo) {
-        const rows = await loadEventPage(this.deps.db, {
-          tenantId: sub.conn.principal.tenantId,
-          projectId: sub.projectId,
-          after: cursor,
-          upTo,
-          limit: this.pageSize,
-        });
-        if (sub.closed) return;
-        for (const row of rows) {
-          const id = BigInt(row.id);
-          if (id > sub.lastSent) {
-            this.sender.send(sub.conn, eventFrame(row));
-            sub.lastSent = id;
-          }
-        }
-        if (rows.length < this.pageSize) break;
-        cursor = BigInt(rows[rows.length - 1].id);
-      }
+      await this.subs.catchUp(this.deps.db, sub, from, upTo, this.pageSize);
     } catch (err) {
-      this.deps.logger.error({ err, project_id: sub.projectId }, 'websocket replay failed');
-      this.sender.error(sub.conn, 'INTERNAL_ERROR', 'Replay failed; subscribe again with last_event_id');
-      this.unsubscribe(sub.conn, sub.projectId);
-      return;
+      this.deps.logger.error({ err, project_id: projectId }, 'websocket replay failed');
+      this.sender.error(conn, 'INTERNAL_ERROR', 'Replay failed; subscribe again with last_event_id');
+      this.unsubscribe(conn, projectId);
     }
-    const buffered = sub.buffer ?? [];
-    sub.buffer = null;
-    if (sub.closed) return;
-    for (const e of buffered) this.deliver(sub, e);
   }
 
   private unsubscribe(conn: Conn, projectId: string, leave = true): void {
     const sub = conn.subs.get(projectId);
     if (!sub) return;
-    sub.closed = true;
     conn.subs.delete(projectId);
-    const set = this.byProject.get(sub.key);
-    set?.delete(sub);
-    if (set && !set.size) this.byProject.delete(sub.key);
+    this.subs.remove(sub);
     if (leave && conn.presence.has(projectId)) this.localPresence(conn, projectId, 'left', null);
-  }
-
-  private fanOut(event: RelayEvent): void {
-    const set = this.byProject.get(key(event.tenantId, event.projectId));
-    if (!set) return;
-    for (const sub of set) this.deliver(sub, event);
-  }
-
-  private deliver(sub: Subscription, event: RelayEvent): void {
-    if (sub.buffer) {
-      sub.buffer.push(event);
-      return;
-    }
-    // The relay hands ids in increasing order, each once; this guards the replay seam.
-    if (event.id <= sub.lastSent) return;
-    this.sender.send(sub.conn, event.frame);
-    sub.lastSent = event.id;
   }
 
   // --- presence ----------------------------------------------------------------------------
@@ -418,10 +353,8 @@ export class WebSocketHub {
   private applyPresence(tenantId: string, projectId: string, presenceId: string, payload: PresencePayload): void {
     const k = key(tenantId, projectId);
     this.presence.apply(k, presenceId, payload);
-    const set = this.byProject.get(k);
-    if (!set) return;
-    const frame = Buffer.from(presenceFrame(projectId, payload));
-    for (const sub of set) this.sender.send(sub.conn, frame);
+    let frame: Buffer | undefined;
+    for (const sub of this.subs.of(k)) this.sender.send(sub.conn, (frame ??= Buffer.from(presenceFrame(projectId, payload))));
   }
 
   private sendPresenceSnapshot(conn: Conn, k: string, projectId: string): void {
