@@ -1,0 +1,26 @@
+import { Model } from 'objection';
+import type { Row } from './base';
+
+/** An LLM engine. Built-ins have `tenant_id` NULL; prices are exact numeric strings. */
+export class Engine extends Model {
+  static override tableName = 'engines';
+  static override jsonAttributes = ['params', 'rate_limit', 'fallback_engine_ids'];
+  id!: string;
+  tenant_id!: string | null;
+  name!: string;
+  provider!: 'openai' | 'anthropic' | 'local';
+  model!: string;
+  base_url!: string | null;
+  /** Name of the environment variable holding the API key; the key itself is never stored. */
+  api_key_env!: string | null;
+  params!: Record<string, unknown>;
+  price_input_per_1k!: string;
+  price_output_per_1k!: string;
+  rate_limit!: { rpm?: number; tpm?: number } | null;
+  fallback_engine_ids!: string[];
+  enabled!: boolean;
+  created_at!: Date;
+  updated_at!: Date;
+}
+
+export type EngineRow = Row<Engine>;

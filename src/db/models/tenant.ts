@@ -1,0 +1,11 @@
+import { Model } from 'objection';
+import type { Row } from './base';
+
+export class Tenant extends Model {
+  static override tableName = 'tenants';
+  id!: string;
+  name!: string | null;
+  created_at!: Date;
+}
+
+export type TenantRow = Row<Tenant>;
