@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { ConflictResolutionInput } from '../../workflows/conflict-resolution';
+import { conflictResolution, type ConflictResolutionInput } from '../../workflows/conflict-resolution';
 import { latestHumanValues } from '../../activities/conflicts';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
 
@@ -180,7 +180,7 @@ export async function detectConflict(
 
 export async function startConflictWorkflow(client: Client, settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, input: ConflictResolutionInput): Promise<void> {
   try {
-    await client.workflow.start('conflictResolution', {
+    await client.workflow.start(conflictResolution, {
       taskQueue: settings.TEMPORAL_TASK_QUEUE,
       workflowId: workflowIds.conflict(input.tenantId, input.conflictId),
       args: [input],

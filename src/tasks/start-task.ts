@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { ReviewAssignmentInput } from '../../workflows/review-assignment';
+import { reviewAssignment, type ReviewAssignmentInput } from '../../workflows/review-assignment';
 
 /** Items per review task when a list of items is split (pre-annotation, POST /review-tasks). */
 export const REVIEW_TASK_SIZE = 25;
@@ -92,7 +92,7 @@ export async function startTask(
     labelSchema: project.label_schema as LabelSchema,
   };
   try {
-    await client.workflow.start('reviewAssignment', {
+    await client.workflow.start(reviewAssignment, {
       taskQueue: settings.TEMPORAL_TASK_QUEUE,
       workflowId,
       args: [input],
