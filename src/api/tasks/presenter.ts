@@ -1,4 +1,4 @@
-import type { TaskRow } from '../../tasks/decisions';
+import type { TaskRow } from '../../db/models';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
