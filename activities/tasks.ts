@@ -6,6 +6,7 @@ import {
   ESCALATION_ROLES,
   groupItems,
   pickAssignee,
+  pickExpertAssignee,
   type AssignmentStrategy,
   type Candidate,
   type TaskKind,
@@ -97,7 +98,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
             .whereNotNull('assignee_id')
             .orderBy('assigned_at', 'desc')
             .first('assignee_id');
-          assigneeId = pickAssignee({ strategy: input.strategy, candidates, exclude: input.exclude, lastAssigneeId: last?.assignee_id ?? null });
+          const pick = { strategy: input.strategy, candidates, exclude: input.exclude, lastAssigneeId: last?.assignee_id ?? null };
+          assigneeId = pickAssignee(pick);
+          if (assigneeId === null && candidates.length === 0 && (input.escalate || input.kind === 'expert')) {
+            // No manager/expert member at all: the project's creator takes the expert work.
+            const project = await trx('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('created_by');
+            assigneeId = pickExpertAssignee({ ...pick, projectCreatorId: project?.created_by ?? null });
+          }
         }
         const status = input.escalate ? 'escalated' : 'open';
         const [row] = await trx('tasks')
