@@ -1,4 +1,5 @@
 import type { TaskRow } from '../../db/models';
+import type { SubmittedAnnotation } from '../../tasks/submit-annotation';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -28,5 +29,18 @@ export function presentTask(t: TaskRow) {
     completed_at: iso(t.completed_at),
     created_at: iso(t.created_at)!,
     updated_at: iso(t.updated_at)!,
+  };
+}
+
+/** The answer of POST /annotation/submit. */
+export function presentSubmittedAnnotation(s: SubmittedAnnotation) {
+  return {
+    annotation_id: s.annotationId,
+    item_id: s.itemId,
+    task_id: s.taskId,
+    value: s.value,
+    annotator_id: s.annotatorId,
+    verdict: s.verdict,
+    conflict: s.conflict ? { conflict_id: s.conflict.conflictId, created: s.conflict.created } : null,
   };
 }

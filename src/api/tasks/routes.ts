@@ -1,21 +1,19 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import { ELIGIBLE_ROLES, groupItems, type AssignmentStrategy } from '../../annotation/assignment';
-import { labelValueProblem } from '../../annotation/label-value';
 import type { Principal } from '../../auth/jwt';
-import type { LabelSchema } from '../../llm/types';
-import { submitAnnotation } from '../../tasks/submit-annotation';
+import { submitHumanAnnotation } from '../../tasks/submit-annotation';
 import type { TaskRow } from '../../db/models';
 import { findTaskForPrincipal, signalTask, submitReviewDecision } from '../../tasks/decisions';
 import { REVIEW_TASK_SIZE, startTask } from '../../tasks/start-task';
 import { loadCandidates } from '../../../activities/tasks';
 import { awaitAssignmentUpdate } from '../../../workflows/review-assignment';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../deps';
-import { conflict, serviceUnavailable, validationFailed } from '../errors';
+import { serviceUnavailable, validationFailed } from '../errors';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { API_PREFIX, defineRoute } from '../openapi';
 import { findProjectForPrincipal, scopeToPrincipal, type ProjectRow } from '../scope';
-import { presentTask } from './presenter';
+import { presentSubmittedAnnotation, presentTask } from './presenter';
 import {
   AssignedTask,
   AssignTaskBody,
@@ -234,56 +232,9 @@ defineRoute(
     responses: { 201: { description: 'The annotation', schema: SubmitResponse } },
   },
   async (ctx) => {
-    const { body } = ctx.state.input;
-    const { db } = ctx.deps;
-    const principal = ctx.state.principal!;
-    const item = await db('items').where({ id: body.item_id, tenant_id: principal.tenantId }).first('id', 'project_id');
-    if (!item) throw validationFailed([{ field: 'item_id', message: `item ${body.item_id} not found` }]);
-    const project = await findProjectForPrincipal(db, principal, item.project_id).catch(() => {
-      throw validationFailed([{ field: 'item_id', message: `item ${body.item_id} not found` }]);
-    });
-    const problem = labelValueProblem(project.label_schema as LabelSchema, body.value);
-    if (problem) throw validationFailed([{ field: 'value', message: problem }]);
-
-    if (body.task_id) {
-      const task = await findTaskForPrincipal(db, principal, body.task_id);
-      if (!task.item_ids.includes(body.item_id)) throw validationFailed([{ field: 'task_id', message: 'the item is not part of this task' }]);
-      if (task.kind === 'expert') throw conflict('An expert task is resolved through POST /annotation/conflicts/resolve');
-      const verdict = await submitReviewDecision(ctx.deps, principal, {
-        task_id: task.id,
-        decision: task.kind === 'annotate' ? 'submit' : 'modify',
-        value: body.value,
-        item_ids: [body.item_id],
-        lead_time_ms: body.lead_time_ms,
-      });
-      const c = verdict.conflicts.find((x) => x.item_id === body.item_id);
-      ctx.status = 201;
-      ctx.body = {
-        annotation_id: verdict.annotation_ids[body.item_id],
-        item_id: body.item_id,
-        task_id: task.id,
-        value: body.value,
-        annotator_id: principal.userId,
-        verdict,
-        conflict: c ? { conflict_id: c.conflict_id, created: c.created } : null,
-      };
-      return;
-    }
-
-    const { annotationId, conflict: c } = await submitAnnotation(
-      { db, client: ctx.deps.temporal.client, config: ctx.deps.config, logger: ctx.deps.logger },
-      { tenantId: principal.tenantId, projectId: project.id, itemId: body.item_id, annotatorId: principal.userId, value: body.value, leadTimeMs: body.lead_time_ms ?? null },
-    );
+    const submitted = await submitHumanAnnotation(ctx.deps, ctx.state.principal!, ctx.state.input.body);
     ctx.status = 201;
-    ctx.body = {
-      annotation_id: annotationId,
-      item_id: body.item_id,
-      task_id: null,
-      value: body.value,
-      annotator_id: principal.userId,
-      verdict: null,
-      conflict: c ? { conflict_id: c.conflictId, created: c.created } : null,
-    };
+    ctx.body = presentSubmittedAnnotation(submitted);
   },
 );
 
