@@ -1,4 +1,5 @@
 import type { TaskRow } from '../../db/models';
+import type { AssignedTask } from '../../tasks/create-tasks';
 import type { SubmittedAnnotation } from '../../tasks/submit-annotation';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
@@ -42,5 +43,18 @@ export function presentSubmittedAnnotation(s: SubmittedAnnotation) {
     annotator_id: s.annotatorId,
     verdict: s.verdict,
     conflict: s.conflict ? { conflict_id: s.conflict.conflictId, created: s.conflict.created } : null,
+  };
+}
+
+/** A task just created (POST /annotation/tasks/assign, each of POST /annotation/review-tasks). */
+export function presentAssignedTask(t: AssignedTask) {
+  return {
+    task_id: t.taskId,
+    workflow_id: t.workflowId,
+    kind: t.kind,
+    assignee_id: t.assigneeId,
+    due_at: t.dueAt,
+    status: t.status,
+    item_ids: t.itemIds,
   };
 }
