@@ -12,6 +12,7 @@ import {
   type TaskKind,
 } from '../src/annotation/assignment';
 import { thresholdsFrom } from '../src/annotation/routing';
+import type { TaskRow } from '../src/db/models';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue } from '../src/llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
@@ -82,7 +83,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     async assignTask(input: AssignTaskInput): Promise<AssignTaskResult> {
       return db.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`assign:${input.projectId}`]);
-        const task = await trx('tasks').where({ id: input.taskId, tenant_id: input.tenantId }).forUpdate().first();
+        const task: TaskRow | undefined = await trx('tasks').where({ id: input.taskId, tenant_id: input.tenantId }).forUpdate().first();
         if (!task) throw ApplicationFailure.nonRetryable(`task ${input.taskId} not found`, 'TaskNotFound');
         if (task.attempts >= input.attempt) {
           return { assigneeId: task.assignee_id, dueAt: iso(task.due_at), status: task.status === 'escalated' ? 'escalated' : 'open' };

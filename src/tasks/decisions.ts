@@ -5,7 +5,7 @@ import type { ApiDeps } from '../api/deps';
 import { ApiError, conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../api/errors';
 import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
-import { Task, type ConflictRow, type TaskRow } from '../db/models';
+import { Project, ProjectMember, Task, type ConflictRow, type TaskRow } from '../db/models';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
 import {
@@ -33,13 +33,13 @@ export async function findTaskForPrincipal(db: Knex, principal: Principal, taskI
 /** Admins and managers (by token role or by project membership) may decide any task of a project. */
 export async function isProjectManager(db: Knex, principal: Principal, projectId: string): Promise<boolean> {
   if (principal.roles.includes('admin') || principal.roles.includes('manager')) return true;
-  const m = await db('project_members').where({ project_id: projectId, user_id: principal.userId, tenant_id: principal.tenantId }).first('role');
+  const m = await ProjectMember.query(db).findOne({ project_id: projectId, user_id: principal.userId, tenant_id: principal.tenantId }).select('role');
   return m?.role === 'manager' || m?.role === 'expert';
 }
 
 async function labelSchemaOf(db: Knex, projectId: string): Promise<LabelSchema> {
-  const p = await db('projects').where({ id: projectId }).first('label_schema');
-  return p.label_schema as LabelSchema;
+  const p = await Project.query(db).findById(projectId).select('label_schema');
+  return p!.label_schema as LabelSchema;
 }
 
 /** Turns a workflow's refusal into the API error a client understands (403 / 409 / 422). */
@@ -209,7 +209,7 @@ export async function signalTask(
   const isManager = await isProjectManager(db, principal, task.project_id);
   const handle = deps.temporal.client.workflow.getHandle(task.workflow_id);
   const eligible = async (userId: string) => {
-    const m = await db('project_members').where({ project_id: task.project_id, user_id: userId }).first('role');
+    const m = await ProjectMember.query(db).findOne({ project_id: task.project_id, user_id: userId }).select('role');
     const roles = task.status === 'escalated' || task.kind === 'expert' ? ELIGIBLE_ROLES.expert : [...ELIGIBLE_ROLES[task.kind], ...ELIGIBLE_ROLES.expert];
     return Boolean(m && roles.includes(m.role));
   };

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Knex } from 'knex';
 import type { AssignmentStrategy, TaskKind } from '../annotation/assignment';
 import type { Config } from '../config';
+import { Project } from '../db/models';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
@@ -55,9 +56,9 @@ export async function startTask(
 ): Promise<{ taskId: string; workflowId: string; started: boolean }> {
   const taskId = req.taskId ?? crypto.randomUUID();
   const workflowId = workflowIds.review(req.tenantId, taskId);
-  const project = await db('projects').where({ id: req.projectId, tenant_id: req.tenantId }).first('label_schema', 'routing');
+  const project = await Project.query(db).findOne({ id: req.projectId, tenant_id: req.tenantId }).select('label_schema', 'routing');
   if (!project) throw new Error(`project ${req.projectId} not found`);
-  const routing = (project.routing ?? {}) as Record<string, unknown>;
+  const routing = project.routing ?? {};
   const strategy = req.strategy ?? ((routing.review_strategy as AssignmentStrategy | undefined) ?? 'least_loaded');
   const dueInSeconds = req.dueInSeconds === undefined ? DEFAULT_DUE_IN_SECONDS : req.dueInSeconds;
   const itemIds = [...new Set(req.itemIds)];
