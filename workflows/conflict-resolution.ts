@@ -52,7 +52,8 @@ const acts = proxyActivities<ConflictActivities & TaskActivities>({
  * One conflict (one item whose human annotations disagree). Automatic resolution first; if the
  * margin is too small, an expert task with a deadline: reassigned to another manager/expert on a
  * missed deadline up to `maxReassignments` times, then escalated (any manager may resolve, no
- * deadline). The expert answers through the update `resolve`.
+ * deadline). The expert answers through the update `resolve`. The expert task runs the loop of
+ * ./assignment-loop.ts, the same as a review task's.
  */
 export async function conflictResolution(input: ConflictResolutionInput): Promise<ConflictStatus> {
   let status: ConflictStatus['status'] = 'open';

@@ -11,8 +11,8 @@ import {
 import type { DecisionConflict, TaskActivities } from '../activities/tasks';
 import type { AssignmentStrategy, TaskKind, TaskStatus } from '../src/annotation/assignment';
 import { labelValueProblem } from '../src/annotation/label-value';
-import { TaskAssignment, waitReassignEscalate } from './assignment-loop';
 import type { LabelSchema } from '../src/llm/types';
+import { TaskAssignment, waitReassignEscalate } from './assignment-loop';
 
 export interface ReviewAssignmentInput {
   tenantId: string;
@@ -99,7 +99,8 @@ type Action = { type: 'claim'; userId: string } | { type: 'release'; userId: str
 /**
  * A human task: assigns it (strategy or explicit), waits for the decision (update
  * `submitReview`) with a deadline, reassigns on a missed deadline up to `maxReassignments`
- * times, then escalates to a manager and waits without a deadline. The workflow is the single
+ * times, then escalates to a manager and waits without a deadline (the loop of
+ * ./assignment-loop.ts, shared with conflictResolution's expert task). The workflow is the single
  * owner of the decision: the first decision of an item wins, any later one is rejected.
  */
 export async function reviewAssignment(input: ReviewAssignmentInput): Promise<ReviewStatus> {
