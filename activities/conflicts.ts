@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { autoResolve, type AutoResolution } from '../src/annotation/conflict-rules';
 import { valueFromKey, valueKey } from '../src/annotation/label-value';
+import type { ConflictRow } from '../src/db/models';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
 import type { Rating } from '../src/quality/types';
@@ -187,7 +188,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
       reason: string | null;
     }): Promise<{ status: 'resolved' }> {
       await db.transaction(async (trx) => {
-        const conflict = await trx('conflicts').where({ id: input.conflictId, tenant_id: input.tenantId }).forUpdate().first();
+        const conflict: ConflictRow | undefined = await trx('conflicts').where({ id: input.conflictId, tenant_id: input.tenantId }).forUpdate().first();
         if (!conflict) throw ApplicationFailure.nonRetryable('conflict not found', 'ConflictNotFound');
         if (conflict.status !== 'open') {
           // A retry of a resolution that did commit is a success; anything else is a refusal.

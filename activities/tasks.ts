@@ -6,11 +6,13 @@ import {
   ESCALATION_ROLES,
   groupItems,
   pickAssignee,
+  pickExpertAssignee,
   type AssignmentStrategy,
   type Candidate,
   type TaskKind,
 } from '../src/annotation/assignment';
 import { thresholdsFrom } from '../src/annotation/routing';
+import type { TaskRow } from '../src/db/models';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue } from '../src/llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
@@ -81,7 +83,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     async assignTask(input: AssignTaskInput): Promise<AssignTaskResult> {
       return db.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`assign:${input.projectId}`]);
-        const task = await trx('tasks').where({ id: input.taskId, tenant_id: input.tenantId }).forUpdate().first();
+        const task: TaskRow | undefined = await trx('tasks').where({ id: input.taskId, tenant_id: input.tenantId }).forUpdate().first();
         if (!task) throw ApplicationFailure.nonRetryable(`task ${input.taskId} not found`, 'TaskNotFound');
         if (task.attempts >= input.attempt) {
           return { assigneeId: task.assignee_id, dueAt: iso(task.due_at), status: task.status === 'escalated' ? 'escalated' : 'open' };
@@ -97,7 +99,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
             .whereNotNull('assignee_id')
             .orderBy('assigned_at', 'desc')
             .first('assignee_id');
-          assigneeId = pickAssignee({ strategy: input.strategy, candidates, exclude: input.exclude, lastAssigneeId: last?.assignee_id ?? null });
+          const pick = { strategy: input.strategy, candidates, exclude: input.exclude, lastAssigneeId: last?.assignee_id ?? null };
+          assigneeId = pickAssignee(pick);
+          if (assigneeId === null && candidates.length === 0 && (input.escalate || input.kind === 'expert')) {
+            // No manager/expert member at all: the project's creator takes the expert work.
+            const project = await trx('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('created_by');
+            assigneeId = pickExpertAssignee({ ...pick, projectCreatorId: project?.created_by ?? null });
+          }
         }
         const status = input.escalate ? 'escalated' : 'open';
         const [row] = await trx('tasks')

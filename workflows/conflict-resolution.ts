@@ -3,6 +3,7 @@ import type { ConflictActivities } from '../activities/conflicts';
 import type { TaskActivities } from '../activities/tasks';
 import { labelValueProblem } from '../src/annotation/label-value';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
+import { TaskAssignment, waitReassignEscalate } from './assignment-loop';
 import { REJECTIONS } from './review-assignment';
 
 export interface ConflictResolutionInput {
@@ -51,25 +52,42 @@ const acts = proxyActivities<ConflictActivities & TaskActivities>({
  * One conflict (one item whose human annotations disagree). Automatic resolution first; if the
  * margin is too small, an expert task with a deadline: reassigned to another manager/expert on a
  * missed deadline up to `maxReassignments` times, then escalated (any manager may resolve, no
- * deadline). The expert answers through the update `resolve`.
+ * deadline). The expert answers through the update `resolve`. The expert task runs the loop of
+ * ./assignment-loop.ts, the same as a review task's.
  */
 export async function conflictResolution(input: ConflictResolutionInput): Promise<ConflictStatus> {
   let status: ConflictStatus['status'] = 'open';
   let method: string | null = null;
   let expertTaskId: string | null = null;
-  let assigneeId: string | null = null;
-  let dueAt: string | null = null;
-  let escalated = false;
-  let attempts = 0;
-  let reassignments = 0;
   let resolving = false;
-  const assignees: string[] = [];
+  const assignment = new TaskAssignment(
+    {
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      taskId: input.expertTaskId,
+      kind: 'expert',
+      strategy: 'least_loaded',
+      dueInSeconds: input.expertDueInSeconds,
+      maxReassignments: input.maxReassignments,
+      noOtherAssigneeReason: 'deadline: no other expert',
+    },
+    acts.assignTask,
+  );
 
-  const view = (): ConflictStatus => ({ conflictId: input.conflictId, status, method, expertTaskId, assigneeId, dueAt, escalated, attempts });
+  const view = (): ConflictStatus => ({
+    conflictId: input.conflictId,
+    status,
+    method,
+    expertTaskId,
+    assigneeId: assignment.assigneeId,
+    dueAt: assignment.dueAt,
+    escalated: assignment.escalated,
+    attempts: assignment.attempts,
+  });
 
   function check(args: ResolveArgs) {
     if (status !== 'open' || resolving) throw ApplicationFailure.nonRetryable(`The conflict is already ${status === 'open' ? 'being resolved' : status}`, REJECTIONS.alreadyDecided);
-    if (!args.isManager && (assigneeId === null || args.userId !== assigneeId)) {
+    if (!args.isManager && (assignment.assigneeId === null || args.userId !== assignment.assigneeId)) {
       throw ApplicationFailure.nonRetryable('Only the assigned expert or a manager may resolve this conflict', REJECTIONS.notAssignee);
     }
     const problem = labelValueProblem(input.labelSchema, args.value);
@@ -117,28 +135,6 @@ export async function conflictResolution(input: ConflictResolutionInput): Promis
   }
   await condition(() => !resolving);
 
-  async function assign(escalate: boolean, exclude: string[], reason: string) {
-    const r = await acts.assignTask({
-      tenantId: input.tenantId,
-      projectId: input.projectId,
-      taskId: input.expertTaskId,
-      kind: 'expert',
-      strategy: 'least_loaded',
-      explicitAssigneeId: null,
-      exclude,
-      attempt: attempts + 1,
-      escalate,
-      dueInSeconds: escalate ? null : input.expertDueInSeconds,
-      reason,
-    });
-    attempts++;
-    assigneeId = r.assigneeId;
-    dueAt = r.dueAt;
-    if (r.assigneeId && !assignees.includes(r.assigneeId)) assignees.push(r.assigneeId);
-    escalated = escalate;
-    return !escalate && input.expertDueInSeconds ? Date.now() + input.expertDueInSeconds * 1000 : null;
-  }
-
   if (status === 'open') {
     await acts.ensureExpertTask({
       tenantId: input.tenantId,
@@ -150,25 +146,12 @@ export async function conflictResolution(input: ConflictResolutionInput): Promis
       dueInSeconds: input.expertDueInSeconds,
     });
     expertTaskId = input.expertTaskId;
-    let deadline = await assign(false, [], `conflict: ${auto.method} margin ${auto.margin.toFixed(3)} below ${input.minMargin}`);
-    while (status === 'open') {
-      const done = () => status !== 'open';
-      if (deadline === null) {
-        await condition(done);
-        break;
-      }
-      const left = deadline - Date.now();
-      if (left > 0 && (await condition(done, left))) break;
-      await condition(() => !resolving);
-      if (status !== 'open') break;
-      if (reassignments < input.maxReassignments) {
-        reassignments++;
-        deadline = await assign(false, [...assignees], 'deadline');
-        if (assigneeId === null) deadline = await assign(true, [], 'deadline: no other expert');
-      } else {
-        deadline = await assign(true, [], 'deadline: reassignment limit reached');
-      }
-    }
+    await assignment.assign({ exclude: [], escalate: false, reason: `conflict: ${auto.method} margin ${auto.margin.toFixed(3)} below ${input.minMargin}` });
+    await waitReassignEscalate(assignment, {
+      finished: () => status !== 'open',
+      decisionInFlight: () => resolving,
+      stillUndecided: () => status === 'open',
+    });
   }
   await condition(allHandlersFinished);
   return view();

@@ -12,6 +12,7 @@ import type { DecisionConflict, TaskActivities } from '../activities/tasks';
 import type { AssignmentStrategy, TaskKind, TaskStatus } from '../src/annotation/assignment';
 import { labelValueProblem } from '../src/annotation/label-value';
 import type { LabelSchema } from '../src/llm/types';
+import { TaskAssignment, waitReassignEscalate } from './assignment-loop';
 
 export interface ReviewAssignmentInput {
   tenantId: string;
@@ -98,19 +99,15 @@ type Action = { type: 'claim'; userId: string } | { type: 'release'; userId: str
 /**
  * A human task: assigns it (strategy or explicit), waits for the decision (update
  * `submitReview`) with a deadline, reassigns on a missed deadline up to `maxReassignments`
- * times, then escalates to a manager and waits without a deadline. The workflow is the single
+ * times, then escalates to a manager and waits without a deadline (the loop of
+ * ./assignment-loop.ts, shared with conflictResolution's expert task). The workflow is the single
  * owner of the decision: the first decision of an item wins, any later one is rejected.
  */
 export async function reviewAssignment(input: ReviewAssignmentInput): Promise<ReviewStatus> {
   const { taskId } = input;
-  let status: TaskStatus | 'pending' = 'pending';
-  let assigneeId: string | null = null;
-  let dueAt: string | null = null;
-  let deadline: number | null = null;
-  let attempts = 0;
-  let reassignments = 0;
+  /** `completed` / `cancelled` once closed; until then the assignment's own status. */
+  let closedStatus: TaskStatus | null = null;
   let claimed = false;
-  const assignees: string[] = [];
   const decided = new Map<string, string>(); // item → decided by
   const pending = new Set<string>(); // items whose decision is being recorded
   const actions: Action[] = [];
@@ -120,14 +117,33 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   // from the moment the release arrives, not only once the reassignment activity has run.
   let releasedBy: string | null = null;
 
+  const assignment = new TaskAssignment(
+    {
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      taskId,
+      kind: input.kind,
+      strategy: input.strategy,
+      dueInSeconds: input.dueInSeconds,
+      maxReassignments: input.maxReassignments,
+      noOtherAssigneeReason: 'deadline: no other eligible member',
+    },
+    acts.assignTask,
+    () => {
+      releasedBy = null;
+      claimed = false;
+    },
+  );
+  const status = (): ReviewStatus['status'] => closedStatus ?? assignment.status;
+
   const view = (): ReviewStatus => ({
     taskId,
-    status,
-    assigneeId,
-    dueAt,
-    attempts,
-    reassignments,
-    assignees: [...assignees],
+    status: status(),
+    assigneeId: assignment.assigneeId,
+    dueAt: assignment.dueAt,
+    attempts: assignment.attempts,
+    reassignments: assignment.reassignments,
+    assignees: [...assignment.assignees],
     claimed,
     decided: decided.size,
     total: items.size,
@@ -140,8 +156,8 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
    * (validators do not run on replay): no patch needed.
    */
   function check(args: SubmitReviewArgs, validating = false): string[] {
-    if (status === 'completed' || status === 'cancelled' || cancelledBy !== null) throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
-    if (!args.isManager && args.userId !== assigneeId) {
+    if (closedStatus !== null || cancelledBy !== null) throw ApplicationFailure.nonRetryable('The task is already closed', REJECTIONS.closed);
+    if (!args.isManager && args.userId !== assignment.assigneeId) {
       throw ApplicationFailure.nonRetryable('Only the assignee or a manager may decide this task', REJECTIONS.notAssignee);
     }
     if (validating && !args.isManager && args.userId === releasedBy) {
@@ -165,12 +181,12 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
   // Handlers first, so anything that arrives before the first assignment is answered.
   setHandler(statusQuery, view);
   setHandler(awaitAssignmentUpdate, async () => {
-    await condition(() => status !== 'pending');
+    await condition(() => status() !== 'pending');
     return view();
   });
   setHandler(claimSignal, ({ userId }) => void actions.push({ type: 'claim', userId }));
   setHandler(releaseSignal, ({ userId }) => {
-    if (userId === assigneeId) releasedBy = userId;
+    if (userId === assignment.assigneeId) releasedBy = userId;
     actions.push({ type: 'release', userId });
   });
   setHandler(reassignSignal, (a) => void actions.push({ type: 'reassign', ...a }));
@@ -213,85 +229,40 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
     { validator: (args) => void check(args, true) },
   );
 
-  async function assign(opts: { explicit?: string | null; exclude: string[]; escalate: boolean; reason: string; countsAsReassignment: boolean }) {
-    const next = attempts + 1;
-    const r = await acts.assignTask({
-      tenantId: input.tenantId,
-      projectId: input.projectId,
-      taskId,
-      kind: input.kind,
-      strategy: opts.escalate ? 'least_loaded' : input.strategy,
-      explicitAssigneeId: opts.explicit ?? null,
-      exclude: opts.exclude,
-      attempt: next,
-      escalate: opts.escalate,
-      dueInSeconds: opts.escalate ? null : input.dueInSeconds,
-      reason: opts.reason,
-    });
-    attempts = next;
-    if (opts.countsAsReassignment) reassignments++;
-    assigneeId = r.assigneeId;
-    releasedBy = null;
-    dueAt = r.dueAt;
-    if (r.assigneeId && !assignees.includes(r.assigneeId)) assignees.push(r.assigneeId);
-    status = r.status;
-    claimed = false;
-    deadline = !opts.escalate && input.dueInSeconds ? Date.now() + input.dueInSeconds * 1000 : null;
-  }
-
-  async function escalate(reason: string) {
-    await assign({ exclude: [], escalate: true, reason, countsAsReassignment: false });
-  }
-
-  async function onDeadline() {
-    // A decision being recorded right now is not late.
-    await condition(() => pending.size === 0);
-    if (allDecided()) return;
-    if (reassignments < input.maxReassignments) {
-      const exclude = [...assignees];
-      await assign({ exclude, escalate: false, reason: 'deadline', countsAsReassignment: true });
-      if (assigneeId === null) await escalate('deadline: no other eligible member');
-    } else {
-      await escalate('deadline: reassignment limit reached');
-    }
-  }
-
+  /** A person's request; an escalated task stays escalated whoever takes it. */
   async function onAction(a: Action) {
+    const escalate = assignment.status === 'escalated';
     if (a.type === 'claim') {
-      if (assigneeId === null) {
-        await assign({ explicit: a.userId, exclude: [], escalate: status === 'escalated', reason: 'claimed', countsAsReassignment: false });
+      if (assignment.assigneeId === null) {
+        await assignment.assign({ explicit: a.userId, exclude: [], escalate, reason: 'claimed' });
       }
-      if (assigneeId === a.userId && !claimed) {
+      if (assignment.assigneeId === a.userId && !claimed) {
         await acts.recordTaskClaim({ tenantId: input.tenantId, taskId, userId: a.userId });
         claimed = true;
       }
     } else if (a.type === 'release') {
-      if (a.userId !== assigneeId) return;
-      await assign({ exclude: [a.userId], escalate: status === 'escalated', reason: 'released', countsAsReassignment: false });
+      if (a.userId !== assignment.assigneeId) return;
+      await assignment.assign({ exclude: [a.userId], escalate, reason: 'released' });
     } else {
-      const exclude = a.assigneeId ? [] : assigneeId ? [assigneeId] : [];
-      await assign({ explicit: a.assigneeId ?? null, exclude, escalate: status === 'escalated', reason: `reassigned by ${a.byUserId}`, countsAsReassignment: false });
+      const current = assignment.assigneeId;
+      const exclude = a.assigneeId ? [] : current ? [current] : [];
+      await assignment.assign({ explicit: a.assigneeId ?? null, exclude, escalate, reason: `reassigned by ${a.byUserId}` });
     }
   }
 
-  await assign({ explicit: input.assigneeId ?? null, exclude: [], escalate: false, reason: 'created', countsAsReassignment: false });
-
-  while (!allDecided() && cancelledBy === null) {
-    const wake = () => allDecided() || actions.length > 0 || cancelledBy !== null;
-    if (deadline === null) {
-      await condition(wake);
-    } else {
-      const left = deadline - Date.now();
-      const woke = left > 0 ? await condition(wake, left) : false;
-      if (!woke) {
-        await onDeadline();
-        continue;
-      }
-    }
-    if (cancelledBy !== null) break;
-    const a = actions.shift();
-    if (a && !allDecided()) await onAction(a);
-  }
+  await assignment.assign({ explicit: input.assigneeId ?? null, exclude: [], escalate: false, reason: 'created' });
+  await waitReassignEscalate(assignment, {
+    finished: () => allDecided() || cancelledBy !== null,
+    decisionInFlight: () => pending.size > 0,
+    stillUndecided: () => !allDecided(),
+    actions: {
+      pending: () => actions.length > 0,
+      handleNext: async () => {
+        const a = actions.shift();
+        if (a) await onAction(a);
+      },
+    },
+  });
 
   await condition(allHandlersFinished);
   const closed = await acts.completeTask({
@@ -301,6 +272,6 @@ export async function reviewAssignment(input: ReviewAssignmentInput): Promise<Re
     kind: input.kind,
     ...(cancelledBy && !allDecided() ? { cancelled: cancelledBy } : {}),
   });
-  status = closed.status;
+  closedStatus = closed.status;
   return view();
 }

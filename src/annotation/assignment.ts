@@ -10,7 +10,8 @@
  * - `round_robin`: members in join order (then user id); the one after the member who was
  *   assigned a task of this kind most recently, wrapping around.
  * Members in `exclude` (e.g. those a task already timed out with) are skipped; if that leaves no
- * one, the answer is null and the caller escalates.
+ * one, the answer is null and the caller escalates. Expert work falls back to the project's
+ * creator when the project has no manager/expert member (`pickExpertAssignee`).
  */
 export const ASSIGNMENT_STRATEGIES = ['least_loaded', 'round_robin'] as const;
 export type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
@@ -70,6 +71,20 @@ export function pickAssignee(input: PickInput): string | null {
     if (!excluded.has(c.userId)) return c.userId;
   }
   return null;
+}
+
+/**
+ * Expert work (a conflict's expert task, any escalated task) when the project has no member with
+ * an expert role (manager/expert): it goes to the project's creator, a manager or admin (only
+ * they may create projects), so it never waits with no assignee. Only when no such member exists
+ * at all: members who are all excluded (they missed the deadline) still mean "escalate", as for
+ * any task. The creator is skipped while excluded; the escalation that follows (no exclusions)
+ * picks them again.
+ */
+export function pickExpertAssignee(input: PickInput & { projectCreatorId: string | null }): string | null {
+  const picked = pickAssignee(input);
+  if (picked !== null || input.candidates.length > 0 || !input.projectCreatorId) return picked;
+  return (input.exclude ?? []).includes(input.projectCreatorId) ? null : input.projectCreatorId;
 }
 
 /** Groups item ids into consecutive tasks of at most `size` items (order kept). */

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
+import type { ConflictRow } from '../db/models';
 import { startConflictWorkflows } from './conflicts';
 
 /** A younger conflict is most likely being started by its creator right now: leave it to it. */
@@ -20,7 +21,7 @@ export async function sweepUnstartedConflicts(
   settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
   opts: { minAgeMs?: number; batch?: number } = {},
 ): Promise<{ started: number; failed: number }> {
-  const rows: { id: string; tenant_id: string; project_id: string; item_id: string }[] = await db('conflicts')
+  const rows: Pick<ConflictRow, 'id' | 'tenant_id' | 'project_id' | 'item_id'>[] = await db('conflicts')
     .where({ status: 'open' })
     .whereNull('workflow_started_at')
     .where('created_at', '<=', db.raw("now() - make_interval(secs => ?)", [(opts.minAgeMs ?? CONFLICT_SWEEP_MIN_AGE_MS) / 1000]))

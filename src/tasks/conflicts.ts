@@ -4,10 +4,11 @@ import type { Knex } from 'knex';
 import { DEFAULT_DS_MIN_ITEMS, DEFAULT_MIN_MARGIN } from '../annotation/conflict-rules';
 import { conflictLockKeys, disagreeingItems } from '../annotation/disagreement';
 import type { Config } from '../config';
+import type { ConflictRow } from '../db/models';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { ConflictResolutionInput } from '../../workflows/conflict-resolution';
+import { conflictResolution, type ConflictResolutionInput } from '../../workflows/conflict-resolution';
 import { latestHumanValues } from '../../activities/conflicts';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
 
@@ -104,7 +105,7 @@ export async function openConflicts(
       })),
     );
   }
-  const existing: { id: string; item_id: string; workflow_id: string; workflow_started_at: Date | null }[] = created.length === candidates.length
+  const existing: (Pick<ConflictRow, 'id' | 'item_id' | 'workflow_started_at'> & { workflow_id: string })[] = created.length === candidates.length
     ? []
     : await trx('conflicts')
         .where({ status: 'open' })
@@ -180,7 +181,7 @@ export async function detectConflict(
 
 export async function startConflictWorkflow(client: Client, settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, input: ConflictResolutionInput): Promise<void> {
   try {
-    await client.workflow.start('conflictResolution', {
+    await client.workflow.start(conflictResolution, {
       taskQueue: settings.TEMPORAL_TASK_QUEUE,
       workflowId: workflowIds.conflict(input.tenantId, input.conflictId),
       args: [input],

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../api/deps';
 import { ApiError, conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../api/errors';
 import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
+import { Project, ProjectMember, Task, type ConflictRow, type TaskRow } from '../db/models';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
 import {
@@ -22,37 +23,9 @@ import { ELIGIBLE_ROLES } from '../annotation/assignment';
 /** What the decision functions need: the REST routes pass ctx.deps, the WebSocket hub its own. */
 export type DecisionDeps = Pick<ApiDeps, 'db' | 'temporal' | 'config'>;
 
-export interface TaskRow {
-  id: string;
-  tenant_id: string;
-  project_id: string;
-  kind: 'annotate' | 'review' | 'expert';
-  item_ids: string[];
-  item_count: number;
-  assignee_id: string | null;
-  status: 'open' | 'completed' | 'escalated' | 'cancelled';
-  strategy: string | null;
-  due_at: Date | null;
-  due_in_seconds: number | null;
-  attempts: number;
-  assignees: string[];
-  workflow_id: string;
-  source: string;
-  source_id: string | null;
-  conflict_id: string | null;
-  result: Record<string, unknown> | null;
-  created_by: string;
-  assigned_at: Date | null;
-  claimed_at: Date | null;
-  escalated_at: Date | null;
-  completed_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
 /** The task, if the principal may see its project; otherwise a 404 (never a 403). */
 export async function findTaskForPrincipal(db: Knex, principal: Principal, taskId: string): Promise<TaskRow> {
-  const task = await db<TaskRow>('tasks').where({ id: taskId, tenant_id: principal.tenantId }).first();
+  const task = await Task.query(db).findOne({ id: taskId, tenant_id: principal.tenantId });
   if (!task || !canAccessProject(principal, task.project_id)) throw notFound('task', taskId);
   return task;
 }
@@ -60,13 +33,13 @@ export async function findTaskForPrincipal(db: Knex, principal: Principal, taskI
 /** Admins and managers (by token role or by project membership) may decide any task of a project. */
 export async function isProjectManager(db: Knex, principal: Principal, projectId: string): Promise<boolean> {
   if (principal.roles.includes('admin') || principal.roles.includes('manager')) return true;
-  const m = await db('project_members').where({ project_id: projectId, user_id: principal.userId, tenant_id: principal.tenantId }).first('role');
+  const m = await ProjectMember.query(db).findOne({ project_id: projectId, user_id: principal.userId, tenant_id: principal.tenantId }).select('role');
   return m?.role === 'manager' || m?.role === 'expert';
 }
 
 async function labelSchemaOf(db: Knex, projectId: string): Promise<LabelSchema> {
-  const p = await db('projects').where({ id: projectId }).first('label_schema');
-  return p.label_schema as LabelSchema;
+  const p = await Project.query(db).findById(projectId).select('label_schema');
+  return p!.label_schema as LabelSchema;
 }
 
 /** Turns a workflow's refusal into the API error a client understands (403 / 409 / 422). */
@@ -171,27 +144,10 @@ export async function submitReviewDecision(deps: DecisionDeps, principal: Princi
   };
 }
 
-export interface ConflictRow {
-  id: string;
-  tenant_id: string;
-  project_id: string;
-  item_id: string;
-  status: 'open' | 'auto_resolved' | 'resolved';
-  method: string | null;
-  resolved_value: AnnotationValue | null;
-  resolved_by: string | null;
-  inputs: unknown[];
-  reason: string | null;
-  task_id: string | null;
-  workflow_id: string | null;
-  /** When its conflictResolution workflow was known to be started (null: the sweep will start it). */
-  workflow_started_at: Date | null;
-  detected_by: string;
-  resolved_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
+/**
+ * Conflict reads stay plain knex typed by the model's row: the model's jsonAttributes would
+ * JSON.parse a `resolved_value` that is a string ("1" would become 1).
+ */
 export async function findConflictForPrincipal(db: Knex, principal: Principal, conflictId: string): Promise<ConflictRow> {
   const row = await db<ConflictRow>('conflicts').where({ id: conflictId, tenant_id: principal.tenantId }).first();
   if (!row || !canAccessProject(principal, row.project_id)) throw notFound('conflict', conflictId);
@@ -213,7 +169,7 @@ export async function resolveConflictDecision(
   if (row.status !== 'open') throw conflict(`The conflict is already ${row.status}`);
   const isManager = await isProjectManager(db, principal, row.project_id);
   let assignee: string | null = null;
-  if (row.task_id) assignee = (await db('tasks').where({ id: row.task_id }).first('assignee_id'))?.assignee_id ?? null;
+  if (row.task_id) assignee = (await Task.query(db).findById(row.task_id).select('assignee_id'))?.assignee_id ?? null;
   if (!isManager && assignee !== principal.userId) throw forbidden('Only the assigned expert or a manager may resolve this conflict');
   const problem = labelValueProblem(await labelSchemaOf(db, row.project_id), req.value);
   if (problem) throw validationFailed([{ field: 'value', message: problem }]);
@@ -253,7 +209,7 @@ export async function signalTask(
   const isManager = await isProjectManager(db, principal, task.project_id);
   const handle = deps.temporal.client.workflow.getHandle(task.workflow_id);
   const eligible = async (userId: string) => {
-    const m = await db('project_members').where({ project_id: task.project_id, user_id: userId }).first('role');
+    const m = await ProjectMember.query(db).findOne({ project_id: task.project_id, user_id: userId }).select('role');
     const roles = task.status === 'escalated' || task.kind === 'expert' ? ELIGIBLE_ROLES.expert : [...ELIGIBLE_ROLES[task.kind], ...ELIGIBLE_ROLES.expert];
     return Boolean(m && roles.includes(m.role));
   };

@@ -3,10 +3,11 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Knex } from 'knex';
 import type { AssignmentStrategy, TaskKind } from '../annotation/assignment';
 import type { Config } from '../config';
+import { Project } from '../db/models';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { ReviewAssignmentInput } from '../../workflows/review-assignment';
+import { reviewAssignment, type ReviewAssignmentInput } from '../../workflows/review-assignment';
 
 /** Items per review task when a list of items is split (pre-annotation, POST /review-tasks). */
 export const REVIEW_TASK_SIZE = 25;
@@ -55,9 +56,9 @@ export async function startTask(
 ): Promise<{ taskId: string; workflowId: string; started: boolean }> {
   const taskId = req.taskId ?? crypto.randomUUID();
   const workflowId = workflowIds.review(req.tenantId, taskId);
-  const project = await db('projects').where({ id: req.projectId, tenant_id: req.tenantId }).first('label_schema', 'routing');
+  const project = await Project.query(db).findOne({ id: req.projectId, tenant_id: req.tenantId }).select('label_schema', 'routing');
   if (!project) throw new Error(`project ${req.projectId} not found`);
-  const routing = (project.routing ?? {}) as Record<string, unknown>;
+  const routing = project.routing ?? {};
   const strategy = req.strategy ?? ((routing.review_strategy as AssignmentStrategy | undefined) ?? 'least_loaded');
   const dueInSeconds = req.dueInSeconds === undefined ? DEFAULT_DUE_IN_SECONDS : req.dueInSeconds;
   const itemIds = [...new Set(req.itemIds)];
@@ -92,7 +93,7 @@ export async function startTask(
     labelSchema: project.label_schema as LabelSchema,
   };
   try {
-    await client.workflow.start('reviewAssignment', {
+    await client.workflow.start(reviewAssignment, {
       taskQueue: settings.TEMPORAL_TASK_QUEUE,
       workflowId,
       args: [input],

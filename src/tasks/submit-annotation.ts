@@ -1,10 +1,16 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { conflict as conflictError, validationFailed } from '../api/errors';
+import { findProjectForPrincipal } from '../api/scope';
+import { labelValueProblem } from '../annotation/label-value';
+import type { Principal } from '../auth/jwt';
 import type { Config } from '../config';
+import { Item } from '../db/models';
 import type { Logger } from '../logger';
-import type { AnnotationValue } from '../llm/types';
+import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from './conflicts';
+import { findTaskForPrincipal, submitReviewDecision, type DecisionDeps, type ReviewDecisionResult } from './decisions';
 
 export interface SubmitAnnotationRequest {
   tenantId: string;
@@ -60,4 +66,76 @@ export async function submitAnnotation(
     }
   }
   return { annotationId, conflict: conflict ?? null };
+}
+
+/** POST /annotation/submit as the caller sent it. */
+export interface HumanAnnotationRequest {
+  item_id: string;
+  /** The task the annotation belongs to; absent: a task-less annotation. */
+  task_id?: string;
+  value: AnnotationValue;
+  lead_time_ms?: number;
+}
+
+export interface SubmittedAnnotation {
+  annotationId: string;
+  itemId: string;
+  taskId: string | null;
+  value: AnnotationValue;
+  annotatorId: string;
+  /** The task workflow's verdict (a task's annotation only). */
+  verdict: ReviewDecisionResult | null;
+  /** The item's open conflict, if its human annotations now disagree. */
+  conflict: { conflictId: string; created: boolean } | null;
+}
+
+/**
+ * POST /annotation/submit: a human annotation of an item the caller may see (422 otherwise) with
+ * a value its project's label schema accepts (422). With a task, it is that task's decision on
+ * the item (`submit` for annotate tasks, `modify` for review tasks), through the task workflow
+ * (submitReviewDecision: 403 not the assignee, 409 decided); an expert task is a 409 (conflicts
+ * are resolved through their own route). Without one, `submitAnnotation`. Throws ApiError.
+ */
+export async function submitHumanAnnotation(
+  deps: DecisionDeps & { logger?: Pick<Logger, 'warn'> },
+  principal: Principal,
+  req: HumanAnnotationRequest,
+): Promise<SubmittedAnnotation> {
+  const { db } = deps;
+  const itemNotFound = () => validationFailed([{ field: 'item_id', message: `item ${req.item_id} not found` }]);
+  const item = await Item.query(db).findOne({ id: req.item_id, tenant_id: principal.tenantId }).select('id', 'project_id');
+  if (!item) throw itemNotFound();
+  const project = await findProjectForPrincipal(db, principal, item.project_id).catch(() => {
+    throw itemNotFound();
+  });
+  const problem = labelValueProblem(project.label_schema as LabelSchema, req.value);
+  if (problem) throw validationFailed([{ field: 'value', message: problem }]);
+  const submitted = { itemId: req.item_id, value: req.value, annotatorId: principal.userId };
+
+  if (req.task_id) {
+    const task = await findTaskForPrincipal(db, principal, req.task_id);
+    if (!task.item_ids.includes(req.item_id)) throw validationFailed([{ field: 'task_id', message: 'the item is not part of this task' }]);
+    if (task.kind === 'expert') throw conflictError('An expert task is resolved through POST /annotation/conflicts/resolve');
+    const verdict = await submitReviewDecision(deps, principal, {
+      task_id: task.id,
+      decision: task.kind === 'annotate' ? 'submit' : 'modify',
+      value: req.value,
+      item_ids: [req.item_id],
+      lead_time_ms: req.lead_time_ms,
+    });
+    const c = verdict.conflicts.find((x) => x.item_id === req.item_id);
+    return {
+      ...submitted,
+      annotationId: verdict.annotation_ids[req.item_id],
+      taskId: task.id,
+      verdict,
+      conflict: c ? { conflictId: c.conflict_id, created: c.created } : null,
+    };
+  }
+
+  const { annotationId, conflict: c } = await submitAnnotation(
+    { db, client: deps.temporal.client, config: deps.config, logger: deps.logger },
+    { tenantId: principal.tenantId, projectId: project.id, itemId: req.item_id, annotatorId: principal.userId, value: req.value, leadTimeMs: req.lead_time_ms ?? null },
+  );
+  return { ...submitted, annotationId, taskId: null, verdict: null, conflict: c ? { conflictId: c.conflictId, created: c.created } : null };
 }

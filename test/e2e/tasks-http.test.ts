@@ -271,6 +271,25 @@ test('an expert who misses the deadline is replaced, then the conflict task esca
   }
 }, 60_000);
 
+test('a project without a manager or expert member: a conflict’s expert task goes to the project’s creator, escalation too', async () => {
+  // The project is created by `mia` (manager token); its members are annotators only.
+  const { projectId, itemIds } = await setup({ members: [['a1', 'annotator'], ['a2', 'annotator']], items: 1, routing: { annotators_per_item: 2 } });
+  await tdb.db('projects').where({ id: projectId }).update({
+    routing: tdb.db.raw(`routing || '{"conflict_expert_due_in_seconds": 1, "conflict_max_reassignments": 1}'::jsonb`),
+  });
+  await post('/annotation/submit', { item_id: itemIds[0], value: { label: 'positive' } }, tok('a1', ['annotator']));
+  const second = await post('/annotation/submit', { item_id: itemIds[0], value: { label: 'negative' } }, tok('a2', ['annotator']));
+  const conflictId = second.body.conflict.conflict_id as string;
+  const row = await waitFor(() => tdb.db('conflicts').where({ id: conflictId }).first(), (c) => Boolean(c.task_id));
+  const assigned = await waitFor(() => get(`/annotation/tasks/${row.task_id}`), (r) => r.body.attempts >= 1);
+  expect(assigned.body).toMatchObject({ kind: 'expert', assignee_id: 'mia' });
+  // Its deadline passes: no one else to reassign to, so it escalates, to the creator again.
+  const escalated = await waitFor(() => get(`/annotation/tasks/${row.task_id}`), (r) => r.body.status === 'escalated', 30_000);
+  expect(escalated.body).toMatchObject({ kind: 'expert', assignee_id: 'mia', assignees: ['mia'], attempts: 3, due_at: null });
+  const resolved = await post('/annotation/conflicts/resolve', { conflict_id: conflictId, value: { label: 'negative' } });
+  expect(resolved.body).toMatchObject({ status: 'resolved', method: 'expert', resolved_by: 'mia' });
+}, 60_000);
+
 test('claim, release, reassign and cancel through HTTP', async () => {
   const { projectId, itemIds } = await setup({ members: [['r1', 'reviewer'], ['r2', 'reviewer'], ['a1', 'annotator']] });
   const t = await post('/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', strategy: 'least_loaded' });

@@ -1,32 +1,14 @@
 import Router from '@koa/router';
-import { resolveConflictDecision, type ConflictRow } from '../../tasks/decisions';
+import type { ConflictRow } from '../../db/models';
+import { resolveConflictDecision } from '../../tasks/decisions';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
+import { presentConflict } from './presenter';
 import { ConflictResponse, ListConflictsQuery, ProjectParams, ResolveConflictBody } from './schema';
 
 export const conflictsRouter = new Router<ApiState, ApiContextExtras>();
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
-
-export function presentConflict(c: ConflictRow) {
-  return {
-    conflict_id: c.id,
-    project_id: c.project_id,
-    item_id: c.item_id,
-    status: c.status,
-    method: c.method,
-    resolved_value: c.resolved_value,
-    resolved_by: c.resolved_by,
-    reason: c.reason,
-    inputs: c.inputs as { annotator_id: string; value: unknown }[],
-    task_id: c.task_id,
-    workflow_id: c.workflow_id,
-    created_at: iso(c.created_at)!,
-    resolved_at: iso(c.resolved_at),
-  };
-}
 
 defineRoute(
   conflictsRouter,

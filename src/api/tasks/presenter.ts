@@ -1,4 +1,6 @@
-import type { TaskRow } from '../../tasks/decisions';
+import type { TaskRow } from '../../db/models';
+import type { AssignedTask } from '../../tasks/create-tasks';
+import type { SubmittedAnnotation } from '../../tasks/submit-annotation';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -28,5 +30,31 @@ export function presentTask(t: TaskRow) {
     completed_at: iso(t.completed_at),
     created_at: iso(t.created_at)!,
     updated_at: iso(t.updated_at)!,
+  };
+}
+
+/** The answer of POST /annotation/submit. */
+export function presentSubmittedAnnotation(s: SubmittedAnnotation) {
+  return {
+    annotation_id: s.annotationId,
+    item_id: s.itemId,
+    task_id: s.taskId,
+    value: s.value,
+    annotator_id: s.annotatorId,
+    verdict: s.verdict,
+    conflict: s.conflict ? { conflict_id: s.conflict.conflictId, created: s.conflict.created } : null,
+  };
+}
+
+/** A task just created (POST /annotation/tasks/assign, each of POST /annotation/review-tasks). */
+export function presentAssignedTask(t: AssignedTask) {
+  return {
+    task_id: t.taskId,
+    workflow_id: t.workflowId,
+    kind: t.kind,
+    assignee_id: t.assigneeId,
+    due_at: t.dueAt,
+    status: t.status,
+    item_ids: t.itemIds,
   };
 }

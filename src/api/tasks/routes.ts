@@ -1,20 +1,14 @@
-import crypto from 'node:crypto';
 import Router from '@koa/router';
-import { ELIGIBLE_ROLES, groupItems, type AssignmentStrategy } from '../../annotation/assignment';
-import { labelValueProblem } from '../../annotation/label-value';
-import type { Principal } from '../../auth/jwt';
-import type { LabelSchema } from '../../llm/types';
-import { submitAnnotation } from '../../tasks/submit-annotation';
-import { findTaskForPrincipal, signalTask, submitReviewDecision, type TaskRow } from '../../tasks/decisions';
-import { REVIEW_TASK_SIZE, startTask } from '../../tasks/start-task';
-import { loadCandidates } from '../../../activities/tasks';
-import { awaitAssignmentUpdate } from '../../../workflows/review-assignment';
-import type { ApiContextExtras, ApiDeps, ApiState } from '../deps';
-import { conflict, serviceUnavailable, validationFailed } from '../errors';
+import type { TaskRow } from '../../db/models';
+import { assertAssignable, assertItemsInProject, createAssignedTask, createReviewTasks } from '../../tasks/create-tasks';
+import { findTaskForPrincipal, signalTask, submitReviewDecision } from '../../tasks/decisions';
+import { REVIEW_TASK_SIZE } from '../../tasks/start-task';
+import { submitHumanAnnotation } from '../../tasks/submit-annotation';
+import type { ApiContextExtras, ApiState } from '../deps';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { API_PREFIX, defineRoute } from '../openapi';
-import { findProjectForPrincipal, scopeToPrincipal, type ProjectRow } from '../scope';
-import { presentTask } from './presenter';
+import { findProjectForPrincipal, scopeToPrincipal } from '../scope';
+import { presentAssignedTask, presentSubmittedAnnotation, presentTask } from './presenter';
 import {
   AssignedTask,
   AssignTaskBody,
@@ -32,73 +26,6 @@ import {
 } from './schema';
 
 export const tasksRouter = new Router<ApiState, ApiContextExtras>();
-
-/** How long POST /tasks/assign waits for the workflow's first assignment before answering. */
-const ASSIGNMENT_WAIT_MS = 10_000;
-
-async function assertItemsInProject(deps: ApiDeps, project: ProjectRow, itemIds: string[], field = 'item_ids') {
-  const unique = [...new Set(itemIds)];
-  const found = new Set<string>(await deps.db('items').where({ project_id: project.id, tenant_id: project.tenant_id }).whereIn('id', unique).pluck('id'));
-  const missing = unique.filter((id) => !found.has(id));
-  if (missing.length) throw validationFailed([{ field, message: `${missing.length} item(s) not found in this project, e.g. ${missing.slice(0, 3).join(', ')}` }]);
-}
-
-/** Checks who can take the task before a workflow exists, so a hopeless request is a 422. */
-async function assertAssignable(deps: ApiDeps, project: ProjectRow, kind: 'annotate' | 'review', assigneeId: string | undefined, field: string) {
-  const roles = [...ELIGIBLE_ROLES[kind], ...ELIGIBLE_ROLES.expert];
-  if (assigneeId) {
-    const m = await deps.db('project_members').where({ project_id: project.id, user_id: assigneeId }).first('role');
-    if (!m || !roles.includes(m.role)) {
-      throw validationFailed([{ field, message: `${assigneeId} is not a project member with role ${ELIGIBLE_ROLES[kind].join('/')} (or manager)` }]);
-    }
-    return;
-  }
-  const candidates = await loadCandidates(deps.db, project.id, ELIGIBLE_ROLES[kind]);
-  if (!candidates.length) throw validationFailed([{ field: 'project_id', message: `the project has no member with role ${ELIGIBLE_ROLES[kind].join('/')}` }]);
-}
-
-/** Starts a task workflow and waits for its first assignment (the answer names the assignee and deadline). */
-async function createTask(
-  deps: ApiDeps,
-  principal: Principal,
-  project: ProjectRow,
-  req: { kind: 'annotate' | 'review'; itemIds: string[]; assigneeId?: string; strategy?: AssignmentStrategy; dueInSeconds?: number },
-) {
-  let started;
-  try {
-    started = await startTask(deps.db, deps.temporal.client, deps.config, {
-      tenantId: principal.tenantId,
-      projectId: project.id,
-      taskId: crypto.randomUUID(),
-      kind: req.kind,
-      itemIds: req.itemIds,
-      assigneeId: req.assigneeId ?? null,
-      strategy: req.strategy,
-      dueInSeconds: req.dueInSeconds,
-      createdBy: principal.userId,
-      source: 'api',
-    });
-  } catch (err) {
-    throw serviceUnavailable(`The workflow engine could not start the task: ${(err as Error).message}`);
-  }
-  // The first assignment normally takes milliseconds; if the workers are slow to pick the task
-  // up, answer with what the row says (the assignment follows; GET the task to see it).
-  const timeout = new Promise<null>((resolve) => setTimeout(resolve, ASSIGNMENT_WAIT_MS, null).unref());
-  const assigned = await Promise.race([
-    deps.temporal.client.workflow.getHandle(started.workflowId).executeUpdate(awaitAssignmentUpdate).catch(() => null),
-    timeout,
-  ]);
-  const row = assigned ? null : await deps.db('tasks').where({ id: started.taskId }).first('assignee_id', 'due_at', 'status');
-  return {
-    task_id: started.taskId,
-    workflow_id: started.workflowId,
-    kind: req.kind,
-    assignee_id: assigned ? assigned.assigneeId : (row?.assignee_id ?? null),
-    due_at: assigned ? assigned.dueAt : row?.due_at ? new Date(row.due_at).toISOString() : null,
-    status: assigned ? assigned.status : (row?.status ?? 'open'),
-    item_ids: [...new Set(req.itemIds)],
-  };
-}
 
 defineRoute(
   tasksRouter,
@@ -143,7 +70,7 @@ defineRoute(
     const project = await findProjectForPrincipal(ctx.deps.db, principal, body.project_id);
     await assertItemsInProject(ctx.deps, project, body.item_ids);
     await assertAssignable(ctx.deps, project, body.kind, body.assignee_id, 'assignee_id');
-    const task = await createTask(ctx.deps, principal, project, {
+    const task = await createAssignedTask(ctx.deps, principal, project, {
       kind: body.kind,
       itemIds: body.item_ids,
       assigneeId: body.assignee_id,
@@ -151,8 +78,8 @@ defineRoute(
       dueInSeconds: body.due_in_seconds,
     });
     ctx.status = 201;
-    ctx.set('Location', `${API_PREFIX}/annotation/tasks/${task.task_id}`);
-    ctx.body = task;
+    ctx.set('Location', `${API_PREFIX}/annotation/tasks/${task.taskId}`);
+    ctx.body = presentAssignedTask(task);
   },
 );
 
@@ -174,12 +101,9 @@ defineRoute(
     const project = await findProjectForPrincipal(ctx.deps.db, principal, body.project_id);
     await assertItemsInProject(ctx.deps, project, body.item_ids);
     await assertAssignable(ctx.deps, project, 'review', body.reviewer_id, 'reviewer_id');
-    const tasks = [];
-    for (const group of groupItems([...new Set(body.item_ids)], REVIEW_TASK_SIZE)) {
-      tasks.push(await createTask(ctx.deps, principal, project, { kind: 'review', itemIds: group, assigneeId: body.reviewer_id, dueInSeconds: body.due_in_seconds }));
-    }
+    const tasks = await createReviewTasks(ctx.deps, principal, project, { itemIds: body.item_ids, reviewerId: body.reviewer_id, dueInSeconds: body.due_in_seconds });
     ctx.status = 201;
-    ctx.body = { tasks, task_size: REVIEW_TASK_SIZE };
+    ctx.body = { tasks: tasks.map(presentAssignedTask), task_size: REVIEW_TASK_SIZE };
   },
 );
 
@@ -233,56 +157,9 @@ defineRoute(
     responses: { 201: { description: 'The annotation', schema: SubmitResponse } },
   },
   async (ctx) => {
-    const { body } = ctx.state.input;
-    const { db } = ctx.deps;
-    const principal = ctx.state.principal!;
-    const item = await db('items').where({ id: body.item_id, tenant_id: principal.tenantId }).first('id', 'project_id');
-    if (!item) throw validationFailed([{ field: 'item_id', message: `item ${body.item_id} not found` }]);
-    const project = await findProjectForPrincipal(db, principal, item.project_id).catch(() => {
-      throw validationFailed([{ field: 'item_id', message: `item ${body.item_id} not found` }]);
-    });
-    const problem = labelValueProblem(project.label_schema as LabelSchema, body.value);
-    if (problem) throw validationFailed([{ field: 'value', message: problem }]);
-
-    if (body.task_id) {
-      const task = await findTaskForPrincipal(db, principal, body.task_id);
-      if (!task.item_ids.includes(body.item_id)) throw validationFailed([{ field: 'task_id', message: 'the item is not part of this task' }]);
-      if (task.kind === 'expert') throw conflict('An expert task is resolved through POST /annotation/conflicts/resolve');
-      const verdict = await submitReviewDecision(ctx.deps, principal, {
-        task_id: task.id,
-        decision: task.kind === 'annotate' ? 'submit' : 'modify',
-        value: body.value,
-        item_ids: [body.item_id],
-        lead_time_ms: body.lead_time_ms,
-      });
-      const c = verdict.conflicts.find((x) => x.item_id === body.item_id);
-      ctx.status = 201;
-      ctx.body = {
-        annotation_id: verdict.annotation_ids[body.item_id],
-        item_id: body.item_id,
-        task_id: task.id,
-        value: body.value,
-        annotator_id: principal.userId,
-        verdict,
-        conflict: c ? { conflict_id: c.conflict_id, created: c.created } : null,
-      };
-      return;
-    }
-
-    const { annotationId, conflict: c } = await submitAnnotation(
-      { db, client: ctx.deps.temporal.client, config: ctx.deps.config, logger: ctx.deps.logger },
-      { tenantId: principal.tenantId, projectId: project.id, itemId: body.item_id, annotatorId: principal.userId, value: body.value, leadTimeMs: body.lead_time_ms ?? null },
-    );
+    const submitted = await submitHumanAnnotation(ctx.deps, ctx.state.principal!, ctx.state.input.body);
     ctx.status = 201;
-    ctx.body = {
-      annotation_id: annotationId,
-      item_id: body.item_id,
-      task_id: null,
-      value: body.value,
-      annotator_id: principal.userId,
-      verdict: null,
-      conflict: c ? { conflict_id: c.conflictId, created: c.created } : null,
-    };
+    ctx.body = presentSubmittedAnnotation(submitted);
   },
 );
 

@@ -1,4 +1,4 @@
-import { groupItems, pickAssignee, type Candidate } from '../../../src/annotation/assignment';
+import { groupItems, pickAssignee, pickExpertAssignee, type Candidate } from '../../../src/annotation/assignment';
 import { autoResolve, itemsWithHistory } from '../../../src/annotation/conflict-rules';
 import { labelValueProblem, valueKey } from '../../../src/annotation/label-value';
 import { taskIdFor } from '../../../src/tasks/start-task';
@@ -8,6 +8,19 @@ const members: Candidate[] = [
   { userId: 'alice', openTasks: 1, joinedAt: 1000 },
   { userId: 'bob', openTasks: 1, joinedAt: 2000 },
 ];
+
+describe('pickExpertAssignee: expert work with no manager/expert member goes to the project creator', () => {
+  test('members with an expert role come first; the creator only when there are none', () => {
+    expect(pickExpertAssignee({ strategy: 'least_loaded', candidates: members, projectCreatorId: 'mia' })).toBe('alice');
+    expect(pickExpertAssignee({ strategy: 'least_loaded', candidates: [], projectCreatorId: 'mia' })).toBe('mia');
+    expect(pickExpertAssignee({ strategy: 'least_loaded', candidates: [], projectCreatorId: null })).toBeNull();
+  });
+  test('members who are all excluded still mean "escalate"; an excluded creator too', () => {
+    const everyone = members.map((m) => m.userId);
+    expect(pickExpertAssignee({ strategy: 'least_loaded', candidates: members, exclude: everyone, projectCreatorId: 'mia' })).toBeNull();
+    expect(pickExpertAssignee({ strategy: 'least_loaded', candidates: [], exclude: ['mia'], projectCreatorId: 'mia' })).toBeNull();
+  });
+});
 
 describe('pickAssignee', () => {
   test('least_loaded: fewest open tasks, ties to the earliest member', () => {
