@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { hostDecision, hostPolicyFor, parseAllowedHosts, type HostPolicy } from './net/host-policy';
+import { temporalMetricsBind } from './temporal/metrics-bind';
 
 /**
  * Every setting the service reads, validated once at start. A bad value stops the process
@@ -61,6 +62,12 @@ const envSchema = z.object({
   ),
   /** `anno worker` serves Prometheus metrics on this port (0: off). */
   WORKER_METRICS_PORT: int(9464, 0, 65535),
+  /**
+   * Where workers (`anno worker`, `anno dev`) export the Temporal SDK's own metrics (task slots,
+   * polls, schedule-to-start latencies) in Prometheus format: `ip:port` or `off`. Unset: HOST's
+   * address on port 9465. Not behind METRICS_TOKEN (the SDK's exporter has no authentication).
+   */
+  TEMPORAL_METRICS_BIND: optionalString,
   /** Requests per minute per user (per IP without a token). */
   RATE_LIMIT_PER_MINUTE: int(1200, 1),
   /**
@@ -119,6 +126,8 @@ export interface Config extends Env {
   temporalUiUrl: string;
   /** ENGINE_ALLOWED_HOSTS as a policy (its default when unset depends on NODE_ENV). */
   engineHostPolicy: HostPolicy;
+  /** TEMPORAL_METRICS_BIND resolved: the socket address of the SDK's Prometheus exporter, or undefined (off). */
+  temporalMetricsBind: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -145,10 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.OPENAI_BASE_URL && hostDecision(engineHostPolicy, new URL(e.OPENAI_BASE_URL).hostname) === 'refused') {
     problems.push('OPENAI_BASE_URL: its host is not allowed by ENGINE_ALLOWED_HOSTS (or, unset, is not public in production)');
   }
+  const metricsBind = temporalMetricsBind(e.TEMPORAL_METRICS_BIND, e.HOST);
+  if (!metricsBind.ok) problems.push(`TEMPORAL_METRICS_BIND: ${metricsBind.problem}`);
   if (problems.length) throw new ConfigError(problems);
   return {
     ...e,
     engineHostPolicy,
+    temporalMetricsBind: metricsBind.ok ? metricsBind.address : undefined,
     dataDir: path.resolve(e.DATA_DIR),
     jwtSecret: e.JWT_SECRET ?? (e.JWT_JWKS_URL ? undefined : DEV_JWT_SECRET),
     temporalUiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),

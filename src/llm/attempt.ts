@@ -88,8 +88,7 @@ export async function attemptEngine(
   options: AttemptOptions = {},
 ): Promise<AttemptOutcome> {
   const provider = ctx.providers[engine.provider];
-  if (!provider) return { ok: false, reason: `unsupported: provider "${engine.provider}" is not available`, outcome: 'unsupported' };
-  const { project } = request;
+  if (!provider) return { ok: false, reason: unsupportedReason(engine), outcome: 'unsupported' };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 
@@ -119,7 +118,6 @@ export async function attemptEngine(
   }
 
   // 4. Ledger row ahead of the call, 5. provider, 6. parse, 7. settle the row.
-  const isLocal = engine.provider === 'local';
   const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
   const opened = await openLedgerRow(ctx, request, engine, messages, timeoutMs);
   if (!opened.ok) {
@@ -129,34 +127,63 @@ export async function attemptEngine(
     // The ledger could not take the row: a transient failure (the database), retried like one.
     return { ok: false, reason: opened.reason, outcome: 'error' };
   }
-  const callStarted = performance.now();
+  const call = await callProvider(ctx, provider, engine, request, messages, timeoutMs, opened.call.id);
+  const { usage, costUsd, latencyMs } = call;
+  if (call.ok) {
+    ctx.breaker.onSuccess(engine.id);
+    ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
+    if (key) writeCache(ctx, cacheWriter!, key, engine, request, call.text, usage, ttl);
+    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: 'ok' });
+    return { ok: true, result: result(engine, call.parsed, { latencyMs, cached: false, usage, costUsd }), answer: call.text };
+  }
+  const { err, callerAborted } = call;
+  updateHealth(ctx, engine, err.outcome, callerAborted, err, options.retry === true);
+  ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
+  await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
+  if (callerAborted) throw abortReason(request.signal!);
+  return { ok: false, reason: err.reason, outcome: err.outcome, failureClass: err.failureClass, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
+}
+
+/** A provider call's end: its parsed answer, or its failure classified; usage and cost either way. */
+export type ProviderCall = { usage: TokenUsage; costUsd: string; latencyMs: number } & (
+  | { ok: true; text: string; parsed: ParsedOutput }
+  | { ok: false; err: EngineCallError; callerAborted: boolean }
+);
+
+/**
+ * 5. The provider under the call's deadline, 6. its answer parsed and validated against the
+ * label schema, priced. A failed call may still have used tokens (they are priced too). Never
+ * throws: a caller's abort is a failure with `callerAborted`.
+ */
+export async function callProvider(
+  ctx: Pick<AttemptContext, 'logger'>,
+  provider: Provider,
+  engine: EngineRecord,
+  request: GenerateRequest,
+  messages: ChatMessage[],
+  timeoutMs: number,
+  usageId: string,
+): Promise<ProviderCall> {
+  const isLocal = engine.provider === 'local';
+  const priced = (usage: TokenUsage) => (isLocal ? '0' : computeCostUsd(usage, engine));
+  const started = performance.now();
   let usage: TokenUsage = { ...ZERO_USAGE };
   try {
     const response = await withDeadline(timeoutMs, request.signal, (signal) =>
-      provider.call({ engine, project, item: request.item, messages, timeoutMs, signal, usageId: opened.call.id }),
+      provider.call({ engine, project: request.project, item: request.item, messages, timeoutMs, signal, usageId }),
     );
     usage = isLocal ? { ...ZERO_USAGE } : response.usage;
-    const parsed = parseModelOutput(response.text, project.labelSchema);
-    const latencyMs = Math.round(performance.now() - callStarted);
-    const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
-    ctx.breaker.onSuccess(engine.id);
-    ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
-    if (key) writeCache(ctx, cacheWriter!, key, engine, request, response.text, usage, ttl);
-    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: 'ok' });
-    return { ok: true, result: result(engine, parsed, { latencyMs, cached: false, usage, costUsd }), answer: response.text };
+    const parsed = parseModelOutput(response.text, request.project.labelSchema);
+    const latencyMs = Math.round(performance.now() - started);
+    return { ok: true, text: response.text, parsed, usage, costUsd: priced(usage), latencyMs };
   } catch (thrown) {
-    const latencyMs = Math.round(performance.now() - callStarted);
+    const latencyMs = Math.round(performance.now() - started);
     const callerAborted = request.signal?.aborted === true;
     const err = callerAborted ? new EngineCallError('error', 'aborted by caller', { failureClass: 'aborted' }) : asEngineCallError(thrown);
     // Callers get the class only (no socket text, host or port); the operator's log gets the cause.
     if (!callerAborted && RAW_CAUSE_LOGGED.has(err.failureClass)) ctx.logger?.warn({ err: thrown, engineId: engine.id, failureClass: err.failureClass }, 'llm engine call failed');
     if (err.usage && !isLocal) usage = err.usage;
-    updateHealth(ctx, engine, err.outcome, callerAborted, err, options.retry === true);
-    ctx.limiter.settle(engine.id, estimated, usage.promptTokens + usage.completionTokens);
-    const costUsd = isLocal ? '0' : computeCostUsd(usage, engine);
-    await settleLedgerRow(ctx, request, engine, opened.call, { usage, costUsd, latencyMs, outcome: err.outcome, error: err.message });
-    if (callerAborted) throw abortReason(request.signal!);
-    return { ok: false, reason: err.reason, outcome: err.outcome, failureClass: err.failureClass, status: err.details.status, retryAfterSeconds: err.details.retryAfterSeconds };
+    return { ok: false, err, callerAborted, usage, costUsd: priced(usage), latencyMs };
   }
 }
 
@@ -168,6 +195,11 @@ function updateHealth(ctx: AttemptContext, engine: EngineRecord, outcome: Failur
   else ctx.breaker.onFailure(engine.id);
   const retryAfter = err.details.retryAfterSeconds;
   if (outcome === 'rate_limited' && retryAfter !== undefined) ctx.limiter.pause(engine.id, retryAfter);
+}
+
+/** An engine whose provider this switcher has no adapter for. */
+export function unsupportedReason(engine: EngineRecord): string {
+  return `unsupported: provider "${engine.provider}" is not available`;
 }
 
 function circuitOpenReason(ctx: AttemptContext, engine: EngineRecord): string {
@@ -218,7 +250,7 @@ function writeCache(ctx: AttemptContext, writer: CacheWriter, key: string, engin
  * with backoff for as long as the call itself may take (and the caller waits); if it still
  * cannot be written the call is not made — an unrecorded paid call is what this prevents.
  */
-async function openLedgerRow(
+export async function openLedgerRow(
   ctx: AttemptContext,
   request: GenerateRequest,
   engine: EngineRecord,
@@ -247,7 +279,7 @@ async function openLedgerRow(
 }
 
 /** Settles a call's row; retried until it succeeds or the process dies (then the sweeper settles it). */
-async function settleLedgerRow(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, call: OpenedCall, s: Settlement): Promise<void> {
+export async function settleLedgerRow(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, call: OpenedCall, s: Settlement): Promise<void> {
   countUsage(engine, { ...scopeOf(request, engine), ...s });
   // A job's row moves jobs.cost_usd: only the switcher's writer settles it (never collected).
   const ledger = call.jobId ? ctx.ledger : (request.writes?.ledger ?? ctx.ledger);
@@ -290,7 +322,8 @@ function countUsage(engine: EngineRecord, entry: Settlement & { cached?: boolean
   if (cost > 0) metrics.llmCostUsd.inc(labels, cost);
 }
 
-function engineTimeout(engine: EngineRecord, fallback: number): number {
+/** The engine's own `params.timeout_ms`, else the switcher's. */
+export function engineTimeout(engine: EngineRecord, fallback: number): number {
   const t = engine.params?.timeout_ms;
   return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : fallback;
 }

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
-import type { AttemptContext, SwitcherLogger } from './attempt';
+import { attemptEngine, type AttemptContext, type AttemptOutcome, type SwitcherLogger } from './attempt';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { createCacheWriter } from './cache';
 import { attemptWithRetries } from './engine-retry';
-import { createLedgerWriter, type LedgerWriter } from './ledger';
+import { createLedgerWriter } from './ledger';
+import type { EngineRecord } from './engine-store';
 import { MemoryCache } from './memory-cache';
+import { probeCall, type ProbeCall, type ProbeOptions } from './probe';
 import { buildMessages } from './prompt';
 import { createAnthropicProvider } from './providers/anthropic';
 import { localProvider } from './providers/local';
@@ -49,10 +51,16 @@ export interface Switcher extends LlmSwitcher {
   /** Per-engine state for health reporting. */
   readonly circuitBreaker: CircuitBreaker;
   readonly rateLimiter: RateLimiter;
-  /** Its ledger writer (direct engine calls share it). */
-  readonly ledger: LedgerWriter;
-  /** Its provider adapters (direct engine calls use them too, under the same egress policy). */
-  readonly providers: Partial<Record<string, Provider>>;
+  /**
+   * One real call to one engine for the health probe (probe.ts): no route, cache, rate limiter
+   * or breaker admission; ledger, deadline, parse and cost as every call.
+   */
+  probe(engine: EngineRecord, options: ProbeOptions): Promise<ProbeCall>;
+  /**
+   * One engine alone — no fallback, no cache, no retry — for engine comparison: the attempt the
+   * route would make (rate limiter, circuit breaker, ledger), answer or failure.
+   */
+  callAlone(engine: EngineRecord, request: Omit<GenerateRequest, 'engineId'>): Promise<AttemptOutcome>;
   /** Where its provider calls may connect (engine registration checks base_url against it). */
   readonly egress: Egress;
   /** Settles when the cache entries written behind answers so far are stored (tests, shutdown). */
@@ -69,7 +77,8 @@ export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
  * number of times (engine-retry.ts, retry-policy.ts); a permanent one (other 4xx, open circuit,
  * unknown or disabled engine) moves on at once. Concurrent cache misses of one key share one
  * provider call (single-flight.ts). When every engine fails it throws AllEnginesFailedError
- * listing every attempt in order.
+ * listing every attempt in order. The engine health probe (`probe`) and engine comparison
+ * (`callAlone`) call one engine through the same attempt path: nothing else talks to a provider.
  */
 export function createSwitcher(options: SwitcherOptions): Switcher {
   const breaker = options.circuitBreaker instanceof CircuitBreaker ? options.circuitBreaker : new CircuitBreaker(options.circuitBreaker);
@@ -114,5 +123,19 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     throw new AllEnginesFailedError(failures);
   }
 
-  return { generate, circuitBreaker: breaker, rateLimiter: limiter, ledger: ctx.ledger, providers: ctx.providers, egress, flush: () => cacheWriter.flush() };
+  async function callAlone(engine: EngineRecord, request: Omit<GenerateRequest, 'engineId'>): Promise<AttemptOutcome> {
+    const messages = buildMessages({ project: request.project, item: request.item, instructions: request.instructions });
+    const uncached: AttemptContext = { ...ctx, cacheTtlSeconds: 0, memoryCache: undefined, cacheWriter: undefined };
+    return attemptEngine(uncached, { ...engine, params: { ...engine.params, cache: false } }, { ...request, engineId: engine.id }, messages);
+  }
+
+  return {
+    generate,
+    probe: (engine, probeOptions) => probeCall(ctx, engine, probeOptions),
+    callAlone,
+    circuitBreaker: breaker,
+    rateLimiter: limiter,
+    egress,
+    flush: () => cacheWriter.flush(),
+  };
 }

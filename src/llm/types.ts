@@ -3,7 +3,8 @@ import type { CollectedWrites } from './collected-writes';
 
 /**
  * The LLM switcher's contract. Activities and the live suggestion endpoint call
- * `LlmSwitcher.generate`; nothing else talks to a provider.
+ * `LlmSwitcher.generate`; the engine health probe and engine comparison call the switcher's
+ * `probe` and `callAlone` (src/llm/switcher.ts); nothing else talks to a provider.
  */
 
 export type LabelSchemaType = 'single_label' | 'multi_label';

@@ -20,7 +20,7 @@ import { buildWorkers } from './worker';
  * dev server (unless TEMPORAL_ADDRESS is set), the workers and the API.
  */
 export async function runDevProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, { metricsBindAddress: config.temporalMetricsBind });
   let address = config.TEMPORAL_ADDRESS;
   let stopServer: (() => Promise<void>) | undefined;
   let uiUrl = config.temporalUiUrl;
@@ -54,11 +54,12 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const running = runWorkers(workers, stop);
 
   logger.info(
-    { api: api.url, docs: `${api.url}/openapi.json`, temporal_ui: uiUrl, temporal: address },
+    { api: api.url, docs: `${api.url}/openapi.json`, temporal_ui: uiUrl, temporal: address, temporal_metrics: temporalMetricsUrl(config) },
     'annotation orchestrator is up',
   );
   process.stdout.write(
-    `\n  API          ${api.url}/api/v1\n  OpenAPI      ${api.url}/openapi.json\n  Temporal UI  ${uiUrl}\n  Temporal     ${address}\n\n` +
+    `\n  API          ${api.url}/api/v1\n  OpenAPI      ${api.url}/openapi.json\n  Temporal UI  ${uiUrl}\n  Temporal     ${address}\n` +
+      `  SDK metrics  ${temporalMetricsUrl(config) ?? 'off (TEMPORAL_METRICS_BIND)'}\n\n` +
       `  Mint a token: npm run anno -- token --tenant demo --sub me --roles admin\n\n`,
   );
   await stop;
@@ -71,4 +72,10 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   await nativeConnection.close();
   await connection.close();
   await stopServer?.();
+}
+
+/** The Temporal SDK's Prometheus endpoint, as an operator would open it (0.0.0.0 → localhost). */
+function temporalMetricsUrl(config: Config): string | undefined {
+  if (!config.temporalMetricsBind) return undefined;
+  return `http://${config.temporalMetricsBind.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:')}/metrics`;
 }

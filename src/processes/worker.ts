@@ -54,7 +54,8 @@ export async function buildWorkers(
 /** `anno worker`: runs until SIGINT/SIGTERM (the SDK drains in-flight tasks on shutdown). */
 export async function runWorkerProcess(config: Config, db: Knex, logger: Logger): Promise<void> {
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for `anno worker`');
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, { metricsBindAddress: config.temporalMetricsBind });
+  if (config.temporalMetricsBind) logger.info(`Temporal SDK metrics on http://${config.temporalMetricsBind}/metrics`);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const switcher = createWorkerSwitcher(config, db, logger);
   const workers = await buildWorkers(config, db, connection, undefined, switcher);

@@ -3,13 +3,22 @@ import type { Logger } from 'pino';
 
 let installed = false;
 
+export interface TemporalRuntimeOptions {
+  /**
+   * Where the SDK's core serves its metrics in Prometheus format (`ip:port`, GET /metrics):
+   * task slots, pollers, schedule-to-start latencies. Unset: no metrics exporter.
+   */
+  metricsBindAddress?: string;
+}
+
 /**
  * Routes the Temporal SDK's own logs (worker state, core) into our pino logger, so one
- * LOG_LEVEL governs everything. The SDK allows this once per process, before any worker.
+ * LOG_LEVEL governs everything, and exports the core's metrics when asked. The SDK allows this
+ * once per process, before any worker; a later call changes nothing. An address already in use
+ * throws here, at start.
  */
-export function installTemporalRuntime(logger: Logger): void {
+export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeOptions = {}): void {
   if (installed) return;
-  installed = true;
   const sdkLogger: SdkLogger = {
     log: (level: LogLevel, message: string, meta?: LogMetadata) => {
       const pinoLevel = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
@@ -21,5 +30,7 @@ export function installTemporalRuntime(logger: Logger): void {
     warn: (m, meta) => logger.warn({ ...meta, component: 'temporal' }, m),
     error: (m, meta) => logger.error({ ...meta, component: 'temporal' }, m),
   };
-  Runtime.install({ logger: sdkLogger });
+  const metrics = options.metricsBindAddress ? { prometheus: { bindAddress: options.metricsBindAddress } } : undefined;
+  Runtime.install({ logger: sdkLogger, telemetryOptions: metrics ? { metrics } : undefined });
+  installed = true;
 }

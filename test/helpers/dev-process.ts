@@ -46,6 +46,8 @@ export async function startDevProcess(o: DevProcessOptions, readyTimeoutMs = 120
       PORT: String(o.port),
       HOST: '127.0.0.1',
       TEMPORAL_UI_PORT: String(o.uiPort),
+      // The SDK's metrics exporter only where a test asks for it: a fixed port would clash.
+      TEMPORAL_METRICS_BIND: 'off',
       TEMPORAL_ADDRESS: '',
       DATABASE_URL: '',
       ...o.env,

@@ -14,7 +14,7 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
   const args = [...nodeArgs, ...(process.env.WORKER_FROM_BUILD ? ['dist/src/cli.js', 'worker'] : ['--import', 'tsx', 'src/cli.ts', 'worker'])];
   return spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', ...env },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_BIND: 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { toPrincipal, verifyHs256 } from '../../src/auth/jwt';
+import { migrationSource } from '../../src/db/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { ROOT } from '../helpers/worker-process';
 
@@ -38,7 +39,7 @@ test('a bad setting stops the process with a message naming it', async () => {
 });
 
 test('anno migrate applies the schema and is idempotent', async () => {
-  await tdb.db.migrate.rollback({ migrationSource: (await import('../../src/db/migrations')).migrationSource }, true);
+  await tdb.db.migrate.rollback({ migrationSource }, true);
   expect(await tdb.db.schema.hasTable('jobs')).toBe(false);
   await anno(['migrate'], { DATABASE_URL: tdb.url });
   expect(await tdb.db.schema.hasTable('jobs')).toBe(true);

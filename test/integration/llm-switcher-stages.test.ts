@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { cacheKey, pruneLlmCache } from '../../src/llm/cache';
+import { loadVisibleEngine } from '../../src/llm/engine-store';
 import { buildMessages } from '../../src/llm/prompt';
 import { createSwitcher, type Switcher } from '../../src/llm/switcher';
 import { AllEnginesFailedError, type GenerateRequest, type ProjectContext } from '../../src/llm/types';
@@ -23,6 +24,7 @@ const project: ProjectContext = {
 };
 const request = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({ project, engineId: ids.gpt, item: { text: 'This is spam, buy now' }, ...over });
 const usage = () => tdb.db('llm_usage').select('*').orderBy('id');
+const engineRow = async (id: string) => (await loadVisibleEngine(tdb.db, T, id))!;
 
 beforeAll(async () => {
   [tdb, openai, anthropic] = await Promise.all([createTestDatabase(), startFakeOpenAI(), startFakeAnthropic()]);
@@ -217,6 +219,33 @@ describe('circuit breaker', () => {
     const probe = await switcher.generate(request({ item: { text: 'spam 3' } }));
     expect(probe.engineId).toBe(ids.gpt);
     expect(switcher.circuitBreaker.state(ids.gpt)).toBe('closed');
+  });
+});
+
+describe('health probe', () => {
+  it('calls the engine past an open circuit and its cache, writes its ledger row, and never moves the breaker', async () => {
+    openai.setFault(() => ({ status: 502 }));
+    for (let i = 0; i < 3; i++) {
+      const failed = await switcher.probe(await engineRow(ids.gpt), { tenantId: T });
+      expect(failed).toEqual({ ok: false, reason: expect.stringMatching(/http 502/), latencyMs: expect.any(Number) });
+    }
+    expect(switcher.circuitBreaker.state(ids.gpt)).toBe('closed'); // a probe is not traffic
+
+    for (let i = 0; i < 2; i++) switcher.circuitBreaker.onFailure(ids.gpt);
+    expect(switcher.circuitBreaker.state(ids.gpt)).toBe('open');
+    openai.setFault(null);
+    const before = openai.requestCount;
+    for (let i = 0; i < 2; i++) expect(await switcher.probe(await engineRow(ids.gpt), { tenantId: T })).toEqual({ ok: true, latencyMs: expect.any(Number) });
+    expect(openai.requestCount).toBe(before + 2); // not refused, not cached
+    expect(switcher.circuitBreaker.state(ids.gpt)).toBe('open');
+    switcher.circuitBreaker.onSuccess(ids.gpt);
+
+    const rows = await usage();
+    expect(rows.map((r) => [r.outcome, r.state, r.project_id, r.tenant_id])).toEqual([
+      ...Array(3).fill(['error', 'settled', null, T]),
+      ...Array(2).fill(['ok', 'settled', null, T]),
+    ]);
+    expect(rows[0].error).toMatch(/^http_5xx: /);
   });
 });
 

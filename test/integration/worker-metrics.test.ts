@@ -81,3 +81,35 @@ test('the worker answers 401 without METRICS_TOKEN, and its LLM series name engi
     await stopProcess(worker);
   }
 });
+
+test('TEMPORAL_METRICS_BIND: the worker exports the Temporal SDK core metrics in Prometheus format', async () => {
+  const { tenantId, projectId } = await seedProject(tdb.db);
+  await seedItems(tdb.db, tenantId, projectId, sentimentTexts(2));
+  const engineId = crypto.randomUUID();
+  await tdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'sdk-metrics', provider: 'openai', model: 'm', base_url: fake.baseUrl });
+
+  const port = await freePort();
+  const worker = spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url, TEMPORAL_METRICS_BIND: `127.0.0.1:${port}` });
+  try {
+    const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+    const job = await startPreAnnotation(tdb.db, env.client, config, {
+      tenantId, userId: 'u1', project: { id: projectId, routing: {} }, engineId, batchSize: 2, concurrency: 1,
+    });
+    expect((await env.client.workflow.getHandle(job.workflowId).result()).status).toBe('completed');
+    // The core exporter is bound when the runtime is installed, before the workers poll.
+
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    // Task slots per worker kind, pollers, and how long tasks waited on both task queues.
+    expect(text).toMatch(/^temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"[^}]*\} \d+/m);
+    expect(text).toMatch(/^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"[^}]*\} \d+/m);
+    expect(text).toMatch(new RegExp(`^temporal_workflow_task_schedule_to_start_latency_count\\{[^}]*task_queue="${config.TEMPORAL_TASK_QUEUE}"[^}]*\\} [1-9]`, 'm'));
+    expect(text).toMatch(new RegExp(`^temporal_activity_schedule_to_start_latency_count\\{[^}]*task_queue="${config.TEMPORAL_LLM_TASK_QUEUE}"[^}]*\\} [1-9]`, 'm'));
+    expect(text).toMatch(/^temporal_workflow_completed\{[^}]*workflow_type="preAnnotation"[^}]*\} [1-9]/m);
+    for (const tenantText of [tenantId, projectId, engineId]) expect(text).not.toContain(tenantText);
+  } finally {
+    await stopProcess(worker);
+  }
+});
+

@@ -3,7 +3,10 @@ import WebSocket from 'ws';
 import { appendEvent } from '../../src/events/outbox';
 import { createDatabase } from '../../src/db/knex';
 import { badRequest } from '../../src/api/errors';
-import { TestApi, startTestApi, tokenFor } from '../helpers/api';
+import { startApi } from '../../src/processes/api';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { TEST_JWT_SECRET, TestApi, startTestApi, tokenFor } from '../helpers/api';
 import { TestDatabase, createTestDatabase } from '../helpers/db';
 import { seedProject } from '../helpers/seed';
 import { TestWsClient } from '../helpers/ws-client';
@@ -231,10 +234,6 @@ describe('message handlers', () => {
 describe('the API process', () => {
   it('startApi serves the hub with the real suggestion_feedback and review_decision handlers', async () => {
     const { Connection } = await import('@temporalio/client');
-    const { startApi } = await import('../../src/processes/api');
-    const { loadConfig } = await import('../../src/config');
-    const { createLogger } = await import('../../src/logger');
-    const { TEST_JWT_SECRET } = await import('../helpers/api');
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET, PORT: '0', HOST: '127.0.0.1' });
     const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500, interceptors: [] });
     const running = await startApi(config, tdb.db, createLogger(config), connection);

@@ -6,7 +6,6 @@ import { valueLabels } from '../../llm/prompt';
 import type { Switcher } from '../../llm/switcher';
 import type { AnnotationValue, ProjectContext } from '../../llm/types';
 import { cohenKappa, percentAgreement, type Rating } from '../../quality';
-import { callEngineAlone, directContext } from './direct';
 import { usageByEngine } from './store';
 
 export const DEFAULT_COMPARE_SAMPLE = 20;
@@ -88,10 +87,9 @@ function round(n: number | null, digits = 4): number | null {
 export async function compareEngines(
   db: Knex,
   switcher: Switcher,
-  opts: { project: ProjectContext; engines: EngineRecord[]; items: ReferenceItem[]; timeoutMs: number },
+  opts: { project: ProjectContext; engines: EngineRecord[]; items: ReferenceItem[] },
 ) {
   const compareId = crypto.randomUUID();
-  const ctx = directContext(db, switcher, opts.timeoutMs);
   const sem = new Semaphore(COMPARE_CONCURRENCY);
   const labels = opts.project.labelSchema.labels;
   const answers = new Map<string, Map<string, { key: string | null; latency: number } | { error: string }>>();
@@ -101,7 +99,7 @@ export async function compareEngines(
     opts.engines.flatMap((engine) =>
       opts.items.map((item) =>
         sem.use(async () => {
-          const outcome = await callEngineAlone(ctx, engine, { project: opts.project, item: { id: item.id, text: item.text }, jobId: compareId });
+          const outcome = await switcher.callAlone(engine, { project: opts.project, item: { id: item.id, text: item.text }, jobId: compareId });
           answers.get(engine.id)!.set(item.id, outcome.ok ? { key: valueKey(outcome.result.value), latency: outcome.result.latencyMs } : { error: outcome.reason });
         }),
       ),

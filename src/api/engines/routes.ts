@@ -11,7 +11,7 @@ import { listPage, pageOf, paged } from '../middleware/pagination';
 import { API_PREFIX, defineRoute } from '../openapi';
 import { ensureTenant, findProjectForPrincipal } from '../scope';
 import { compareEngines, DEFAULT_COMPARE_SAMPLE, loadReferenceItems } from './compare';
-import { probeEngine } from './direct';
+import { probeEngine } from './health-probe';
 import { assertEngineUrlAllowed, egressOf } from './guard';
 import { presentEngine } from './presenter';
 import {
@@ -232,11 +232,7 @@ defineRoute(
     const principal = ctx.state.principal!;
     const engine = await loadVisibleEngine(ctx.deps.db, principal.tenantId, params.engine_id);
     if (!engine) throw notFound('engine', params.engine_id);
-    const result = await probeEngine(ctx.deps.db, switcher, engine, principal.tenantId, {
-      slowMs: body.slow_ms,
-      timeoutMs: body.timeout_ms,
-      defaultTimeoutMs: ctx.deps.config.LLM_TIMEOUT_MS,
-    });
+    const result = await probeEngine(switcher, engine, principal.tenantId, { slowMs: body.slow_ms, timeoutMs: body.timeout_ms });
     ctx.body = { engine_id: engine.id, ...result, checked_at: new Date().toISOString() };
   },
 );
@@ -275,7 +271,7 @@ defineRoute(
     // The items under test must not be their own few-shot examples.
     const testTexts = new Set(items.map((i) => i.text));
     context.examples = (context.examples ?? []).filter((e) => !testTexts.has(e.text));
-    const result = await compareEngines(db, switcher, { project: context, engines, items, timeoutMs: ctx.deps.config.LLM_TIMEOUT_MS });
+    const result = await compareEngines(db, switcher, { project: context, engines, items });
     ctx.body = { compare_id: result.compare_id, project_id: project.id, items: items.length, skipped_item_ids: skipped, engines: result.engines, agreement: result.agreement };
   },
 );
