@@ -5,7 +5,7 @@ import { loadSuggestionContext } from '../../src/api/suggestions/context';
 import { suggestionFeedbackMessage } from '../../src/api/suggestions/ws-handler';
 import { TestWsClient } from '../helpers/ws-client';
 import { loadProjectContext } from '../../activities/project-context';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { loadVisibleEngine } from '../../src/llm/engine-store';
 import { addToPool, loadPool } from '../../src/llm/few-shot-pool';
 import { TestApi, startTestApi, tokenFor } from '../helpers/api';

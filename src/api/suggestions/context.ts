@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../llm/builtin-engines';
 import { MAX_EXAMPLES } from '../../../activities/project-context';
 import { canAccessProject, type Principal } from '../../auth/jwt';
 import { engineFromRow, engineJsonSql, type EngineRecord } from '../../llm/engine-store';
