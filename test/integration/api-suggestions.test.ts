@@ -4,7 +4,7 @@ import { createPreAnnotationActivities } from '../../activities/pre-annotation';
 import { loadSuggestionContext } from '../../src/api/suggestions/context';
 import { suggestionFeedbackMessage } from '../../src/api/suggestions/ws-handler';
 import { TestWsClient } from '../helpers/ws-client';
-import { loadProjectContext } from '../../activities/project-context';
+import { loadProjectContext } from '../../src/data/project-context';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { loadVisibleEngine } from '../../src/llm/engine-store';
 import { addToPool, loadPool } from '../../src/llm/few-shot-pool';

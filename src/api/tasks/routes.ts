@@ -7,7 +7,7 @@ import type { LabelSchema } from '../../llm/types';
 import { submitAnnotation } from '../../tasks/submit-annotation';
 import { findTaskForPrincipal, signalTask, submitReviewDecision, type TaskRow } from '../../tasks/decisions';
 import { REVIEW_TASK_SIZE, startTask } from '../../tasks/start-task';
-import { loadCandidates } from '../../../activities/tasks';
+import { loadCandidates } from '../../data/task-candidates';
 import { awaitAssignmentUpdate } from '../../../workflows/review-assignment';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../deps';
 import { conflict, serviceUnavailable, validationFailed } from '../errors';

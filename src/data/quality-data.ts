@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { majorityVote } from '../src/quality/majority-vote';
-import { valueCategory, type QualityItem } from '../src/quality/report-accumulate';
+import { majorityVote } from '../quality/majority-vote';
+import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 
 /**
  * The validation workflow's reads and writes of quality data: pages of items with their
  * annotations, final labels, inconsistency rows and live-suggestion feedback. The activities in
- * validation.ts orchestrate; this module knows the tables.
+ * activities/validation.ts orchestrate; this module knows the tables.
  */
 
 /** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
