@@ -2,13 +2,13 @@
  * The layer rules: imports only point down. `npm run lint:layers` checks them (and `npm test`
  * runs it first); docs/DEVELOPING.md "Rooms and what they may import" explains them.
  *
- *   src/processes, src/cli ── start everything
- *   src/api, src/ws ───────── HTTP and WebSocket edges
- *   src/temporal/worker.ts ── the one importer of activities/ (their index)
- *   activities/ ───────────── I/O for workflows; workflows/ only their types
- *   src/jobs, src/tasks ───── commands shared by the API, the hub and activities
- *   src/data, src/llm, src/events, src/db ── data access, the LLM switcher, the outbox
- *   PURE ──────────────────── no I/O: src/annotation, src/quality, src/net, the pure parts of src/llm
+ *   src/cli.ts, src/processes/ ──── start everything; src/temporal/worker.ts registers activities/index.ts
+ *   src/api/, src/ws/ ───────────── the HTTP and WebSocket edges
+ *   activities/ ─────────────────── Temporal's I/O: call the commands and everything below
+ *   src/jobs/, src/tasks/ ───────── commands shared by the API, the hub and activities (start workflows)
+ *   src/data/, src/db/, src/events/, src/llm/, src/metrics/ ── data access, outbox, switcher, metrics
+ *   PURE ────────────────────────── no I/O: src/annotation, src/quality, src/net, src/llm's pure files
+ *   workflows/ ──────────────────── the workflow SDK and PURE; activities only as types
  *
  * A type-only import (`import type`) is erased at compile time. It is allowed where a runtime
  * import is not in two places, said at the rules: workflows/ type their activity proxies with
@@ -118,6 +118,14 @@ module.exports = {
         ],
       },
       to: { path: [npm('openai|@anthropic-ai/sdk|node-fetch'), '^src/llm/providers/(?!egress\\.ts$)'] },
+    },
+    {
+      name: 'data-access-below-commands',
+      comment:
+        'Data access, the outbox, the LLM switcher and the metrics registry sit below the commands (src/jobs, src/tasks), Temporal (src/temporal, workflows/, activities/) and the edges (src/api, src/ws, src/processes, the CLI): they never import them.',
+      severity: 'error',
+      from: { path: '^src/(data|db|events|llm|metrics)/' },
+      to: { path: '^(src/(api|ws|processes|jobs|tasks|temporal)/|src/cli\\.ts$|workflows/|activities/)' },
     },
     {
       name: 'activities-not-to-edges',

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { AnnotationRow } from '../db/models';
 import type { AnnotationValue } from '../llm/types';
 
 /**
@@ -6,12 +7,15 @@ import type { AnnotationValue } from '../llm/types';
  * writing transaction) and the conflict activities (automatic resolution).
  */
 
+/** A human annotation with its value (never null: only valued ones are read). */
+export type HumanValue = Pick<AnnotationRow, 'id' | 'item_id' | 'annotator_id' | 'created_at'> & { value: AnnotationValue };
+
 /** Latest human value per (item, annotator) of a project, optionally for one item. */
 export async function latestHumanValues(
   db: Knex | Knex.Transaction,
   projectId: string,
   itemId?: string | string[],
-): Promise<{ id: string; item_id: string; annotator_id: string; value: AnnotationValue; created_at: Date }[]> {
+): Promise<HumanValue[]> {
   const q = db('annotations')
     .distinctOn('item_id', 'annotator_id')
     .where({ project_id: projectId, source: 'human' })

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type { AnnotationRow } from '../db/models';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 
@@ -57,7 +58,7 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
   for (const r of rows) {
     items.set(r.id, { itemId: r.id, seq: Number(r.seq), gold: valueCategory(r.gold_label), human: [], ai: [], ...(withText ? { text: r.text ?? '' } : {}) });
   }
-  const annotations: { item_id: string; source: string; annotator_id: string; engine_id: string | null; value: unknown; status: string; created_at: Date }[] =
+  const annotations: Pick<AnnotationRow, 'item_id' | 'source' | 'annotator_id' | 'engine_id' | 'value' | 'status' | 'created_at'>[] =
     await db.raw(
       // One index probe per item (annotations (project_id, item_id)): the LATERAL subquery with
       // OFFSET 0 is not flattened, so the planner cannot turn a page into a scan of the project's

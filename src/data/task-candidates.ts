@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Candidate } from '../annotation/assignment';
+import type { MemberRow } from '../db/models';
 
 /** Eligible members of a project with their open-task load. */
 export async function loadCandidates(db: Knex | Knex.Transaction, projectId: string, roles: readonly string[]): Promise<Candidate[]> {
@@ -11,7 +12,7 @@ export async function loadCandidates(db: Knex | Knex.Transaction, projectId: str
       WHERE m.project_id = ? AND m.role = ANY(?)`,
     [projectId, [...roles]],
   );
-  return rows.map((r: { user_id: string; created_at: Date; open_tasks: number }) => ({
+  return rows.map((r: Pick<MemberRow, 'user_id' | 'created_at'> & { open_tasks: number }) => ({
     userId: r.user_id,
     joinedAt: new Date(r.created_at).getTime(),
     openTasks: Number(r.open_tasks),

@@ -57,11 +57,13 @@ const FILES: Record<string, string> = {
   'src/db/uses-dev-dep.ts': "import YAML from 'yaml';\nexport const y = YAML;\n",
   'src/jobs/cycle-a.ts': "import { b } from './cycle-b';\nexport const a = () => b;\n",
   'src/jobs/cycle-b.ts': "import { a } from './cycle-a';\nexport const b = () => a;\n",
+  'src/data/uses-api.ts': "export { policy } from '../api/engine-guard';\n",
   'src/tasks/missing.ts': "export { nothing } from './not-there';\n",
 };
 
 const EXPECTED = [
   ['activities-not-to-edges', 'activities/uses-api.ts', 'src/api/engine-guard.ts'],
+  ['data-access-below-commands', 'src/data/uses-api.ts', 'src/api/engine-guard.ts'],
   ['migrations-import-pure-only', 'migrations/20200102000000_second.ts', 'src/db/thing.ts'],
   ['no-runtime-cycles', 'src/jobs/cycle-a.ts', 'src/jobs/cycle-b.ts'],
   ['not-to-unresolvable', 'src/tasks/missing.ts', './not-there'],
