@@ -10,9 +10,10 @@
  *   PURE ────────────────────────── no I/O: src/annotation, src/quality, src/net, src/llm's pure files
  *   workflows/ ──────────────────── the workflow SDK and PURE; activities only as types
  *
- * A type-only import (`import type`) is erased at compile time. It is allowed where a runtime
- * import is not in two places, said at the rules: workflows/ type their activity proxies with
- * activities/' types, and a cycle through a type-only import is no cycle at run time.
+ * Rules with `...RUNTIME` ignore type-only imports (`import type`, erased at compile time):
+ * workflows/ type their activity proxies with activities/' types, a pure module may name a type
+ * of an I/O module, and a cycle through a type-only import is no cycle at run time. The other
+ * rules count types too: a type lives in the room below, as its code does.
  */
 
 /** Modules without I/O: safe for workflows (deterministic, bundled into the sandbox) and for unit tests without a database. */
