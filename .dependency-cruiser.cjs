@@ -129,6 +129,13 @@ module.exports = {
       to: { path: '^(src/(api|ws|processes|jobs|tasks|temporal)/|src/cli\\.ts$|workflows/|activities/)' },
     },
     {
+      name: 'only-the-cli-imports-processes',
+      comment: 'src/processes/ (dev, api, worker) are the top: only the CLI starts them, nothing imports them or the CLI.',
+      severity: 'error',
+      from: { path: PRODUCTION, pathNot: '^src/(cli\\.ts$|processes/)' },
+      to: { path: '^src/(processes/|cli\\.ts$)' },
+    },
+    {
       name: 'activities-not-to-edges',
       comment: 'Activities sit below the HTTP and WebSocket edges and the processes that start them.',
       severity: 'error',

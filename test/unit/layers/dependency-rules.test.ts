@@ -58,6 +58,9 @@ const FILES: Record<string, string> = {
   'src/jobs/cycle-a.ts': "import { b } from './cycle-b';\nexport const a = () => b;\n",
   'src/jobs/cycle-b.ts': "import { a } from './cycle-a';\nexport const b = () => a;\n",
   'src/data/uses-api.ts': "export { policy } from '../api/engine-guard';\n",
+  'src/processes/api.ts': 'export const startApi = 1;\n',
+  'src/cli.ts': "export { startApi } from './processes/api';\n",
+  'src/api/starts-a-process.ts': "export { startApi } from '../processes/api';\n",
   'src/tasks/missing.ts': "export { nothing } from './not-there';\n",
 };
 
@@ -69,6 +72,7 @@ const EXPECTED = [
   ['not-to-unresolvable', 'src/tasks/missing.ts', './not-there'],
   ['only-src-llm-talks-to-providers', 'src/api/calls-openai.ts', 'node_modules/openai/'],
   ['only-src-llm-talks-to-providers', 'src/api/uses-provider.ts', 'src/llm/providers/openai.ts'],
+  ['only-the-cli-imports-processes', 'src/api/starts-a-process.ts', 'src/processes/api.ts'],
   ['only-the-migration-list-imports-migrations', 'src/jobs/uses-migration.ts', 'migrations/20200101000000_first.ts'],
   ['production-not-to-dev-deps', 'src/db/uses-dev-dep.ts', 'node_modules/yaml/'],
   ['production-not-to-test', 'src/ws/uses-test.ts', 'test/helper.ts'],
