@@ -10,7 +10,7 @@ import { appendEvent } from '../src/events/outbox';
 import { recordJobProgress } from '../src/jobs/job-row';
 import { metrics } from '../src/metrics';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
-import { loadProjectContext } from './project-context';
+import { loadProjectContext } from '../src/data/project-context';
 
 /** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
 function heartbeatEveryMs(timeoutMs: number | undefined): number {

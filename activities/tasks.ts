@@ -8,7 +8,6 @@ import {
   pickAssignee,
   pickExpertAssignee,
   type AssignmentStrategy,
-  type Candidate,
   type TaskKind,
 } from '../src/annotation/assignment';
 import { thresholdsFrom } from '../src/annotation/routing';
@@ -17,6 +16,7 @@ import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue } from '../src/llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
 import { startTask, taskIdFor, REVIEW_TASK_SIZE } from '../src/tasks/start-task';
+import { loadCandidates } from '../src/data/task-candidates';
 
 export interface TaskActivityDeps {
   db: Knex;
@@ -53,23 +53,6 @@ export interface RecordedDecision {
   conflicts: DecisionConflict[];
 }
 export type DecisionConflict = Pick<OpenedConflict, 'itemId' | 'conflictId' | 'created'>;
-
-/** Eligible members of a project with their open-task load. */
-export async function loadCandidates(db: Knex | Knex.Transaction, projectId: string, roles: readonly string[]): Promise<Candidate[]> {
-  const { rows } = await db.raw(
-    `SELECT m.user_id, m.created_at,
-            (SELECT count(*) FROM tasks t
-              WHERE t.project_id = m.project_id AND t.assignee_id = m.user_id AND t.status IN ('open', 'escalated'))::int AS open_tasks
-       FROM project_members m
-      WHERE m.project_id = ? AND m.role = ANY(?)`,
-    [projectId, [...roles]],
-  );
-  return rows.map((r: { user_id: string; created_at: Date; open_tasks: number }) => ({
-    userId: r.user_id,
-    joinedAt: new Date(r.created_at).getTime(),
-    openTasks: Number(r.open_tasks),
-  }));
-}
 
 /** Task activities: assignment, decisions, completion, and review tasks for a finished pre-annotation job. */
 export function createTaskActivities(deps: TaskActivityDeps) {

@@ -19,7 +19,7 @@ import {
   type InconsistencyRow,
   type PageQuery,
   type ValidationScope,
-} from './quality-data';
+} from '../src/data/quality-data';
 
 export { loadQualityPage, VALIDATION_JOB_TYPE, type ValidationScope };
 

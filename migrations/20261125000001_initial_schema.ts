@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-
-export const BUILTIN_LOCAL_ENGINE_ID = '00000000-0000-4000-8000-000000000001';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../src/llm/builtin-engines';
 
 /**
  * The foundation schema. Every row carries `tenant_id`; every lookup the API makes has an index.

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../llm/builtin-engines';
 import { workflowIds } from '../temporal/workflow-ids';
 import type { PreAnnotationInput } from '../../workflows/pre-annotation';
 import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';

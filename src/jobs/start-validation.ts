@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { workflowIds } from '../temporal/workflow-ids';
-import { VALIDATION_JOB_TYPE, type ValidationScope } from '../../activities/validation';
+import { VALIDATION_JOB_TYPE, type ValidationScope } from '../data/quality-data';
 import type { ValidationInput } from '../../workflows/validation';
 import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';
 

@@ -9,7 +9,7 @@ import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
 import { conflictResolution, type ConflictResolutionInput } from '../../workflows/conflict-resolution';
-import { latestHumanValues } from '../../activities/conflicts';
+import { latestHumanValues } from '../data/human-annotations';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
 
 export const CONFLICT_JOB_TYPE = 'conflict';

@@ -14,7 +14,7 @@ import { createSwitcher } from '../../src/llm/switcher';
 import { routeByConfidence, DEFAULT_THRESHOLDS } from '../../src/annotation/routing';
 import { forEachLimited } from '../../src/annotation/semaphore';
 import { startPreAnnotation } from '../../src/jobs/start-pre-annotation';
-import { loadProjectContext } from '../../activities/project-context';
+import { loadProjectContext } from '../../src/data/project-context';
 import { itemText } from '../../activities/pre-annotation';
 import { createTestDatabase } from '../helpers/db';
 import { startFakeOpenAI } from '../helpers/fake-openai';

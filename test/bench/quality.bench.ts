@@ -11,7 +11,7 @@
  * what the job really needs (it fails with an out-of-memory error if the cap is too small).
  */
 import { parseArgs } from 'node:util';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { loadConfig } from '../../src/config';
 import { startValidation } from '../../src/jobs/start-validation';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { createValidationActivities } from '../../activities/validation';
 import { startValidation } from '../../src/jobs/start-validation';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';

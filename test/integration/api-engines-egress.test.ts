@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import type { ResolveHost } from '../../src/llm/providers/egress';
 import { createSwitcher } from '../../src/llm/switcher';
 import { AllEnginesFailedError } from '../../src/llm/types';

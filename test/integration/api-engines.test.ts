@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { TestApi, errorOf, startTestApi, tokenFor } from '../helpers/api';
 import { TestDatabase, createTestDatabase } from '../helpers/db';
 import { FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai';

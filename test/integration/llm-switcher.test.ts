@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { ENV_OPENAI_ENGINE_ID, registerEnvironmentEngine } from '../../src/llm/env-engine';
 import { createSwitcher, type Switcher } from '../../src/llm/switcher';
 import { AllEnginesFailedError, type GenerateRequest, type ProjectContext } from '../../src/llm/types';

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../../auth/jwt';
 import { loadVisibleEngine, loadVisibleEngines, type EngineRecord } from '../../llm/engine-store';
 import type { Switcher } from '../../llm/switcher';
-import { loadProjectContext } from '../../../activities/project-context';
+import { loadProjectContext } from '../../data/project-context';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../deps';
 import { conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../errors';
 import { listPage, pageOf, paged } from '../middleware/pagination';

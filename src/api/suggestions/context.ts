@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
-import { MAX_EXAMPLES } from '../../../activities/project-context';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../llm/builtin-engines';
+import { MAX_EXAMPLES } from '../../data/project-context';
 import { canAccessProject, type Principal } from '../../auth/jwt';
 import { engineFromRow, engineJsonSql, type EngineRecord } from '../../llm/engine-store';
 import { mergeExamples, POOL_LIMIT } from '../../llm/few-shot-pool';

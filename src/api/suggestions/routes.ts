@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
-import { BUILTIN_LOCAL_ENGINE_ID } from '../../../migrations/20261125000001_initial_schema';
+import { BUILTIN_LOCAL_ENGINE_ID } from '../../llm/builtin-engines';
 import { collectWrites } from '../../llm/collected-writes';
 import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';

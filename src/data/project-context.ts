@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { loadPool, mergeExamples } from '../src/llm/few-shot-pool';
-import type { AnnotationValue, LabelledExample, ProjectContext } from '../src/llm/types';
+import { loadPool, mergeExamples } from '../llm/few-shot-pool';
+import type { AnnotationValue, LabelledExample, ProjectContext } from '../llm/types';
 
 /** Gold examples a prompt (or the local engine) learns from; bounded to keep prompts small. */
 export const MAX_EXAMPLES = 50;

@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { majorityVote } from '../src/quality/majority-vote';
-import { valueCategory, type QualityItem } from '../src/quality/report-accumulate';
+import type { AnnotationRow } from '../db/models';
+import { majorityVote } from '../quality/majority-vote';
+import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 
 /**
  * The validation workflow's reads and writes of quality data: pages of items with their
  * annotations, final labels, inconsistency rows and live-suggestion feedback. The activities in
- * validation.ts orchestrate; this module knows the tables.
+ * activities/validation.ts orchestrate; this module knows the tables.
  */
 
 /** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
@@ -57,7 +58,7 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
   for (const r of rows) {
     items.set(r.id, { itemId: r.id, seq: Number(r.seq), gold: valueCategory(r.gold_label), human: [], ai: [], ...(withText ? { text: r.text ?? '' } : {}) });
   }
-  const annotations: { item_id: string; source: string; annotator_id: string; engine_id: string | null; value: unknown; status: string; created_at: Date }[] =
+  const annotations: Pick<AnnotationRow, 'item_id' | 'source' | 'annotator_id' | 'engine_id' | 'value' | 'status' | 'created_at'>[] =
     await db.raw(
       // One index probe per item (annotations (project_id, item_id)): the LATERAL subquery with
       // OFFSET 0 is not flattened, so the planner cannot turn a page into a scan of the project's
