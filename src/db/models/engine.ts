@@ -1,8 +1,7 @@
-import { Model } from 'objection';
-import type { Row } from './base';
+import { AppModel, type Row } from './base';
 
 /** An LLM engine. Built-ins have `tenant_id` NULL; prices are exact numeric strings. */
-export class Engine extends Model {
+export class Engine extends AppModel {
   static override tableName = 'engines';
   static override jsonAttributes = ['params', 'rate_limit', 'fallback_engine_ids'];
   id!: string;

@@ -3,7 +3,7 @@
  * (bound per query with `Model.bindKnex(db)` / `.query(db)`); hot paths keep their one-statement
  * raw SQL and type what it returns with the `…Row` types here.
  */
-export { TenantScopedModel, type Row } from './base';
+export { AppModel, TenantScopedModel, type Row } from './base';
 export { Tenant, type TenantRow } from './tenant';
 export { Engine, type EngineRow } from './engine';
 export { Project, ProjectMember, type ProjectRow, type MemberRow } from './project';
