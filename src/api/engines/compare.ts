@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { Semaphore } from '../../annotation/semaphore';
-import type { EngineRecord } from '../../llm/engine-store';
+import type { EngineRecord } from '../../db/models';
 import { valueLabels } from '../../llm/prompt';
 import type { Switcher } from '../../llm/switcher';
 import type { AnnotationValue, ProjectContext } from '../../llm/types';

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { attemptEngine, DEFAULT_LEDGER_SETTLE_MARGIN_MS, LEDGER_UNAVAILABLE_REASON, type AttemptContext } from '../../llm/attempt';
 import { computeCostUsd } from '../../llm/cost';
 import { withDeadline } from '../../llm/deadline';
-import type { EngineRecord } from '../../llm/engine-store';
+import type { EngineRecord } from '../../db/models';
 import { asEngineCallError } from '../../llm/errors';
 import { retryLedgerWrite } from '../../llm/ledger-retry';
 import { settleDeadlineMs, upperBoundCostUsd } from '../../llm/write-ahead';

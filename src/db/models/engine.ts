@@ -23,3 +23,9 @@ export class Engine extends AppModel {
 }
 
 export type EngineRow = Row<Engine>;
+
+/**
+ * An engine as the switcher and its callers use it: the row without its timestamps (what
+ * `loadVisibleEngines` selects and `engineJsonSql` builds, src/llm/engine-store.ts).
+ */
+export type EngineRecord = Omit<EngineRow, 'created_at' | 'updated_at'>;

@@ -5,7 +5,7 @@
  */
 export { AppModel, TenantScopedModel, type Row } from './base';
 export { Tenant, type TenantRow } from './tenant';
-export { Engine, type EngineRow } from './engine';
+export { Engine, type EngineRow, type EngineRecord } from './engine';
 export { Project, ProjectMember, type ProjectRow, type MemberRow } from './project';
 export { Item, type ItemRow } from './item';
 export { Job, JobItem, type JobRow } from './job';
