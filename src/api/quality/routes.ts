@@ -26,13 +26,6 @@ import {
 
 export const qualityRouter = new Router<ApiState, ApiContextExtras>();
 
-/** A project's reports, newest first. */
-function latestReports(db: Knex, project: Pick<ProjectRow, 'id' | 'tenant_id'>) {
-  return QualityReportModel.query(db)
-    .where({ tenant_id: project.tenant_id, project_id: project.id })
-    .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
-}
-
 async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req: { projectId: string; itemIds?: string[]; jobId?: string; trigger: 'validate' | 'refresh' }) {
   const { db, temporal, config } = ctx.deps;
   const principal = ctx.state.principal!;
@@ -102,6 +95,13 @@ defineRoute(
     await start(ctx, { projectId: ctx.state.input.body.project_id, trigger: 'refresh' });
   },
 );
+
+/** A project's reports, newest first. */
+function latestReports(db: Knex, project: Pick<ProjectRow, 'id' | 'tenant_id'>) {
+  return QualityReportModel.query(db)
+    .where({ tenant_id: project.tenant_id, project_id: project.id })
+    .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+}
 
 defineRoute(
   qualityRouter,
