@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
+import type { Model, QueryBuilder } from 'objection';
 import { Principal, canAccessProject } from '../auth/jwt';
-import type { Project } from '../db/models';
+import { Project, Tenant, type ProjectRow } from '../db/models';
 import { notFound } from './errors';
 
-export type ProjectRow = Pick<
-  Project,
-  'id' | 'tenant_id' | 'name' | 'label_schema' | 'guidelines' | 'routing' | 'created_by' | 'created_at' | 'updated_at'
->;
+// Route files take a project's row type from here, beside the function that loads it.
+export type { ProjectRow };
 
 /**
  * The project, if the principal may see it. Another tenant's project and a project outside the
@@ -18,7 +17,7 @@ export async function findProjectForPrincipal(
   projectId: string,
 ): Promise<ProjectRow> {
   if (!canAccessProject(principal, projectId)) throw notFound('project', projectId);
-  const project = await db<ProjectRow>('projects').where({ id: projectId, tenant_id: principal.tenantId }).first();
+  const project = await Project.query(db).findOne({ id: projectId, tenant_id: principal.tenantId });
   if (!project) throw notFound('project', projectId);
   return project;
 }
@@ -26,14 +25,15 @@ export async function findProjectForPrincipal(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Restricts a query on a table with `project_id` to what the principal may see. */
-export function scopeToPrincipal<Q extends Knex.QueryBuilder>(query: Q, principal: Principal, projectColumn = 'project_id'): Q {
-  query.where('tenant_id', principal.tenantId);
+export function scopeToPrincipal<Q extends Knex.QueryBuilder | QueryBuilder<Model>>(query: Q, principal: Principal, projectColumn = 'project_id'): Q {
+  const q = query as Knex.QueryBuilder; // both builders have the same where / whereIn
+  q.where('tenant_id', principal.tenantId);
   // Ids that are not UUIDs can name no project, and would make PostgreSQL reject the cast.
-  if (principal.projects) query.whereIn(projectColumn, principal.projects.filter((id) => UUID.test(id)));
+  if (principal.projects) q.whereIn(projectColumn, principal.projects.filter((id) => UUID.test(id)));
   return query;
 }
 
 /** Tenants are created on first use: the JWT issuer is the source of truth for them. */
 export async function ensureTenant(db: Knex | Knex.Transaction, tenantId: string): Promise<void> {
-  await db('tenants').insert({ id: tenantId }).onConflict('id').ignore();
+  await Tenant.query(db).insert({ id: tenantId }).onConflict('id').ignore();
 }

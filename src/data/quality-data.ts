@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { AnnotationRow } from '../db/models';
+import type { AnnotationRow, InconsistencyRecord } from '../db/models';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 
@@ -100,15 +100,9 @@ export function finalLabels(items: LoadedItem[], labels: string[]): Map<string, 
   return out;
 }
 
-export interface InconsistencyRow {
-  kind: 'near_duplicate' | 'annotator_drift' | 'ai_human_disagreement';
-  item_ids: string[];
-  annotator_id?: string | null;
-  label?: string | null;
-  details: Record<string, unknown>;
-  severity: string;
-  dedupe_key: string;
-}
+/** An inconsistency as validation finds it: the model's row without what `insertInconsistencies` adds. */
+export type InconsistencyRow = Pick<InconsistencyRecord, 'kind' | 'item_ids' | 'details' | 'severity' | 'dedupe_key'> &
+  Partial<Pick<InconsistencyRecord, 'annotator_id' | 'label'>>;
 
 export async function insertInconsistencies(db: Knex, base: { tenantId: string; projectId: string; jobId: string }, rows: InconsistencyRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) {

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { cacheGet, cacheKey, cacheTtlSeconds, type CacheWriter } from './cache';
 import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
-import type { EngineRecord } from './engine-store';
+import type { EngineRecord } from '../db/models';
 import { asEngineCallError, EngineCallError, type FailureClass, type FailureOutcome } from './errors';
 import type { LedgerWriter, OpenedCall, Settlement, UsageEntry } from './ledger';
 import { retryLedgerWrite } from './ledger-retry';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { groupCommit } from '../db/group-commit';
 import { affectedRows } from '../db/results';
-import type { EngineRecord } from './engine-store';
+import type { EngineRecord } from '../db/models';
 import type { ChatMessage } from './prompt';
 import type { LabelSchema } from './types';
 

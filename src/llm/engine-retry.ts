@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { abortReason, attemptCacheKey, attemptEngine, type AttemptContext, type AttemptOutcome } from './attempt';
-import type { EngineRecord } from './engine-store';
+import type { EngineRecord } from '../db/models';
 import type { ChatMessage } from './prompt';
 import { decideRetry, effectivePolicy, type RetryPolicy } from './retry-policy';
 import type { SingleFlight } from './single-flight';

@@ -1,26 +1,10 @@
 import type { Knex } from 'knex';
-
-/** An `engines` row as the switcher uses it (prices are exact numeric strings). */
-export interface EngineRecord {
-  id: string;
-  tenant_id: string | null;
-  name: string;
-  provider: 'openai' | 'anthropic' | 'local' | string;
-  model: string;
-  base_url: string | null;
-  /** Name of the environment variable holding the API key; the key itself is never stored. */
-  api_key_env: string | null;
-  params: Record<string, unknown>;
-  price_input_per_1k: string;
-  price_output_per_1k: string;
-  rate_limit: { rpm?: number; tpm?: number } | null;
-  fallback_engine_ids: string[];
-  enabled: boolean;
-}
+import { Engine, type EngineRecord } from '../db/models';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const COLUMNS = [
+/** The columns of an `EngineRecord`. */
+const COLUMNS: (keyof EngineRecord)[] = [
   'id',
   'tenant_id',
   'name',
@@ -44,7 +28,7 @@ export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string
   const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID.test(id)).map((id) => id.toLowerCase()))];
   const found = new Map<string, EngineRecord>();
   if (!wanted.length) return found;
-  const rows = await db('engines')
+  const rows = await Engine.query(db)
     .select(COLUMNS)
     .whereIn('id', wanted)
     .andWhere((q) => q.where('tenant_id', tenantId).orWhereNull('tenant_id'));
@@ -69,6 +53,7 @@ export async function loadVisibleEngine(db: Knex, tenantId: string, id: string):
   return (await loadVisibleEngines(db, tenantId, [id])).get(String(id).toLowerCase()) ?? null;
 }
 
+/** Defaults for columns a row built by `engineJsonSql` or an old row may lack. */
 function normalize(row: Record<string, any>): EngineRecord {
   return {
     id: String(row.id),

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AnnotationValue, LabelledExample } from './types';
+import { fn } from 'objection';
+import { FewShotExample } from '../db/models';
 import { affectedRows } from '../db/results';
 
 /**
@@ -35,23 +37,16 @@ export interface PoolEntry {
 /** Adds (or refreshes) an example and trims the pool to the newest `limit`. Returns whether it was kept. */
 export async function addToPool(db: Knex | Knex.Transaction, entry: PoolEntry, limit = POOL_LIMIT): Promise<boolean> {
   if (!entry.text.trim() || entry.text.length > MAX_POOL_TEXT_CHARS) return false;
-  await db('few_shot_pool')
-    .insert({
-      tenant_id: entry.tenantId,
-      project_id: entry.projectId,
-      text_hash: textHash(entry.text),
-      text: entry.text,
-      value: JSON.stringify(entry.value),
-      source: entry.source,
-      suggestion_id: entry.suggestionId ?? null,
-    })
+  const example = { text: entry.text, value: entry.value, source: entry.source, suggestion_id: entry.suggestionId ?? null };
+  await FewShotExample.query(db)
+    .insert({ tenant_id: entry.tenantId, project_id: entry.projectId, text_hash: textHash(entry.text), ...example })
     .onConflict(['project_id', 'text_hash'])
-    .merge({ text: entry.text, value: JSON.stringify(entry.value), source: entry.source, suggestion_id: entry.suggestionId ?? null, updated_at: db.fn.now() });
-  await db('few_shot_pool')
+    .merge({ ...example, updated_at: fn.now() });
+  await FewShotExample.query(db)
     .where('project_id', entry.projectId)
     .whereNotIn(
       'id',
-      db('few_shot_pool').select('id').where('project_id', entry.projectId).orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit),
+      FewShotExample.query(db).select('id').where('project_id', entry.projectId).orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit),
     )
     .delete();
   return true;
@@ -60,7 +55,7 @@ export async function addToPool(db: Knex | Knex.Transaction, entry: PoolEntry, l
 /** A rejected answer: drop a pool entry that teaches exactly that value for that text. */
 export async function removeFromPool(db: Knex | Knex.Transaction, projectId: string, text: string, value: AnnotationValue): Promise<number> {
   return affectedRows(
-    await db('few_shot_pool')
+    await FewShotExample.query(db)
       .where({ project_id: projectId, text_hash: textHash(text) })
       .whereRaw('value = ?::jsonb', [JSON.stringify(value)])
       .delete(),
@@ -69,7 +64,7 @@ export async function removeFromPool(db: Knex | Knex.Transaction, projectId: str
 
 /** The pool, newest first. */
 export async function loadPool(db: Knex, projectId: string, limit = POOL_LIMIT): Promise<LabelledExample[]> {
-  const rows: { text: string; value: AnnotationValue }[] = await db('few_shot_pool')
+  const rows = await FewShotExample.query(db)
     .where('project_id', projectId)
     .orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(limit)

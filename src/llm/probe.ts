@@ -1,5 +1,5 @@
 import { callProvider, engineTimeout, openLedgerRow, settleLedgerRow, unsupportedReason, type AttemptContext } from './attempt';
-import type { EngineRecord } from './engine-store';
+import type { EngineRecord } from '../db/models';
 import { buildMessages } from './prompt';
 import type { GenerateRequest } from './types';
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { loadVisibleEngines, type EngineRecord } from './engine-store';
+import { loadVisibleEngines } from './engine-store';
+import type { EngineRecord } from '../db/models';
 
 export type EngineLoader = typeof loadVisibleEngines;
 

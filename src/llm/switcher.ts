@@ -4,7 +4,7 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { createCacheWriter } from './cache';
 import { attemptWithRetries } from './engine-retry';
 import { createLedgerWriter } from './ledger';
-import type { EngineRecord } from './engine-store';
+import type { EngineRecord } from '../db/models';
 import { MemoryCache } from './memory-cache';
 import { probeCall, type ProbeCall, type ProbeOptions } from './probe';
 import { buildMessages } from './prompt';

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from '../logger';
 import { EVENTS_CHANNEL } from '../events/outbox';
 import { isEmbedded } from '../db/knex';
+import type { EventRow } from '../db/models';
 import { canPass } from './settled';
 
 /** Presence crosses replicas on its own channel: it is never stored as an event. */
@@ -39,14 +40,11 @@ export interface RelayCallbacks {
   onPresence(payload: string): void;
 }
 
-export interface EventRow {
-  id: string;
-  tenant_id: string;
-  project_id: string;
-  type: string;
-  payload: unknown;
-  created_at: Date | string;
-}
+/**
+ * The columns of an `events` row the relay reads, typed by the model; the relay keeps its
+ * one-statement SQL (a hot path). `id` is read as text: it is a bigint.
+ */
+export type RelayedEventRow = Pick<EventRow, 'id' | 'tenant_id' | 'project_id' | 'type' | 'payload' | 'created_at'>;
 
 /**
  * One page of a project's events with ids in (after, upTo], in id order: what a subscriber
@@ -55,25 +53,28 @@ export interface EventRow {
 export async function loadEventPage(
   db: Knex,
   q: { tenantId: string; projectId: string; after: bigint; upTo: bigint; limit: number },
-): Promise<EventRow[]> {
+): Promise<RelayedEventRow[]> {
   return (await db('events')
     .where({ tenant_id: q.tenantId, project_id: q.projectId })
     .andWhere('events.id', '>', q.after.toString())
     .andWhere('events.id', '<=', q.upTo.toString())
     .orderBy('events.id')
     .limit(q.limit)
-    .select(db.raw('id::text AS id'), 'tenant_id', 'project_id', 'type', 'payload', 'created_at')) as EventRow[];
+    .select(db.raw('id::text AS id'), 'tenant_id', 'project_id', 'type', 'payload', 'created_at')) as RelayedEventRow[];
 }
 
 /** The server → client `event` message, shaped in one place for live and replayed events. */
 export function eventFrame(row: Pick<EventRow, 'id' | 'type' | 'project_id' | 'payload' | 'created_at'>): string {
+  // Defensive about drivers that hand json and timestamps over as text.
+  const payload: unknown = row.payload;
+  const createdAt: Date | string = row.created_at;
   return JSON.stringify({
     type: 'event',
     id: String(row.id),
     event: row.type,
     project_id: row.project_id,
-    payload: typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload,
-    created_at: row.created_at instanceof Date ? row.created_at.toISOString() : new Date(row.created_at).toISOString(),
+    payload: typeof payload === 'string' ? JSON.parse(payload) : payload,
+    created_at: createdAt instanceof Date ? createdAt.toISOString() : new Date(createdAt).toISOString(),
   });
 }
 
@@ -305,7 +306,7 @@ export class EventRelay {
     const { rows } = (await this.db.raw(
       'SELECT id::text AS id, tenant_id, project_id, type, payload, created_at FROM events WHERE events.id > ? ORDER BY events.id LIMIT ?',
       [this.watermark.toString(), this.batchSize],
-    )) as { rows: EventRow[] };
+    )) as { rows: RelayedEventRow[] };
     if (this.closed) return false;
     for (const row of rows) {
       const id = BigInt(row.id);
@@ -323,7 +324,7 @@ export class EventRelay {
     return rows.length === this.batchSize;
   }
 
-  private hand(row: EventRow): void {
+  private hand(row: RelayedEventRow): void {
     try {
       this.callbacks.onEvent({ id: BigInt(row.id), tenantId: row.tenant_id, projectId: row.project_id, frame: Buffer.from(eventFrame(row)) });
     } catch (err) {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { Semaphore } from '../../annotation/semaphore';
-import type { EngineRecord } from '../../llm/engine-store';
+import type { EngineRecord, ItemRow } from '../../db/models';
 import { valueLabels } from '../../llm/prompt';
 import type { Switcher } from '../../llm/switcher';
 import type { AnnotationValue, ProjectContext } from '../../llm/types';
@@ -47,7 +47,7 @@ export async function loadReferenceItems(
     .select('i.id', 'i.data', 'i.gold_label', 'h.value as human_value');
   if (opts.itemIds) q.whereIn('i.id', opts.itemIds);
   else q.orderBy('i.seq', 'desc').limit(opts.sample);
-  const rows: { id: string; data: Record<string, unknown>; gold_label: AnnotationValue | null; human_value: AnnotationValue | null }[] = await q;
+  const rows: (Pick<ItemRow, 'id' | 'data'> & { gold_label: AnnotationValue | null; human_value: AnnotationValue | null })[] = await q;
   const byId = new Map(
     rows.map((r) => [
       r.id,

@@ -1,4 +1,4 @@
-import type { EngineRecord } from '../../llm/engine-store';
+import type { EngineRecord } from '../../db/models';
 import type { Switcher } from '../../llm/switcher';
 
 /** Above this a successful probe is "degraded". */

@@ -1,5 +1,5 @@
 import type { Switcher } from '../../llm/switcher';
-import { EMPTY_USAGE, healthOf, trimDecimal, type EngineRow, type UsageStats } from './store';
+import type { EngineRow } from '../../db/models';
 
 /** The one place an engine row becomes its API shape. No key is ever part of it: only the env name. */
 export function presentEngine(row: EngineRow, switcher: Switcher | undefined, usage: UsageStats | undefined) {
@@ -21,4 +21,60 @@ export function presentEngine(row: EngineRow, switcher: Switcher | undefined, us
     created_at: row.created_at ? new Date(row.created_at).toISOString() : null,
     updated_at: row.updated_at ? new Date(row.updated_at).toISOString() : null,
   };
+}
+
+/** An engine's usage as the API answers it (from `usageByEngine` rows, or the ledger's totals). */
+export interface UsageStats {
+  calls: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens: number;
+  cost_usd: string;
+  mean_latency_ms: number | null;
+  cache_hits: number;
+}
+
+export const EMPTY_USAGE: UsageStats = {
+  calls: 0,
+  errors: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  tokens: 0,
+  cost_usd: '0',
+  mean_latency_ms: null,
+  cache_hits: 0,
+};
+
+export function usageOf(r: Record<string, any>): UsageStats {
+  const prompt = Number(r.prompt_tokens ?? 0);
+  const completion = Number(r.completion_tokens ?? 0);
+  return {
+    calls: Number(r.calls ?? 0),
+    errors: Number(r.errors ?? 0),
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    tokens: prompt + completion,
+    cost_usd: trimDecimal(String(r.cost_usd ?? '0')),
+    mean_latency_ms: r.mean_latency_ms === null || r.mean_latency_ms === undefined ? null : round1(Number(r.mean_latency_ms)),
+    cache_hits: Number(r.cache_hits ?? 0),
+  };
+}
+
+/** "0.0012300000" → "0.00123"; "5.0000000000" → "5". The value is unchanged. */
+export function trimDecimal(s: string): string {
+  if (!s.includes('.')) return s;
+  const t = s.replace(/0+$/, '').replace(/\.$/, '');
+  return t === '' || t === '-' ? '0' : t;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+/** The breaker's view of an engine. */
+export function healthOf(switcher: Switcher | undefined, engineId: string) {
+  const circuit = switcher?.circuitBreaker.state(engineId) ?? 'closed';
+  const status = circuit === 'closed' ? 'healthy' : circuit === 'half_open' ? 'degraded' : 'down';
+  return { status, circuit, retry_in_ms: switcher?.circuitBreaker.retryInMs(engineId) ?? 0 } as const;
 }

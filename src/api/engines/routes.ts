@@ -1,13 +1,16 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import { fn, type PartialModelObject } from 'objection';
 import type { Principal } from '../../auth/jwt';
-import { loadVisibleEngine, loadVisibleEngines, type EngineRecord } from '../../llm/engine-store';
+import { loadVisibleEngine, loadVisibleEngines } from '../../llm/engine-store';
+import { Engine, type EngineRecord, type EngineRow } from '../../db/models';
+import { recordAudit } from '../../data/audit';
 import type { Switcher } from '../../llm/switcher';
 import { loadProjectContext } from '../../data/project-context';
 import type { ApiContextExtras, ApiDeps, ApiState } from '../deps';
 import { conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../errors';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { API_PREFIX, defineRoute } from '../openapi';
 import { ensureTenant, findProjectForPrincipal } from '../scope';
 import { compareEngines, DEFAULT_COMPARE_SAMPLE, loadReferenceItems } from './compare';
@@ -26,7 +29,7 @@ import {
   UpdateEngineBody,
   type UpdateEngineInput,
 } from './schema';
-import { assertUsableEngines, findVisibleEngine, usageByEngine, visibleEngines, type EngineRow } from './store';
+import { assertUsableEngines, findVisibleEngine, usageByEngine, visibleEngines } from './store';
 
 export const enginesRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -46,21 +49,21 @@ function fallbackFields(ids: string[] | undefined) {
   return (ids ?? []).map((id, i) => ({ id, field: `fallback_engine_ids.${i}` }));
 }
 
-/** Columns from a create or update body (only the fields given). */
-function columnsOf(body: UpdateEngineInput): Record<string, unknown> {
-  const c: Record<string, unknown> = {};
+/** Columns from a create or update body (only the fields given); the model stores the json ones as jsonb. */
+function columnsOf(body: UpdateEngineInput): PartialModelObject<Engine> {
+  const c: PartialModelObject<Engine> = {};
   if (body.name !== undefined) c.name = body.name;
   if (body.provider !== undefined) c.provider = body.provider;
   if (body.model !== undefined) c.model = body.model;
   if (body.base_url !== undefined) c.base_url = body.base_url ?? null;
   if (body.api_key_env !== undefined) c.api_key_env = body.api_key_env ?? null;
-  if (body.params !== undefined) c.params = JSON.stringify(body.params);
+  if (body.params !== undefined) c.params = body.params;
   if (body.price !== undefined) {
     c.price_input_per_1k = body.price.input_per_1k;
     c.price_output_per_1k = body.price.output_per_1k;
   }
-  if (body.rate_limit !== undefined) c.rate_limit = body.rate_limit === null ? null : JSON.stringify(body.rate_limit);
-  if (body.fallback_engine_ids !== undefined) c.fallback_engine_ids = JSON.stringify(body.fallback_engine_ids);
+  if (body.rate_limit !== undefined) c.rate_limit = body.rate_limit;
+  if (body.fallback_engine_ids !== undefined) c.fallback_engine_ids = body.fallback_engine_ids;
   if (body.enabled !== undefined) c.enabled = body.enabled;
   return c;
 }
@@ -71,9 +74,9 @@ function auditDetails(body: UpdateEngineInput) {
 }
 
 async function assertNameFree(db: Knex, tenantId: string, name: string, exceptId?: string) {
-  const q = db('engines').where({ tenant_id: tenantId, name });
+  const q = Engine.query(db).where({ tenant_id: tenantId, name });
   if (exceptId) q.whereNot('id', exceptId);
-  if (await q.first('id')) throw conflict(`An engine named "${name}" already exists`, [{ field: 'name', message: 'already in use' }]);
+  if (await q.first().select('id')) throw conflict(`An engine named "${name}" already exists`, [{ field: 'name', message: 'already in use' }]);
 }
 
 defineRoute(
@@ -95,7 +98,7 @@ defineRoute(
     const base = visibleEngines(db, principal.tenantId);
     if (query.provider) base.andWhere('provider', query.provider);
     if (query.enabled !== undefined) base.andWhere('enabled', query.enabled);
-    const { rows, total } = await listPage<EngineRow>(base, query, (q) =>
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('*').orderByRaw('(tenant_id IS NOT NULL), name, id'),
     );
     const usage = await usageByEngine(db, principal.tenantId, { engineIds: rows.map((r) => r.id) });
@@ -149,18 +152,18 @@ defineRoute(
     const id = crypto.randomUUID();
     const row = await db.transaction(async (trx) => {
       await ensureTenant(trx, principal.tenantId);
-      const [inserted] = await trx('engines')
+      const inserted = await Engine.query(trx)
         .insert({ id, tenant_id: principal.tenantId, ...columnsOf(body) })
         .returning('*');
-      await trx('audit_log').insert({
+      await recordAudit(trx, {
         tenant_id: principal.tenantId,
         actor: principal.userId,
         action: 'engine.created',
         entity_type: 'engine',
         entity_id: id,
-        details: JSON.stringify(auditDetails(body)),
+        details: auditDetails(body),
       });
-      return inserted as EngineRow;
+      return inserted;
     });
     ctx.status = 201;
     ctx.set('Location', `${API_PREFIX}/annotation/engines/${id}`);
@@ -195,19 +198,19 @@ defineRoute(
     await assertUsableEngines(db, principal, fallbackFields(body.fallback_engine_ids), existing.id);
     if (body.name !== undefined) await assertNameFree(db, principal.tenantId, body.name, existing.id);
     const row = await db.transaction(async (trx) => {
-      const [updated] = await trx('engines')
+      const [updated] = await Engine.query(trx)
         .where({ id: existing.id, tenant_id: principal.tenantId })
-        .update({ ...columnsOf(body), updated_at: trx.fn.now() })
+        .patch({ ...columnsOf(body), updated_at: fn.now() })
         .returning('*');
-      await trx('audit_log').insert({
+      await recordAudit(trx, {
         tenant_id: principal.tenantId,
         actor: principal.userId,
         action: 'engine.updated',
         entity_type: 'engine',
         entity_id: existing.id,
-        details: JSON.stringify(auditDetails(body)),
+        details: auditDetails(body),
       });
-      return updated as EngineRow;
+      return updated;
     });
     ctx.body = await presentOne(db, ctx.deps, principal, row);
   },

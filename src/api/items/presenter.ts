@@ -1,15 +1,10 @@
+import type { ItemRow } from '../../db/models';
 import { iso } from '../projects/presenter';
 
-export interface ItemRow {
-  id: string;
-  project_id: string;
-  external_id: string | null;
-  data: Record<string, unknown>;
-  gold_label: unknown;
-  created_at: Date;
-}
+/** The columns an item's API shape is made of (the list selects only these). */
+export type PresentedItemColumns = Pick<ItemRow, 'id' | 'project_id' | 'external_id' | 'data' | 'gold_label' | 'created_at'>;
 
-export function presentItem(i: ItemRow) {
+export function presentItem(i: PresentedItemColumns) {
   return {
     id: i.id,
     project_id: i.project_id,

@@ -2,12 +2,14 @@ import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { unsupportedMediaType, validationFailed } from '../errors';
 import { assertDeclaredLength, hasBody } from '../middleware/json-body';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import { recordAudit } from '../../data/audit';
+import { Item } from '../../db/models';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { ProjectParams } from '../projects/schema';
 import { findProjectForPrincipal } from '../scope';
 import { ImportOptions, importJson, importNdjson } from './import';
-import { ItemRow, presentItem } from './presenter';
+import { presentItem } from './presenter';
 import { ImportItemsBody, ImportItemsResponse, ItemInput, ItemResponse, ListItemsQuery, MAX_ITEMS_PER_REQUEST } from './schema';
 
 export const itemsRouter = new Router<ApiState, ApiContextExtras>();
@@ -49,14 +51,14 @@ defineRoute(
       project,
       limit: config.BODY_LIMIT_BYTES,
       afterWrite: async (trx, r) => {
-        await trx('audit_log').insert({
+        await recordAudit(trx, {
           tenant_id: principal.tenantId,
           project_id: project.id,
           actor: principal.userId,
           action: 'items.imported',
           entity_type: 'project',
           entity_id: project.id,
-          details: JSON.stringify({ format, inserted: r.inserted, duplicates: r.duplicates }),
+          details: { format, inserted: r.inserted, duplicates: r.duplicates },
         });
       },
     };
@@ -80,9 +82,9 @@ defineRoute(
   async (ctx) => {
     const { params, query } = ctx.state.input;
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, params.project_id);
-    const base = ctx.deps.db('items').where({ project_id: project.id, tenant_id: project.tenant_id });
+    const base = Item.query(ctx.deps.db).where({ project_id: project.id, tenant_id: project.tenant_id });
     if (query.external_id) base.where('external_id', query.external_id);
-    const { rows, total } = await listPage<ItemRow>(base, query, (q) =>
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('id', 'project_id', 'external_id', 'data', 'gold_label', 'created_at').orderBy('seq'),
     );
     ctx.body = paged(rows.map(presentItem), query, total);

@@ -1,10 +1,14 @@
 import Router from '@koa/router';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import type { Knex } from 'knex';
+import { raw } from 'objection';
+import { recordAudit } from '../../data/audit';
+import { ProjectMember, type MemberRow } from '../../db/models';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { ProjectParams } from '../projects/schema';
 import { findProjectForPrincipal } from '../scope';
-import { MemberRow, presentMember } from './presenter';
+import { presentMember } from './presenter';
 import { ListMembersQuery, MemberResponse, UpsertMemberBody } from './schema';
 
 export const membersRouter = new Router<ApiState, ApiContextExtras>();
@@ -30,24 +34,17 @@ defineRoute(
     const principal = ctx.state.principal!;
     const project = await findProjectForPrincipal(db, principal, params.project_id);
     const { row, created } = await db.transaction(async (trx) => {
-      // xmax = 0 only for a freshly inserted row: tells insert from update in one statement.
-      const { rows } = await trx.raw(
-        `INSERT INTO project_members (tenant_id, project_id, user_id, role) VALUES (?, ?, ?, ?)
-         ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role
-         RETURNING project_id, user_id, role, created_at, (xmax = 0) AS created`,
-        [project.tenant_id, project.id, body.user_id, body.role],
-      );
-      const r = rows[0] as MemberRow & { created: boolean };
-      await trx('audit_log').insert({
+      const r = await upsertMember(trx, { tenant_id: project.tenant_id, project_id: project.id, user_id: body.user_id, role: body.role });
+      await recordAudit(trx, {
         tenant_id: project.tenant_id,
         project_id: project.id,
         actor: principal.userId,
         action: r.created ? 'member.added' : 'member.updated',
         entity_type: 'project_member',
         entity_id: `${project.id}:${body.user_id}`,
-        details: JSON.stringify({ user_id: body.user_id, role: body.role }),
+        details: { user_id: body.user_id, role: body.role },
       });
-      return { row: r, created: r.created };
+      return { row: r.member, created: r.created };
     });
     ctx.status = created ? 201 : 200;
     ctx.body = presentMember(row);
@@ -68,11 +65,24 @@ defineRoute(
   async (ctx) => {
     const { params, query } = ctx.state.input;
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, params.project_id);
-    const base = ctx.deps.db('project_members').where({ project_id: project.id, tenant_id: project.tenant_id });
+    const base = ProjectMember.query(ctx.deps.db).where({ project_id: project.id, tenant_id: project.tenant_id });
     if (query.role) base.where('role', query.role);
-    const { rows, total } = await listPage<MemberRow>(base, query, (q) =>
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('project_id', 'user_id', 'role', 'created_at').orderBy([{ column: 'created_at' }, { column: 'user_id' }]),
     );
     ctx.body = paged(rows.map(presentMember), query, total);
   },
 );
+
+/**
+ * Adds a member or sets an existing member's role, in one statement. `xmax = 0` only for a
+ * freshly inserted row: it tells an insert from an update.
+ */
+async function upsertMember(trx: Knex.Transaction, member: Omit<MemberRow, 'created_at'>): Promise<{ member: ProjectMember; created: boolean }> {
+  const row = (await ProjectMember.query(trx)
+    .insert(member)
+    .onConflict(['project_id', 'user_id'])
+    .merge(['role'])
+    .returning(['project_id', 'user_id', 'role', 'created_at', raw('(xmax = 0) AS created') as never])) as unknown as ProjectMember & { created: boolean };
+  return { member: row, created: row.created };
+}

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
 
 export const MAX_PAGE_SIZE = 500;
@@ -51,4 +52,20 @@ export async function listPage<Row>(
     base.clone().clearSelect().clearOrder().count<{ count: string }[]>({ count: '*' }),
   ]);
   return { rows: rows as Row[], total: Number(count) };
+}
+
+/**
+ * `listPage` for a model's query: the rows come back as model instances. The same two
+ * statements: the page, and `count(*)` over the filters.
+ */
+export async function listModelPage<M extends Model>(
+  base: QueryBuilder<M, M[]>,
+  p: Pagination,
+  select: (q: QueryBuilder<M, M[]>) => QueryBuilder<M, M[]>,
+): Promise<{ rows: M[]; total: number }> {
+  const [rows, counted] = await Promise.all([
+    select(base.clone()).limit(p.page_size).offset((p.page - 1) * p.page_size),
+    base.clone().clearSelect().clearOrder().count({ count: '*' }) as unknown as Promise<{ count: string }[]>,
+  ]);
+  return { rows, total: Number(counted[0].count) };
 }

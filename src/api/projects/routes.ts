@@ -3,9 +3,11 @@ import Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { FieldIssue, validationFailed } from '../errors';
-import { listPage, pageOf, paged, paginationQuery } from '../middleware/pagination';
+import { listModelPage, pageOf, paged, paginationQuery } from '../middleware/pagination';
 import { API_PREFIX, defineRoute } from '../openapi';
-import { ProjectRow, ensureTenant, findProjectForPrincipal, scopeToPrincipal } from '../scope';
+import { recordAudit } from '../../data/audit';
+import { Engine, Project } from '../../db/models';
+import { ensureTenant, findProjectForPrincipal, scopeToPrincipal } from '../scope';
 import { presentProject } from './presenter';
 import { CreateProjectBody, ProjectParams, ProjectResponse, ROUTING_DEFAULTS, RoutingValue } from './schema';
 
@@ -31,26 +33,26 @@ defineRoute(
     const id = crypto.randomUUID();
     const project = await db.transaction(async (trx) => {
       await ensureTenant(trx, principal.tenantId);
-      const [row] = await trx<ProjectRow>('projects')
+      const row = await Project.query(trx)
         .insert({
           id,
           tenant_id: principal.tenantId,
           name: body.name,
-          label_schema: JSON.stringify(body.label_schema) as never,
+          label_schema: body.label_schema,
           guidelines: body.guidelines ?? null,
           // Stored whole, so workflows reading the row never need to know the defaults.
-          routing: JSON.stringify(body.routing ?? ROUTING_DEFAULTS) as never,
+          routing: body.routing ?? ROUTING_DEFAULTS,
           created_by: principal.userId,
         })
         .returning('*');
-      await trx('audit_log').insert({
+      await recordAudit(trx, {
         tenant_id: principal.tenantId,
         project_id: id,
         actor: principal.userId,
         action: 'project.created',
         entity_type: 'project',
         entity_id: id,
-        details: JSON.stringify({ name: body.name, label_schema: body.label_schema }),
+        details: { name: body.name, label_schema: body.label_schema },
       });
       return row;
     });
@@ -73,8 +75,8 @@ defineRoute(
   },
   async (ctx) => {
     const { query } = ctx.state.input;
-    const base = scopeToPrincipal(ctx.deps.db('projects'), ctx.state.principal!, 'id');
-    const { rows, total } = await listPage<ProjectRow>(base, query, (q) =>
+    const base = scopeToPrincipal(Project.query(ctx.deps.db), ctx.state.principal!, 'id');
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]),
     );
     ctx.body = paged(rows.map(presentProject), query, total);
@@ -105,14 +107,14 @@ async function assertEnginesUsable(db: Knex, tenantId: string, routing: RoutingV
     ...routing.fallback_engine_ids.map((id, i) => ({ id, field: `routing.fallback_engine_ids.${i}` })),
   ];
   if (!wanted.length) return;
-  const found = await db('engines')
+  const found = await Engine.query(db)
     .whereIn(
       'id',
       wanted.map((w) => w.id),
     )
     .andWhere((q) => q.where('tenant_id', tenantId).orWhereNull('tenant_id'))
-    .pluck('id');
-  const known = new Set(found);
+    .select('id');
+  const known = new Set(found.map((e) => e.id));
   const issues: FieldIssue[] = wanted.filter((w) => !known.has(w.id)).map((w) => ({ field: w.field, message: `engine ${w.id} not found` }));
   if (issues.length) throw validationFailed(issues);
 }

@@ -1,4 +1,7 @@
 import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { raw } from 'objection';
+import { Inconsistency as InconsistencyModel, QualityReport as QualityReportModel } from '../../db/models';
 import { StartJobRejected } from '../../jobs/job-workflow';
 import { startValidation, VALIDATION_JOB_TYPE } from '../../jobs/start-validation';
 import { metrics } from '../../metrics';
@@ -6,9 +9,10 @@ import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
 import { linksFor } from '../jobs/access';
 import { JobAccepted } from '../jobs/schema';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
-import { findProjectForPrincipal } from '../scope';
+import { findProjectForPrincipal, type ProjectRow } from '../scope';
+import { presentInconsistency, presentLatestReport, presentReportSummary, type ReportSummary } from './presenter';
 import {
   Inconsistency,
   InconsistenciesQuery,
@@ -21,8 +25,6 @@ import {
 } from './schema';
 
 export const qualityRouter = new Router<ApiState, ApiContextExtras>();
-
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req: { projectId: string; itemIds?: string[]; jobId?: string; trigger: 'validate' | 'refresh' }) {
   const { db, temporal, config } = ctx.deps;
@@ -94,6 +96,13 @@ defineRoute(
   },
 );
 
+/** A project's reports, newest first. */
+function latestReports(db: Knex, project: Pick<ProjectRow, 'id' | 'tenant_id'>) {
+  return QualityReportModel.query(db)
+    .where({ tenant_id: project.tenant_id, project_id: project.id })
+    .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+}
+
 defineRoute(
   qualityRouter,
   {
@@ -110,10 +119,7 @@ defineRoute(
   },
   async (ctx) => {
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.project_id);
-    const row = await ctx.deps.db('quality_reports')
-      .where({ tenant_id: project.tenant_id, project_id: project.id })
-      .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-      .first('report');
+    const row = await latestReports(ctx.deps.db, project).first().select('report');
     if (!row) throw notFound('quality report');
     ctx.body = row.report;
   },
@@ -139,53 +145,21 @@ defineRoute(
     const project = await findProjectForPrincipal(db, ctx.state.principal!, params.project_id);
     let reportId = query.report_id;
     if (!reportId) {
-      const latest = await db('quality_reports')
-        .where({ tenant_id: project.tenant_id, project_id: project.id })
-        .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-        .first('id');
+      const latest = await latestReports(db, project).first().select('id');
       if (!latest) {
         ctx.body = paged([], query, 0);
         return;
       }
-      reportId = latest.id as string;
+      reportId = latest.id;
     }
-    const base = db('inconsistencies').where({ tenant_id: project.tenant_id, project_id: project.id, report_id: reportId });
+    const base = InconsistencyModel.query(db).where({ tenant_id: project.tenant_id, project_id: project.id, report_id: reportId });
     if (query.kind) base.where('kind', query.kind);
-    const { rows, total } = await listPage<Record<string, any>>(base, query, (q) =>
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('*').orderByRaw("CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END").orderBy([{ column: 'kind' }, { column: 'dedupe_key' }]),
     );
-    ctx.body = paged(
-      rows.map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        item_ids: r.item_ids,
-        annotator_id: r.annotator_id,
-        label: r.label,
-        severity: r.severity,
-        details: r.details,
-        report_id: r.report_id,
-        job_id: r.job_id,
-        created_at: iso(r.created_at),
-      })),
-      query,
-      total,
-    );
+    ctx.body = paged(rows.map(presentInconsistency), query, total);
   },
 );
-
-/** Per annotator, agreement with the others' consensus in each time window, oldest first (what drift detection looks at). */
-function annotatorWindows(drift: Record<string, Record<string, { items: number; agreed: number }>>, windowHours: number) {
-  const ms = windowHours * 3_600_000;
-  return Object.keys(drift)
-    .sort()
-    .map((annotatorId) => ({
-      annotator_id: annotatorId,
-      windows: Object.entries(drift[annotatorId])
-        .map(([w, c]) => ({ window: Number(w), ...c }))
-        .sort((x, y) => x.window - y.window)
-        .map((c) => ({ window_start: new Date(c.window * ms).toISOString(), items: c.items, agreement: c.items ? c.agreed / c.items : null })),
-    }));
-}
 
 /** Reports kept in the dashboard history. */
 const HISTORY = 100;
@@ -208,9 +182,7 @@ defineRoute(
   async (ctx) => {
     const { db } = ctx.deps;
     const project = await findProjectForPrincipal(db, ctx.state.principal!, ctx.state.input.query.project_id);
-    const rows = await db('quality_reports')
-      .where({ tenant_id: project.tenant_id, project_id: project.id })
-      .orderBy([{ column: 'computed_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    const rows = (await latestReports(db, project)
       .limit(HISTORY)
       .select(
         'id',
@@ -218,46 +190,16 @@ defineRoute(
         'computed_at',
         'passed',
         'scope',
-        db.raw("(report->'agreement'->'krippendorff_alpha'->>'nominal')::float8 AS krippendorff_alpha"),
-        db.raw("(report->'agreement'->>'fleiss_kappa')::float8 AS fleiss_kappa"),
-        db.raw("(report->'agreement'->>'percent_agreement')::float8 AS percent_agreement"),
-        db.raw("(report->'ai'->>'accuracy_vs_final')::float8 AS ai_accuracy_vs_final"),
-      );
+        raw("(report->'agreement'->'krippendorff_alpha'->>'nominal')::float8 AS krippendorff_alpha"),
+        raw("(report->'agreement'->>'fleiss_kappa')::float8 AS fleiss_kappa"),
+        raw("(report->'agreement'->>'percent_agreement')::float8 AS percent_agreement"),
+        raw("(report->'ai'->>'accuracy_vs_final')::float8 AS ai_accuracy_vs_final"),
+      )) as unknown as ReportSummary[];
     let latest = null;
     if (rows.length) {
-      const full = await db('quality_reports').where({ id: rows[0].id }).first('report', 'details');
-      const { report, details } = full;
-      latest = {
-        report_id: rows[0].id,
-        job_id: rows[0].job_id,
-        computed_at: iso(rows[0].computed_at),
-        scope: rows[0].scope,
-        passed: rows[0].passed,
-        agreement: report.agreement,
-        coverage: details.coverage ?? {},
-        annotators: details.annotators ?? report.annotators,
-        ai: report.ai,
-        label_distribution: report.label_distribution,
-        inconsistencies_by_kind: details.inconsistencies_by_kind ?? {},
-        alerts: details.alerts ?? [],
-        thresholds: report.thresholds,
-        annotator_windows: annotatorWindows(details.drift_windows ?? {}, Number(report.thresholds?.drift?.window_hours ?? 24)),
-      };
+      const full = (await QualityReportModel.query(db).findById(rows[0].id).select('report', 'details'))!;
+      latest = presentLatestReport(rows[0], full);
     }
-    ctx.body = {
-      project_id: project.id,
-      latest,
-      history: rows.reverse().map((r) => ({
-        report_id: r.id,
-        job_id: r.job_id,
-        computed_at: iso(r.computed_at),
-        scope: r.scope,
-        krippendorff_alpha: r.krippendorff_alpha,
-        fleiss_kappa: r.fleiss_kappa,
-        percent_agreement: r.percent_agreement,
-        ai_accuracy_vs_final: r.ai_accuracy_vs_final,
-        passed: r.passed,
-      })),
-    };
+    ctx.body = { project_id: project.id, latest, history: rows.reverse().map(presentReportSummary) };
   },
 );

@@ -1,22 +1,17 @@
 import Router from '@koa/router';
+import { fn } from 'objection';
+import { recordAudit } from '../../data/audit';
+import { Project } from '../../db/models';
 import { loadVisibleEngines } from '../../llm/engine-store';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { validationFailed, type FieldIssue } from '../errors';
 import { defineRoute } from '../openapi';
 import { ROUTING_DEFAULTS, type RoutingValue } from '../projects/schema';
-import { findProjectForPrincipal, type ProjectRow } from '../scope';
+import { findProjectForPrincipal } from '../scope';
+import { presentRouting } from './presenter';
 import { PutRoutingConfigBody, RoutingConfigQuery, RoutingConfigResponse } from './schema';
 
 export const routingRouter = new Router<ApiState, ApiContextExtras>();
-
-function present(project: Pick<ProjectRow, 'id' | 'routing' | 'updated_at'>) {
-  return {
-    project_id: project.id,
-    ...ROUTING_DEFAULTS,
-    ...((project.routing ?? {}) as Partial<RoutingValue>),
-    updated_at: project.updated_at ? new Date(project.updated_at).toISOString() : null,
-  };
-}
 
 defineRoute(
   routingRouter,
@@ -31,7 +26,7 @@ defineRoute(
   },
   async (ctx) => {
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.query.project_id);
-    ctx.body = present(project);
+    ctx.body = presentRouting(project);
   },
 );
 
@@ -55,7 +50,7 @@ defineRoute(
     const { project_id, ...changes } = body;
     const updated = await db.transaction(async (trx) => {
       const project = await findProjectForPrincipal(trx, principal, project_id);
-      await trx('projects').where({ id: project.id }).forUpdate().first('id');
+      await Project.query(trx).where({ id: project.id }).forUpdate().first().select('id');
       const before = { ...ROUTING_DEFAULTS, ...((project.routing ?? {}) as Partial<RoutingValue>) };
       const next: RoutingValue = { ...before, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
 
@@ -74,21 +69,21 @@ defineRoute(
       }
       if (issues.length) throw validationFailed(issues);
 
-      const [row] = await trx<ProjectRow>('projects')
+      const [row] = await Project.query(trx)
         .where({ id: project.id, tenant_id: principal.tenantId })
-        .update({ routing: JSON.stringify(next) as never, updated_at: trx.fn.now() as never })
+        .patch({ routing: next, updated_at: fn.now() })
         .returning(['id', 'routing', 'updated_at']);
-      await trx('audit_log').insert({
+      await recordAudit(trx, {
         tenant_id: principal.tenantId,
         project_id: project.id,
         actor: principal.userId,
         action: 'routing.updated',
         entity_type: 'project',
         entity_id: project.id,
-        details: JSON.stringify({ before, after: next, fields: Object.keys(changes).sort() }),
+        details: { before, after: next, fields: Object.keys(changes).sort() },
       });
       return row;
     });
-    ctx.body = present(updated);
+    ctx.body = presentRouting(updated);
   },
 );

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import { writeWithEvent } from '../../events/outbox';
 import type { CollectedWrites } from '../../llm/collected-writes';
-import type { NewSuggestion } from './feedback';
+import type { SuggestionRow } from '../../db/models';
+
+/** A suggestion as made, before any feedback. */
+export type NewSuggestion = Omit<SuggestionRow, 'feedback_action' | 'feedback_value' | 'feedback_by' | 'feedback_at'>;
 
 /**
  * Writes a suggestion, the bookkeeping of the engine calls that made it (ledger rows and the

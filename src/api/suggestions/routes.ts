@@ -1,17 +1,19 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../llm/builtin-engines';
+import { Suggestion } from '../../db/models';
 import { collectWrites } from '../../llm/collected-writes';
 import { AllEnginesFailedError } from '../../llm/types';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound, serviceUnavailable, validationFailed } from '../errors';
 import { requireSwitcher } from '../engines/routes';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { loadSuggestionContext } from './context';
-import { recordSuggestion } from './record';
-import { recordFeedback, type NewSuggestion, type SuggestionRow } from './feedback';
+import { recordSuggestion, type NewSuggestion } from './record';
+import { recordFeedback } from './feedback';
+import { presentHistoryEntry, presentSuggestion } from './presenter';
 import { FEEDBACK_ROLES } from './ws-handler';
 import { FeedbackBody, FeedbackResponse, HistoryEntry, HistoryQuery, SuggestionBody, SuggestionResponse } from './schema';
 
@@ -22,22 +24,6 @@ const TAGS = ['suggestions'];
 const LIVE_RETRY = { maxRetries: 1, maxBackoffMs: 250 };
 /** Suggestions and feedback: the people who annotate (admin always passes). */
 const WRITERS = FEEDBACK_ROLES;
-
-function presentSuggestion(row: NewSuggestion, model?: string) {
-  return {
-    suggestion_id: row.id,
-    project_id: row.project_id,
-    item_id: row.item_id,
-    value: row.value,
-    confidence: row.confidence,
-    engine_id: row.engine_id!,
-    ...(model !== undefined ? { model } : {}),
-    latency_ms: row.latency_ms,
-    cached: row.cached,
-    failed_attempts: row.failed_attempts ?? [],
-    created_at: new Date(row.created_at).toISOString(),
-  };
-}
 
 defineRoute(
   suggestionsRouter,
@@ -155,25 +141,14 @@ defineRoute(
     const { query } = ctx.state.input;
     const { db } = ctx.deps;
     const project = await findProjectForPrincipal(db, ctx.state.principal!, query.project_id);
-    const base = db('suggestions').where({ tenant_id: project.tenant_id, project_id: project.id });
+    const base = Suggestion.query(db).where({ tenant_id: project.tenant_id, project_id: project.id });
     if (query.item_id) base.andWhere('item_id', query.item_id);
     if (query.engine_id) base.andWhere('engine_id', query.engine_id);
     if (query.feedback === 'none') base.whereNull('feedback_action');
     else if (query.feedback) base.andWhere('feedback_action', query.feedback);
-    const { rows, total } = await listPage<SuggestionRow>(base, query, (q) =>
+    const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]),
     );
-    ctx.body = paged(
-      rows.map((r) => ({
-        ...presentSuggestion(r),
-        text: r.text,
-        created_by: r.created_by,
-        feedback: r.feedback_action
-          ? { action: r.feedback_action, corrected_value: r.feedback_value ?? null, by: r.feedback_by!, at: new Date(r.feedback_at!).toISOString() }
-          : null,
-      })),
-      query,
-      total,
-    );
+    ctx.body = paged(rows.map(presentHistoryEntry), query, total);
   },
 );

@@ -1,8 +1,7 @@
-import { Model } from 'objection';
-import type { Row } from './base';
+import { AppModel, type Row } from './base';
 
 /** An LLM engine. Built-ins have `tenant_id` NULL; prices are exact numeric strings. */
-export class Engine extends Model {
+export class Engine extends AppModel {
   static override tableName = 'engines';
   static override jsonAttributes = ['params', 'rate_limit', 'fallback_engine_ids'];
   id!: string;
@@ -24,3 +23,9 @@ export class Engine extends Model {
 }
 
 export type EngineRow = Row<Engine>;
+
+/**
+ * An engine as the switcher and its callers use it: the row without its timestamps (what
+ * `loadVisibleEngines` selects and `engineJsonSql` builds, src/llm/engine-store.ts).
+ */
+export type EngineRecord = Omit<EngineRow, 'created_at' | 'updated_at'>;

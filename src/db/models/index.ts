@@ -3,9 +3,9 @@
  * (bound per query with `Model.bindKnex(db)` / `.query(db)`); hot paths keep their one-statement
  * raw SQL and type what it returns with the `…Row` types here.
  */
-export { TenantScopedModel, type Row } from './base';
+export { AppModel, TenantScopedModel, type Row } from './base';
 export { Tenant, type TenantRow } from './tenant';
-export { Engine, type EngineRow } from './engine';
+export { Engine, type EngineRow, type EngineRecord } from './engine';
 export { Project, ProjectMember, type ProjectRow, type MemberRow } from './project';
 export { Item, type ItemRow } from './item';
 export { Job, JobItem, type JobRow } from './job';

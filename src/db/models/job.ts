@@ -1,6 +1,5 @@
-import { Model } from 'objection';
 import type { JobStatus } from '../../annotation/job-progress';
-import { TenantScopedModel, type Row } from './base';
+import { AppModel, TenantScopedModel, type Row } from './base';
 
 export class Job extends TenantScopedModel {
   static override tableName = 'jobs';
@@ -25,7 +24,7 @@ export class Job extends TenantScopedModel {
 }
 
 /** A job's explicit item list, in order (seq 0..n-1). */
-export class JobItem extends Model {
+export class JobItem extends AppModel {
   static override tableName = 'job_items';
   static override idColumn = ['job_id', 'seq'];
   job_id!: string;

@@ -1,7 +1,6 @@
-import { Model } from 'objection';
-import type { Row } from './base';
+import { AppModel, type Row } from './base';
 
-export class Tenant extends Model {
+export class Tenant extends AppModel {
   static override tableName = 'tenants';
   id!: string;
   name!: string | null;

@@ -1,4 +1,4 @@
-import type { EngineRecord } from '../engine-store';
+import type { EngineRecord } from '../../db/models';
 import type { ChatMessage } from '../prompt';
 import type { ProjectContext, TokenUsage } from '../types';
 

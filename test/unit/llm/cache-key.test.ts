@@ -3,7 +3,7 @@ import { buildMessages } from '../../../src/llm/prompt';
 import type { ProjectContext } from '../../../src/llm/types';
 
 const project: ProjectContext = { tenantId: 't1', projectId: 'p', labelSchema: { type: 'single_label', labels: ['a', 'b'] } };
-const engine = { id: 'e1', provider: 'openai', model: 'm', base_url: 'http://x/v1', params: { temperature: 0, max_tokens: 20 } };
+const engine = { id: 'e1', provider: 'openai' as const, model: 'm', base_url: 'http://x/v1', params: { temperature: 0, max_tokens: 20 } };
 const key = (over: Partial<typeof engine> = {}, text = 'hello', tenantId = 't1', projectId = 'p') =>
   cacheKey({ tenantId, projectId, engine: { ...engine, ...over }, messages: buildMessages({ project, item: { text } }), labelSchema: project.labelSchema });
 
