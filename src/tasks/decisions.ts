@@ -5,7 +5,7 @@ import type { ApiDeps } from '../api/deps';
 import { ApiError, conflict, forbidden, notFound, serviceUnavailable, validationFailed } from '../api/errors';
 import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
-import { Project, ProjectMember, Task, type ConflictRow, type TaskRow } from '../db/models';
+import { Conflict, Project, ProjectMember, Task, type ConflictRow, type TaskRow } from '../db/models';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
 import {
@@ -144,12 +144,8 @@ export async function submitReviewDecision(deps: DecisionDeps, principal: Princi
   };
 }
 
-/**
- * Conflict reads stay plain knex typed by the model's row: the model's jsonAttributes would
- * JSON.parse a `resolved_value` that is a string ("1" would become 1).
- */
 export async function findConflictForPrincipal(db: Knex, principal: Principal, conflictId: string): Promise<ConflictRow> {
-  const row = await db<ConflictRow>('conflicts').where({ id: conflictId, tenant_id: principal.tenantId }).first();
+  const row = await Conflict.query(db).findOne({ id: conflictId, tenant_id: principal.tenantId });
   if (!row || !canAccessProject(principal, row.project_id)) throw notFound('conflict', conflictId);
   return row;
 }
@@ -184,7 +180,7 @@ export async function resolveConflictDecision(
     if (mapped) throw mapped;
     throw err;
   }
-  return (await db<ConflictRow>('conflicts').where({ id: row.id }).first())!;
+  return (await Conflict.query(db).findById(row.id))!;
 }
 
 export type TaskAction = 'claim' | 'release' | 'reassign' | 'cancel';

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
-import type { ConflictRow } from '../../db/models';
+import { Conflict } from '../../db/models';
 import { resolveConflictDecision } from '../../tasks/decisions';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { listPage, pageOf, paged } from '../middleware/pagination';
+import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { presentConflict } from './presenter';
@@ -46,9 +46,9 @@ defineRoute(
   async (ctx) => {
     const { params, query } = ctx.state.input;
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, params.project_id);
-    const base = ctx.deps.db('conflicts').where({ project_id: project.id, tenant_id: project.tenant_id });
+    const base = Conflict.query(ctx.deps.db).where({ project_id: project.id, tenant_id: project.tenant_id });
     if (query.status) base.where('status', query.status);
-    const { rows, total } = await listPage<ConflictRow>(base, query, (q) => q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]));
+    const { rows, total } = await listModelPage(base, query, (q) => q.select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]));
     ctx.body = paged(rows.map(presentConflict), query, total);
   },
 );
