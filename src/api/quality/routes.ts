@@ -1,10 +1,9 @@
 import Router from '@koa/router';
-import { StartJobRejected } from '../../jobs/job-workflow';
-import { startValidation, VALIDATION_JOB_TYPE } from '../../jobs/start-validation';
-import { metrics } from '../../metrics';
+import { VALIDATION_JOB_TYPE } from '../../jobs/job-types';
+import { startValidation } from '../../jobs/start-validation';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { notFound, serviceUnavailable, validationFailed } from '../errors';
-import { linksFor } from '../jobs/access';
+import { notFound } from '../errors';
+import { startJobAndAnswer } from '../jobs/access';
 import { JobAccepted } from '../jobs/schema';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
@@ -28,26 +27,16 @@ async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req:
   const { db, temporal, config } = ctx.deps;
   const principal = ctx.state.principal!;
   const project = await findProjectForPrincipal(db, principal, req.projectId);
-  let started;
-  try {
-    started = await startValidation(db, temporal.client, config, {
+  await startJobAndAnswer(ctx, { type: VALIDATION_JOB_TYPE, projectId: project.id }, () =>
+    startValidation(db, temporal.client, config, {
       tenantId: principal.tenantId,
       userId: principal.userId,
       projectId: project.id,
       itemIds: req.itemIds,
       jobId: req.jobId,
       trigger: req.trigger,
-    });
-  } catch (err) {
-    if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
-    ctx.state.log.error({ err }, 'could not start the validation workflow');
-    throw serviceUnavailable('The workflow engine could not start the job; try again');
-  }
-  metrics.jobsStarted.inc({ type: VALIDATION_JOB_TYPE });
-  const links = linksFor(ctx.deps, { id: started.jobId, type: VALIDATION_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
-  ctx.status = 202;
-  ctx.set('Location', links.self);
-  ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', links: { ...links, results: `/api/v1/annotation/quality-report/${project.id}` } };
+    }),
+  );
 }
 
 const VALIDATE_DESCRIPTION =
