@@ -1,11 +1,12 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { canonicalDecimal, compareDecimals } from '../annotation/budget';
 import type { JobRow } from '../db/models';
 import { cancelSignal, pauseSignal, resumeSignal, setBudgetSignal } from '../../workflows/pre-annotation';
 import { cancelStalledJob } from './end-stalled';
 import { currentProgress, type CurrentProgress } from './job-views';
-import { JobActionRefused, JobRequestRejected, OPEN_STATUSES } from './lifecycle';
+import { JobActionRefused, JobRequestRejected, OPEN_STATUSES, StartJobRejected } from './lifecycle';
+import { retryFailedPreAnnotation, type PreAnnotationSettings } from './start-pre-annotation';
 
 /** What a person can do to a running pre-annotation job (POST …/{action}), and the signal each sends. */
 export const PRE_ANNOTATION_ACTIONS = { pause: pauseSignal, resume: resumeSignal, cancel: cancelSignal } as const;
@@ -43,6 +44,31 @@ export async function setPreAnnotationBudget(db: Knex, client: Client, job: JobR
   await db('jobs')
     .where({ id: job.id, tenant_id: job.tenant_id })
     .update({ params: db.raw("params || jsonb_build_object('max_cost_usd', ?::text)", [maxCostUsd]), updated_at: db.fn.now() });
+}
+
+/**
+ * Re-runs a finished pre-annotation job's failed items (a new run of the same workflow id).
+ * Refused (JobActionRefused) while the job is open or stalled, when no item failed, and when a
+ * retry already runs (a double click starts one round); a start Temporal refuses is rethrown.
+ */
+export async function retryFailedItems(db: Knex, client: Client, settings: PreAnnotationSettings, job: JobRow): Promise<void> {
+  const before = await currentProgress(client, job);
+  if (before.status === 'stalled' || OPEN_STATUSES.includes(before.status)) {
+    throw new JobActionRefused(`The job is still ${before.status}; retry its failed items once it has ended`);
+  }
+  try {
+    await retryFailedPreAnnotation(db, client, settings, {
+      id: job.id,
+      tenantId: job.tenant_id,
+      projectId: job.project_id,
+      workflowId: job.workflow_id,
+      params: job.params,
+    });
+  } catch (err) {
+    if (err instanceof StartJobRejected) throw new JobActionRefused(`Nothing to retry: ${err.message}`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new JobActionRefused('A retry of this job is already running');
+    throw err;
+  }
 }
 
 function refuseUnlessOpen(progress: CurrentProgress): void {

@@ -21,7 +21,8 @@ export interface StartPreAnnotationRequest {
   maxCostUsd?: string;
 }
 
-type Settings = Pick<
+/** The settings a pre-annotation run takes (batch size, queues, …). */
+export type PreAnnotationSettings = Pick<
   Config,
   | 'TEMPORAL_TASK_QUEUE'
   | 'TEMPORAL_LLM_TASK_QUEUE'
@@ -35,7 +36,7 @@ type Settings = Pick<
  * Creates a pre-annotation job: the job row, its item snapshot and total (one statement), then
  * the workflow. If Temporal refuses the start, the job is marked failed, never left pending.
  */
-export async function startPreAnnotation(db: Knex, client: Client, settings: Settings, req: StartPreAnnotationRequest): Promise<StartedJob & { total: number }> {
+export async function startPreAnnotation(db: Knex, client: Client, settings: PreAnnotationSettings, req: StartPreAnnotationRequest): Promise<StartedJob & { total: number }> {
   const routing = req.project.routing ?? {};
   const engineId = req.engineId ?? (routing.default_engine_id as string | undefined) ?? BUILTIN_LOCAL_ENGINE_ID;
   const fallbackEngineIds = Array.isArray(routing.fallback_engine_ids) ? (routing.fallback_engine_ids as string[]) : [];
@@ -98,7 +99,7 @@ export async function startPreAnnotation(db: Knex, client: Client, settings: Set
 export async function retryFailedPreAnnotation(
   db: Knex,
   client: Client,
-  settings: Settings,
+  settings: PreAnnotationSettings,
   job: { id: string; tenantId: string; projectId: string; workflowId: string; params: Record<string, unknown> },
 ): Promise<{ runId: string; round: number; failed: number }> {
   const [{ count }] = await db('annotations').where({ job_id: job.id, status: 'failed' }).count({ count: '*' });

@@ -1,11 +1,10 @@
 import Router from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { actOnPreAnnotationJob, PRE_ANNOTATION_ACTIONS, setPreAnnotationBudget, type PreAnnotationAction } from '../../jobs/job-actions';
+import { actOnPreAnnotationJob, PRE_ANNOTATION_ACTIONS, retryFailedItems, setPreAnnotationBudget, type PreAnnotationAction } from '../../jobs/job-actions';
 import { preAnnotationResults } from '../../jobs/job-results';
 import { PRE_ANNOTATION_JOB_TYPE } from '../../jobs/job-types';
 import { currentProgress } from '../../jobs/job-views';
-import { JobActionRefused, JobRequestRejected, OPEN_STATUSES, StartJobRejected } from '../../jobs/lifecycle';
-import { retryFailedPreAnnotation, startPreAnnotation } from '../../jobs/start-pre-annotation';
+import { JobActionRefused, JobRequestRejected } from '../../jobs/lifecycle';
+import { startPreAnnotation } from '../../jobs/start-pre-annotation';
 import { cancelSignal, setBudgetSignal } from '../../../workflows/pre-annotation';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { conflict, serviceUnavailable, validationFailed } from '../errors';
@@ -146,21 +145,10 @@ defineRoute(
   async (ctx) => {
     const { db, temporal, config } = ctx.deps;
     const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
-    const before = await currentProgress(temporal.client, job);
-    if (OPEN_STATUSES.includes(before.status as (typeof OPEN_STATUSES)[number]) || before.status === 'stalled') {
-      throw conflict(`The job is still ${before.status}; retry its failed items once it has ended`);
-    }
     try {
-      await retryFailedPreAnnotation(db, temporal.client, config, {
-        id: job.id,
-        tenantId: job.tenant_id,
-        projectId: job.project_id,
-        workflowId: job.workflow_id,
-        params: job.params,
-      });
+      await retryFailedItems(db, temporal.client, config, job);
     } catch (err) {
-      if (err instanceof StartJobRejected) throw conflict(`Nothing to retry: ${err.message}`);
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('A retry of this job is already running');
+      if (err instanceof JobActionRefused) throw conflict(err.message);
       ctx.state.log.error({ err }, 'could not start the retry run');
       throw serviceUnavailable('The workflow engine could not start the retry; try again');
     }
