@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { similarity } from '../../src/annotation/trigram';
+import { BATCH_COVERAGE_JOB_TYPE } from '../../src/jobs/job-types';
 import { startBatchCoverage } from '../../src/jobs/start-batch-coverage';
 import { batchCoverageProgressQuery } from '../../workflows/batch-coverage';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
@@ -89,7 +90,7 @@ test('near-duplicates of the source get the value as suggestions; distinct texts
     annotator_id: 'ann', value: JSON.stringify({ label: 'neutral' }), status: 'submitted',
   });
 
-  const completedBefore = await jobsCompletedCount('batch_coverage', 'completed');
+  const completedBefore = await jobsCompletedCount(BATCH_COVERAGE_JOB_TYPE, 'completed');
   const res = await post({ project_id: project.id, source_item_id: sourceId, value: { label: 'negative' } }, annotator);
   expect(res.status).toBe(202);
   const job = (await res.json()) as Record<string, any>;
@@ -106,7 +107,7 @@ test('near-duplicates of the source get the value as suggestions; distinct texts
 
   const done = await waitForJob(job.job_id);
   expect(done).toMatchObject({ type: 'batch_coverage', status: 'completed', workflow_id: job.workflow_id });
-  expect(await jobsCompletedCount('batch_coverage', 'completed')).toBe(completedBefore + 1);
+  expect(await jobsCompletedCount(BATCH_COVERAGE_JOB_TYPE, 'completed')).toBe(completedBefore + 1);
   expect(done.params).toMatchObject({ source_item_id: sourceId, value: { label: 'negative' }, similarity_threshold: 0.6, max_items: 1000 });
   expect(done.progress).toMatchObject({ total: ids.length - 1, processed: ids.length - 1, needs_review: NEAR.length, percent: 100 });
   expect(done.result).toMatchObject({ suggested: NEAR.length, matched: NEAR.length + 1, skipped_human: 1, stopped_by: 'end_of_items' });

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../migrations/20261125000001_initial_schema';
 import { createValidationActivities } from '../../activities/validation';
+import { VALIDATION_JOB_TYPE } from '../../src/jobs/job-types';
 import { startValidation } from '../../src/jobs/start-validation';
 import { progressQuery as validationProgressQuery } from '../../workflows/validation';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
@@ -131,7 +132,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
     ),
   );
 
-  const completedBefore = await jobsCompletedCount('validation', 'completed');
+  const completedBefore = await jobsCompletedCount(VALIDATION_JOB_TYPE, 'completed');
   const started = await validate({ project_id: project.id });
   // The same answer as every job start: the row's status; no total for a project-wide validation (it counts when it starts).
   expect(Object.keys(started).sort()).toEqual(JOB_ACCEPTED_FIELDS);
@@ -141,7 +142,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect(started.links.temporal_ui).toMatch(/^http:\/\/ui\.test:8233\/namespaces\/default\/workflows\/validation%2F/);
   const job = await waitForJob(started.job_id);
   expect(job).toMatchObject({ type: 'validation', status: 'completed' });
-  expect(await jobsCompletedCount('validation', 'completed')).toBe(completedBefore + 1);
+  expect(await jobsCompletedCount(VALIDATION_JOB_TYPE, 'completed')).toBe(completedBefore + 1);
   expect(job.result).toMatchObject({ items: 12, passed: true, alerts: 1 });
 
   const r = await report(project.id);

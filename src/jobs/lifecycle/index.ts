@@ -6,7 +6,7 @@
  * (src/api/jobs/presenter.ts).
  */
 export { JobRequestRejected, StartJobRejected, JobActionRefused } from './errors';
-export { startJob, startJobWorkflow, type NewJob, type JobItems, type JobWorkflowStart, type StartedJob } from './start';
+export { createJobRow, startJob, startJobWorkflow, type NewJob, type JobItems, type JobWorkflowStart, type StartedJob } from './start';
 export { recordJobProgress, type ReportingJob } from './progress';
 export { finishJob, type JobOutcome, type JobEndedBy } from './finish';
 export { OPEN_STATUSES, ENDED_STATUSES } from './statuses';

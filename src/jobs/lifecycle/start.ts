@@ -50,7 +50,7 @@ export interface StartedJob {
  * job is marked failed (never left pending) and the error is rethrown.
  */
 export async function startJob<W extends Workflow>(db: Knex, client: Client, job: NewJob, items: JobItems, start: JobWorkflowStart<W>): Promise<StartedJob> {
-  const { status, total } = await insertJobWithItems(db, job, items);
+  const { status, total } = await createJobRow(db, job, items);
   const runId = await startJobWorkflow(db, client, job, start, { newRunOf: 'new job' });
   return { jobId: job.id, workflowId: job.workflowId, runId, status, total };
 }
@@ -98,8 +98,11 @@ export async function startJobWorkflow<W extends Workflow>(
   return runId;
 }
 
-/** The job row, its item snapshot and the total in one statement (all or nothing). */
-async function insertJobWithItems(db: Knex, job: NewJob, items: JobItems): Promise<{ status: JobStatus; total: number | null }> {
+/**
+ * Writes the job row, its item snapshot and the total in one statement (all or nothing). Explicit
+ * ids that are not all the project's items write nothing: StartJobRejected on `item_ids`.
+ */
+export async function createJobRow(db: Knex, job: NewJob, items: JobItems): Promise<{ status: JobStatus; total: number | null }> {
   const jobValues = [job.id, job.tenantId, job.projectId, job.type, job.workflowId, JSON.stringify(job.params), job.createdBy];
   if (items.kind === 'none') {
     await db('jobs').insert({
