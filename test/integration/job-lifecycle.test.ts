@@ -63,7 +63,7 @@ test('progress records the reporting run; finish writes row and event once and c
   const { tenantId, projectId } = await seedProject(tdb.db);
   const job = newJob(tenantId, projectId, VALIDATION_JOB_TYPE);
   await createJobRow(tdb.db, { ...job, progress: {} }, { kind: 'none' });
-  const reporting = { tenantId, projectId, jobId: job.id, jobType: VALIDATION_JOB_TYPE };
+  const reporting = { tenantId, projectId, jobId: job.id, jobType: VALIDATION_JOB_TYPE } as const;
   await recordJobProgress(tdb.db, { ...reporting, status: 'running', runId: 'run-1' }, { total: 4, processed: 2 });
   await recordJobProgress(tdb.db, { ...reporting, status: 'running', runId: 'run-2' }, { total: 4, processed: 3 });
   expect(await tdb.db('jobs').where({ id: job.id }).first('run_id', 'progress')).toEqual({ run_id: 'run-2', progress: { total: 4, processed: 3 } });
@@ -90,7 +90,7 @@ test('ended from outside while open: cancelled, with its audit entry and event',
   const { tenantId, projectId } = await seedProject(tdb.db);
   const job = newJob(tenantId, projectId);
   await createJobRow(tdb.db, job, { kind: 'unannotated' });
-  const reporting = { tenantId, projectId, jobId: job.id, jobType: PRE_ANNOTATION_JOB_TYPE };
+  const reporting = { tenantId, projectId, jobId: job.id, jobType: PRE_ANNOTATION_JOB_TYPE } as const;
   const ended = await finishJob(tdb.db, reporting, { status: 'cancelled', error: 'stuck', details: { error: 'stuck' } }, { actor: 'u1', action: 'job.terminated', details: { reason: 'stuck' } });
   expect(ended).toBe(true);
   expect(await tdb.db('jobs').where({ id: job.id }).first()).toMatchObject({ status: 'cancelled', error: 'stuck' });
