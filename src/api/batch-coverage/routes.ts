@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { BATCH_COVERAGE_JOB_TYPE } from '../../jobs/job-types';
 import { startBatchCoverage } from '../../jobs/start-batch-coverage';
+import { batchCoverage } from '../../../workflows/batch-coverage';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { validationFailed, zodIssues } from '../errors';
 import { goldLabelSchema } from '../items/schema';
@@ -22,7 +23,7 @@ defineRoute(
     tags: ['batch-coverage'],
     summary: 'Apply a value to the items most like a source item',
     description:
-      'Starts a `batchCoverage` workflow that pages through the project’s items, computes the trigram similarity (pg_trgm `similarity()`, or the same definition in-process where the extension is unavailable) of each item’s text to the source item’s, and records `value` as a suggestion (source `ai`, status `needs_review`, confidence = similarity, annotator `batch-coverage`) for every item at or above `similarity_threshold` — never the source item itself, never an item a person has already annotated — up to `max_items`. Progress: GET /annotation/jobs/{job_id}.',
+      `Starts a \`${batchCoverage.name}\` workflow that pages through the project’s items, computes the trigram similarity (pg_trgm \`similarity()\`, or the same definition in-process where the extension is unavailable) of each item’s text to the source item’s, and records \`value\` as a suggestion (source \`ai\`, status \`needs_review\`, confidence = similarity, annotator \`batch-coverage\`) for every item at or above \`similarity_threshold\` — never the source item itself, never an item a person has already annotated — up to \`max_items\`. Progress: GET /annotation/jobs/{job_id}.`,
     roles: ['manager', 'annotator'],
     request: { body: BatchCoverageBody },
     responses: { 202: { description: 'The job was started', schema: JobAccepted } },

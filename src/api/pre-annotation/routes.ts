@@ -5,7 +5,7 @@ import { PRE_ANNOTATION_JOB_TYPE } from '../../jobs/job-types';
 import { currentProgress } from '../../jobs/job-views';
 import { JobActionRefused, JobRequestRejected } from '../../jobs/lifecycle';
 import { startPreAnnotation } from '../../jobs/start-pre-annotation';
-import { cancelSignal, setBudgetSignal } from '../../../workflows/pre-annotation';
+import { cancelSignal, preAnnotation, progressQuery, setBudgetSignal } from '../../../workflows/pre-annotation';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { conflict, serviceUnavailable, validationFailed } from '../errors';
 import { findJobForPrincipal, linksFor, startJobAndAnswer } from '../jobs/access';
@@ -33,7 +33,7 @@ defineRoute(
     tags: ['pre-annotation'],
     summary: 'Start a pre-annotation job',
     description:
-      'Snapshots the items (the given ids, or every item with no AI annotation yet) and starts a `preAnnotation` workflow that annotates them in batches with the chosen engine.',
+      `Snapshots the items (the given ids, or every item with no AI annotation yet) and starts a \`${preAnnotation.name}\` workflow that annotates them in batches with the chosen engine.`,
     roles: ['manager'],
     request: { body: PreAnnotateBody },
     responses: { 202: { description: 'The job was started', schema: JobAccepted } },
@@ -66,7 +66,7 @@ defineRoute(
     path: '/annotation/pre-annotate/:job_id/progress',
     tags: ['pre-annotation'],
     summary: 'Progress of a pre-annotation job',
-    description: 'Live from the workflow’s `progress` query while it runs; from the job row once the run is closed.',
+    description: `Live from the workflow’s \`${progressQuery.name}\` query while it runs; from the job row once the run is closed.`,
     request: { params: JobParams },
     responses: { 200: { description: 'Progress', schema: PreAnnotationProgressResponse } },
   },

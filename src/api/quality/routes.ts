@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { VALIDATION_JOB_TYPE } from '../../jobs/job-types';
 import { startValidation } from '../../jobs/start-validation';
+import { validation } from '../../../workflows/validation';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { notFound } from '../errors';
 import { startJobAndAnswer } from '../jobs/access';
@@ -40,7 +41,7 @@ async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req:
 }
 
 const VALIDATE_DESCRIPTION =
-  'Starts a `validation` workflow over the project (or the given items, or a job’s items): agreement over human annotations ' +
+  `Starts a \`${validation.name}\` workflow over the project (or the given items, or a job’s items): agreement over human annotations ` +
   '(Krippendorff’s alpha nominal, Fleiss’ kappa, pairwise Cohen’s kappa, percent agreement), per-annotator gold accuracy and ' +
   'leave-one-out agreement with consensus, AI acceptance and accuracy against final labels (gold, else the human majority, ties ' +
   'to the first label) per engine, label distribution; then inconsistencies (near-duplicate items with different final labels, ' +
