@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JobCounters } from '../src/annotation/job-progress';
 import { setSimilarity, trigrams } from '../src/annotation/trigram';
-import { appendEvent } from '../src/events/outbox';
-import { recordJobProgress } from '../src/jobs/job-row';
+import { BATCH_COVERAGE_JOB_TYPE } from '../src/jobs/job-types';
+import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
+import { schedulingRunId } from './run-id';
 import type { AnnotationValue } from '../src/llm/types';
 
 export const BATCH_COVERAGE_ANNOTATOR = 'batch-coverage';
@@ -74,9 +75,10 @@ export function createBatchCoverageActivities(deps: BatchCoverageDeps) {
   return {
     /** Marks the job running; the items to scan are the project's up to its current last seq. */
     async startBatchCoverageJob(input: { tenantId: string; projectId: string; jobId: string; sourceItemId: string }) {
+      const runId = schedulingRunId();
       const [job] = await db('jobs')
         .where({ id: input.jobId, tenant_id: input.tenantId })
-        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), updated_at: db.fn.now() })
+        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), ...(runId ? { run_id: runId } : {}), updated_at: db.fn.now() })
         .returning(['started_at']);
       if (!job) throw new Error(`job ${input.jobId} not found`);
       const [{ max_seq, count }] = await db('items')
@@ -157,28 +159,17 @@ export function createBatchCoverageActivities(deps: BatchCoverageDeps) {
     /** Keeps the job row and the outbox in step with the workflow (monotonic: never goes back). */
     async recordBatchCoverageProgress(input: BatchCoverageProgressInput): Promise<void> {
       const progress = { total: input.total, ...input.counters, matched: input.matched, skipped_human: input.skippedHuman };
-      await recordJobProgress(db, { ...input, jobType: 'batch_coverage' }, progress);
+      await recordJobProgress(db, { ...input, jobType: BATCH_COVERAGE_JOB_TYPE, runId: schedulingRunId() }, progress);
     },
 
     async finishBatchCoverageJob(input: BatchCoverageProgressInput & { status: 'completed' | 'cancelled'; stoppedBy: string }): Promise<void> {
       const progress = { total: input.total, ...input.counters, matched: input.matched, skipped_human: input.skippedHuman };
       const result = { ...progress, suggested: input.counters.needs_review, stopped_by: input.stoppedBy };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .update({
-          status: input.status,
-          progress: JSON.stringify(progress),
-          result: JSON.stringify(result),
-          completed_at: db.fn.now(),
-          updated_at: db.fn.now(),
-        });
-      await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.completed',
-        payload: { job_id: input.jobId, job_type: 'batch_coverage', status: input.status, ...result },
-        dedupeKey: `job.completed:${input.jobId}`,
-      });
+      await finishJob(
+        db,
+        { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, jobType: BATCH_COVERAGE_JOB_TYPE, runId: schedulingRunId() },
+        { status: input.status, progress, result, details: result },
+      );
     },
   };
 }

@@ -7,8 +7,9 @@ import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
 import { Semaphore } from '../src/annotation/semaphore';
 import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
-import { recordJobProgress } from '../src/jobs/job-row';
-import { metrics } from '../src/metrics';
+import { PRE_ANNOTATION_JOB_TYPE } from '../src/jobs/job-types';
+import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
+import { schedulingRunId } from './run-id';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from '../src/data/project-context';
 
@@ -110,13 +111,15 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
   return {
     /** Marks the job running and says how many items it covers. */
     async startPreAnnotationJob({ jobId }: { jobId: string }): Promise<{ total: number; startedAt: string }> {
+      const runId = schedulingRunId();
       const [job] = await db('jobs')
         .where({ id: jobId })
-        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), updated_at: db.fn.now() })
-        .returning(['started_at']);
+        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), ...(runId ? { run_id: runId } : {}), updated_at: db.fn.now() })
+        .returning(['started_at', db.raw("progress->'total' AS total")]);
       if (!job) throw new Error(`job ${jobId} not found`);
-      const [{ count }] = await db('job_items').where({ job_id: jobId }).count({ count: '*' });
-      return { total: Number(count), startedAt: new Date(job.started_at).toISOString() };
+      // The start wrote the snapshot's size with it; only a row from before that is counted here.
+      const total = job.total ?? Number((await db('job_items').where({ job_id: jobId }).count({ count: '*' }))[0].count);
+      return { total: Number(total), startedAt: new Date(job.started_at).toISOString() };
     },
 
     /**
@@ -244,7 +247,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     }): Promise<{ spentUsd: string }> {
       const progress = { total: input.total, ...input.counters };
       const eventKey = input.round ? `retry-${input.round}:${progress.processed}` : undefined;
-      await recordJobProgress(db, { ...input, jobType: 'pre_annotation' }, progress, eventKey);
+      await recordJobProgress(db, { ...input, jobType: PRE_ANNOTATION_JOB_TYPE, runId: schedulingRunId() }, progress, eventKey);
       return { spentUsd: await jobSpend(db, input.tenantId, input.jobId) };
     },
 
@@ -277,7 +280,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
           type: 'job.progress',
           payload: {
             job_id: input.jobId,
-            job_type: 'pre_annotation',
+            job_type: PRE_ANNOTATION_JOB_TYPE,
             status: 'paused',
             reason: 'budget_exhausted',
             spent_usd: input.spentUsd ?? null,
@@ -301,24 +304,11 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       // Every batch has finished: the spend is final (the sum of the job's ledger rows).
       const spent = await db('jobs').where({ id: input.jobId, tenant_id: input.tenantId }).first('cost_usd');
       const result = { ...progress, spent_usd: canonicalDecimal(spent?.cost_usd) };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .update({
-          status: input.status,
-          progress: JSON.stringify(progress),
-          result: JSON.stringify(result),
-          error: input.error ?? null,
-          completed_at: db.fn.now(),
-          updated_at: db.fn.now(),
-        });
-      const appended = await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.completed',
-        payload: { job_id: input.jobId, job_type: 'pre_annotation', status: input.status, ...result },
-        dedupeKey: `job.completed:${input.jobId}`,
-      });
-      if (appended) metrics.jobsCompleted.inc({ type: 'pre_annotation', status: input.status }); // once, not per retry
+      await finishJob(
+        db,
+        { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, jobType: PRE_ANNOTATION_JOB_TYPE, runId: schedulingRunId() },
+        { status: input.status, progress, result, error: input.error ?? null, details: result },
+      );
     },
   };
 }

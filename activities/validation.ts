@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { appendEvent } from '../src/events/outbox';
-import { recordJobProgress } from '../src/jobs/job-row';
+import { schedulingRunId } from './run-id';
+import { VALIDATION_JOB_TYPE } from '../src/jobs/job-types';
+import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { detectAiDisagreement } from '../src/quality/ai-disagreement';
 import { detectDrift } from '../src/quality/drift';
 import { NearDuplicateIndex } from '../src/quality/near-duplicates';
@@ -15,13 +17,12 @@ import {
   insertInconsistencies,
   loadQualityPage,
   suggestionFeedback,
-  VALIDATION_JOB_TYPE,
   type InconsistencyRow,
   type PageQuery,
   type ValidationScope,
 } from '../src/data/quality-data';
 
-export { loadQualityPage, VALIDATION_JOB_TYPE, type ValidationScope };
+export { loadQualityPage, type ValidationScope };
 
 export interface ValidationDeps {
   db: Knex;
@@ -53,27 +54,29 @@ export function createValidationActivities(deps: ValidationDeps) {
     async startValidationJob(input: { tenantId: string; projectId: string; jobId: string; scope: ValidationScope; pageSize: number }): Promise<StartValidationResult> {
       const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first();
       if (!project) throw new Error(`project ${input.projectId} not found`);
-      const [job] = await db('jobs')
-        .where({ id: input.jobId })
-        .update({ status: 'running', started_at: db.raw('COALESCE(started_at, now())'), updated_at: db.fn.now() })
-        .returning(['started_at']);
-      if (!job) throw new Error(`job ${input.jobId} not found`);
-      const [{ count }] =
-        input.scope.kind === 'project'
-          ? await db('items').where({ project_id: input.projectId, tenant_id: input.tenantId }).count({ count: '*' })
-          : await db('job_items').where({ job_id: input.scope.jobId }).count({ count: '*' });
-      const total = Number(count);
       // Page boundaries: the seq of every pageSize-th item, so that pages are dense (items.seq is
-      // shared by every project) and can run side by side. One index-only scan.
+      // shared by every project) and can run side by side; and the count. One index-only scan.
       const { rows: starts } = await db.raw(
         input.scope.kind === 'project'
-          ? `SELECT seq FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM items WHERE project_id = ? AND tenant_id = ?) s
+          ? `SELECT seq, n FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn, count(*) OVER () AS n FROM items WHERE project_id = ? AND tenant_id = ?) s
               WHERE (rn - 1) % ? = 0 ORDER BY seq`
-          : `SELECT seq FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM job_items WHERE job_id = ?) s
+          : `SELECT seq, n FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn, count(*) OVER () AS n FROM job_items WHERE job_id = ?) s
               WHERE (rn - 1) % ? = 0 ORDER BY seq`,
         input.scope.kind === 'project' ? [input.projectId, input.tenantId, input.pageSize] : [input.scope.jobId, input.pageSize],
       );
-      await db('jobs').where({ id: input.jobId }).update({ progress: JSON.stringify({ total, processed: 0, phase: 'metrics' }) });
+      const total = starts.length ? Number(starts[0].n) : 0;
+      const runId = schedulingRunId();
+      const [job] = await db('jobs')
+        .where({ id: input.jobId })
+        .update({
+          status: 'running',
+          started_at: db.raw('COALESCE(started_at, now())'),
+          progress: JSON.stringify({ total, processed: 0, phase: 'metrics' }),
+          ...(runId ? { run_id: runId } : {}),
+          updated_at: db.fn.now(),
+        })
+        .returning(['started_at']);
+      if (!job) throw new Error(`job ${input.jobId} not found`);
       return {
         total,
         pageStarts: (starts as { seq: string | number }[]).map((r) => Number(r.seq)),
@@ -95,7 +98,7 @@ export function createValidationActivities(deps: ValidationDeps) {
     /** Job row and outbox in step with the workflow (monotonic). */
     async recordValidationProgress(input: { tenantId: string; projectId: string; jobId: string; total: number; processed: number; phase: string }): Promise<void> {
       const progress = { total: input.total, processed: input.processed, phase: input.phase };
-      await recordJobProgress(db, { ...input, jobType: VALIDATION_JOB_TYPE, status: 'running' }, progress, `${input.phase}:${input.processed}`);
+      await recordJobProgress(db, { ...input, jobType: VALIDATION_JOB_TYPE, runId: schedulingRunId(), status: 'running' }, progress, `${input.phase}:${input.processed}`);
     },
 
     /**
@@ -354,23 +357,11 @@ export function createValidationActivities(deps: ValidationDeps) {
       error?: string;
     }): Promise<void> {
       const progress = { total: input.total, processed: input.processed, phase: 'done' };
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .update({
-          status: input.status,
-          progress: JSON.stringify(progress),
-          result: JSON.stringify(input.result),
-          error: input.error ?? null,
-          completed_at: db.fn.now(),
-          updated_at: db.fn.now(),
-        });
-      await appendEvent(db, {
-        tenantId: input.tenantId,
-        projectId: input.projectId,
-        type: 'job.completed',
-        payload: { job_id: input.jobId, job_type: VALIDATION_JOB_TYPE, status: input.status, ...progress, ...input.result },
-        dedupeKey: `job.completed:${input.jobId}`,
-      });
+      await finishJob(
+        db,
+        { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, jobType: VALIDATION_JOB_TYPE, runId: schedulingRunId() },
+        { status: input.status, progress, result: input.result, error: input.error ?? null, details: { ...progress, ...input.result } },
+      );
     },
   };
 }

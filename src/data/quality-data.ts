@@ -13,8 +13,6 @@ import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 /** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
 export type ValidationScope = { kind: 'project' } | { kind: 'job'; jobId: string };
 
-export const VALIDATION_JOB_TYPE = 'validation';
-
 /** Human annotations in these states are not judgements (yet, or any more). */
 export const NON_JUDGEMENT_STATUSES = ['draft', 'rejected', 'superseded', 'deleted', 'skipped'];
 

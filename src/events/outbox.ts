@@ -45,9 +45,13 @@ export async function appendEvent(db: Knex, event: NewEvent): Promise<string | n
 /**
  * Runs `writes` (inserts, updates or deletes) and appends `event` in ONE statement: one round
  * trip, and all or nothing (a failed write appends nothing). Returns the event id, or null for a
- * duplicate.
+ * duplicate. A raw write (a statement knex cannot build) sees the snapshot before every write.
  */
-export async function writeWithEvent(db: Knex, writes: Knex.QueryBuilder | Knex.QueryBuilder[], event: NewEvent): Promise<string | null> {
+export async function writeWithEvent(
+  db: Knex,
+  writes: Knex.QueryBuilder | Knex.Raw | (Knex.QueryBuilder | Knex.Raw)[],
+  event: NewEvent,
+): Promise<string | null> {
   const ctes: string[] = [];
   const bindings: Knex.RawBinding[] = [];
   for (const [i, write] of (Array.isArray(writes) ? writes : [writes]).entries()) {

@@ -1,31 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { progressView, ZERO_COUNTERS, type JobCounters, type JobProgressView, type JobStatus } from '../annotation/job-progress';
-import { temporalUiLink } from '../temporal/workflow-ids';
 import { canonicalDecimal } from '../annotation/budget';
-import type { PreAnnotationProgress } from '../../workflows/pre-annotation';
+import type { JobRow } from '../db/models';
+import { batchCoverageProgressQuery } from '../../workflows/batch-coverage';
+import { progressQuery as preAnnotationProgressQuery } from '../../workflows/pre-annotation';
+import { BATCH_COVERAGE_JOB_TYPE, PRE_ANNOTATION_JOB_TYPE } from './job-types';
+import { OPEN_STATUSES } from './lifecycle';
 import { stallOf } from './stalled';
-
-export interface JobRow {
-  id: string;
-  tenant_id: string;
-  project_id: string;
-  type: string;
-  status: JobStatus;
-  workflow_id: string;
-  run_id: string | null;
-  params: Record<string, unknown>;
-  progress: Record<string, unknown>;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  created_by: string;
-  created_at: Date;
-  started_at: Date | null;
-  updated_at: Date;
-  completed_at: Date | null;
-  /** LLM spend, numeric(20,10) as a string; equals the sum of the job's llm_usage rows. */
-  cost_usd?: string;
-}
 
 /** What a job has spent and may spend; the pause reason while paused ('manual' | 'budget'). */
 export interface JobSpend {
@@ -34,8 +16,24 @@ export interface JobSpend {
   pause_reason?: string | null;
 }
 
-/** Jobs whose workflow answers the `progress` query (PreAnnotationProgress's shape) while open. */
-export const LIVE_PROGRESS_TYPES = ['pre_annotation', 'batch_coverage'];
+/** What the live progress queries answer in common (pre-annotation adds its budget). */
+interface LiveProgress {
+  status: JobStatus;
+  total: number;
+  counters: JobCounters;
+  startedAt: string;
+  updatedAt: string;
+  maxCostUsd?: string | null;
+  pauseReason?: string | null;
+}
+
+type Handle = ReturnType<Client['workflow']['getHandle']>;
+
+/** How to ask each job type whose workflow answers a progress query while open. */
+const LIVE_PROGRESS: Record<string, (handle: Handle) => Promise<LiveProgress>> = {
+  [PRE_ANNOTATION_JOB_TYPE]: (handle) => handle.query(preAnnotationProgressQuery),
+  [BATCH_COVERAGE_JOB_TYPE]: (handle) => handle.query(batchCoverageProgressQuery),
+};
 
 /** Spend from the row (exact: the ledger's sum), the budget from the live run when known. */
 export function spendOf(job: JobRow, live?: { maxCostUsd?: string | null; pauseReason?: string | null }): JobSpend {
@@ -47,8 +45,6 @@ export function spendOf(job: JobRow, live?: { maxCostUsd?: string | null; pauseR
     ...(reason ? { pause_reason: reason } : {}),
   };
 }
-
-export const OPEN_STATUSES: JobStatus[] = ['pending', 'running', 'paused'];
 
 export async function findJob(db: Knex, tenantId: string, jobId: string, type?: string): Promise<JobRow | undefined> {
   const q = db('jobs').where({ id: jobId, tenant_id: tenantId });
@@ -85,12 +81,11 @@ export type CurrentProgress = (JobProgressView | (Omit<JobProgressView, 'status'
  */
 export async function currentProgress(client: Client, job: JobRow): Promise<CurrentProgress> {
   if (!OPEN_STATUSES.includes(job.status)) return progressFromRow(job);
-  if (!LIVE_PROGRESS_TYPES.includes(job.type)) return stalledOr(client, job, progressFromRow(job));
+  const ask = LIVE_PROGRESS[job.type];
+  if (!ask) return stalledOr(client, job, progressFromRow(job));
   try {
     // A deadline on the call itself: a stuck run never answers, and the call must not outlive the request.
-    const live = await client.withDeadline(Date.now() + 3000, () =>
-      client.workflow.getHandle(job.workflow_id).query<PreAnnotationProgress>('progress'),
-    );
+    const live = await client.withDeadline(Date.now() + 3000, () => ask(client.workflow.getHandle(job.workflow_id)));
     const view = progressView({
       status: live.status,
       total: live.total,
@@ -107,77 +102,4 @@ export async function currentProgress(client: Client, job: JobRow): Promise<Curr
 async function stalledOr(client: Client, job: JobRow, progress: JobProgressView & JobSpend): Promise<CurrentProgress> {
   const stall = await stallOf(client, job.workflow_id);
   return stall ? { ...progress, status: 'stalled', error: `workflow task failed ${stall.attempts} times: ${stall.message}` } : progress;
-}
-
-export interface JobLinks {
-  self: string;
-  progress: string;
-  results?: string;
-  temporal_ui: string;
-}
-
-export function jobLinks(job: Pick<JobRow, 'id' | 'type' | 'workflow_id' | 'run_id'>, uiUrl: string, namespace: string): JobLinks {
-  const base = '/api/v1/annotation';
-  const links: JobLinks = {
-    self: `${base}/jobs/${job.id}`,
-    progress: `${base}/jobs/${job.id}`,
-    temporal_ui: temporalUiLink(uiUrl, namespace, job.workflow_id, job.run_id),
-  };
-  if (job.type === 'pre_annotation') {
-    links.progress = `${base}/pre-annotate/${job.id}/progress`;
-    links.results = `${base}/pre-annotate/${job.id}/results`;
-  }
-  if (job.type === 'batch_coverage') links.results = `${base}/batch-coverage/${job.id}/results`;
-  return links;
-}
-
-/** The job as the API shows it. */
-export function presentJob(job: JobRow, progress: CurrentProgress, links: JobLinks) {
-  return {
-    job_id: job.id,
-    type: job.type,
-    project_id: job.project_id,
-    status: progress.status,
-    workflow_id: job.workflow_id,
-    run_id: job.run_id,
-    params: job.params,
-    progress,
-    result: job.result,
-    error: job.error ?? ('error' in progress ? progress.error : null),
-    created_by: job.created_by,
-    created_at: iso(job.created_at),
-    started_at: iso(job.started_at),
-    updated_at: iso(job.updated_at),
-    completed_at: iso(job.completed_at),
-    links,
-  };
-}
-
-/** One page of a pre-annotation job's results, in the job's item order. */
-export async function preAnnotationResults(db: Knex, jobId: string, page: number, pageSize: number, status?: string) {
-  const base = db('annotations as a').join('job_items as ji', function () {
-    this.on('ji.job_id', 'a.job_id').andOn('ji.item_id', 'a.item_id');
-  }).where('a.job_id', jobId);
-  if (status) base.andWhere('a.status', status);
-  const [{ count }] = await base.clone().count({ count: '*' });
-  const rows = await base
-    .clone()
-    .join('items as i', 'i.id', 'a.item_id')
-    .orderBy('ji.seq')
-    .offset((page - 1) * pageSize)
-    .limit(pageSize)
-    .select('a.item_id', 'i.external_id', 'a.value', 'a.confidence', 'a.engine_id', 'a.status', 'a.error', 'a.created_at');
-  return {
-    total: Number(count),
-    items: rows.map((r) => ({
-      item_id: r.item_id,
-      external_id: r.external_id,
-      value: r.value,
-      confidence: r.confidence,
-      engine_id: r.engine_id,
-      status: r.status,
-      ...(r.error ? { error: r.error } : {}),
-      created_at: iso(r.created_at),
-    })),
-  };
 }

@@ -3,11 +3,10 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { AnnotationValue } from '../llm/types';
-import { startJobWorkflow } from './job-workflow';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { BatchCoverageInput } from '../../workflows/batch-coverage';
-
-export const BATCH_COVERAGE_JOB_TYPE = 'batch_coverage';
+import { batchCoverage, type BatchCoverageInput } from '../../workflows/batch-coverage';
+import { BATCH_COVERAGE_JOB_TYPE } from './job-types';
+import { startJob, type StartedJob } from './lifecycle';
 export const BATCH_COVERAGE_PAGE_SIZE = 1000;
 export const BATCH_COVERAGE_PAGES_PER_RUN = 100;
 
@@ -25,7 +24,7 @@ export interface StartBatchCoverageRequest {
 }
 
 /**
- * Creates a batch-coverage job (its row, then the `batchCoverage` workflow). If Temporal
+ * Creates a batch-coverage job (its row, then its workflow). If Temporal
  * refuses the start, the job is marked failed, never left pending.
  */
 export async function startBatchCoverage(
@@ -33,7 +32,7 @@ export async function startBatchCoverage(
   client: Client,
   settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
   req: StartBatchCoverageRequest,
-): Promise<{ jobId: string; workflowId: string; runId: string }> {
+): Promise<StartedJob> {
   const jobId = crypto.randomUUID();
   const workflowId = workflowIds.batchCoverage(req.tenantId, jobId);
   const input: BatchCoverageInput = {
@@ -47,31 +46,26 @@ export async function startBatchCoverage(
     pageSize: req.pageSize ?? BATCH_COVERAGE_PAGE_SIZE,
     pagesPerRun: req.pagesPerRun ?? BATCH_COVERAGE_PAGES_PER_RUN,
   };
-  await db('jobs').insert({
-    id: jobId,
-    tenant_id: req.tenantId,
-    project_id: req.projectId,
-    type: BATCH_COVERAGE_JOB_TYPE,
-    status: 'pending',
-    workflow_id: workflowId,
-    params: JSON.stringify({
-      source_item_id: req.sourceItemId,
-      value: req.value,
-      similarity_threshold: req.similarityThreshold,
-      max_items: req.maxItems,
-    }),
-    progress: JSON.stringify({ total: 0, processed: 0 }),
-    created_by: req.userId,
-  });
-  const { runId } = await startJobWorkflow(db, client, {
-    id: jobId,
-    tenantId: req.tenantId,
-    projectId: req.projectId,
-    type: BATCH_COVERAGE_JOB_TYPE,
-    workflowType: 'batchCoverage',
-    workflowId,
-    taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    args: [input],
-  });
-  return { jobId, workflowId, runId };
+  return startJob(
+    db,
+    client,
+    {
+      id: jobId,
+      tenantId: req.tenantId,
+      projectId: req.projectId,
+      type: BATCH_COVERAGE_JOB_TYPE,
+      workflowId,
+      createdBy: req.userId,
+      params: {
+        source_item_id: req.sourceItemId,
+        value: req.value,
+        similarity_threshold: req.similarityThreshold,
+        max_items: req.maxItems,
+      },
+      // The workflow's first activity counts the project's items.
+      progress: { total: 0, processed: 0 },
+    },
+    { kind: 'none' },
+    { workflow: batchCoverage, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+  );
 }

@@ -4,10 +4,9 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../llm/builtin-engines';
 import { workflowIds } from '../temporal/workflow-ids';
-import type { PreAnnotationInput } from '../../workflows/pre-annotation';
-import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';
-
-export const PRE_ANNOTATION_JOB_TYPE = 'pre_annotation';
+import { preAnnotation, type PreAnnotationInput } from '../../workflows/pre-annotation';
+import { PRE_ANNOTATION_JOB_TYPE } from './job-types';
+import { startJob, startJobWorkflow, StartJobRejected, type StartedJob } from './lifecycle';
 
 export interface StartPreAnnotationRequest {
   tenantId: string;
@@ -22,9 +21,8 @@ export interface StartPreAnnotationRequest {
   maxCostUsd?: string;
 }
 
-export { StartJobRejected };
-
-type Settings = Pick<
+/** The settings a pre-annotation run takes (batch size, queues, …). */
+export type PreAnnotationSettings = Pick<
   Config,
   | 'TEMPORAL_TASK_QUEUE'
   | 'TEMPORAL_LLM_TASK_QUEUE'
@@ -35,22 +33,17 @@ type Settings = Pick<
 >;
 
 /**
- * Creates a pre-annotation job: the job row and its item snapshot in one transaction, then
+ * Creates a pre-annotation job: the job row, its item snapshot and total (one statement), then
  * the workflow. If Temporal refuses the start, the job is marked failed, never left pending.
  */
-export async function startPreAnnotation(
-  db: Knex,
-  client: Client,
-  settings: Settings,
-  req: StartPreAnnotationRequest,
-): Promise<{ jobId: string; workflowId: string; runId: string; total: number }> {
+export async function startPreAnnotation(db: Knex, client: Client, settings: PreAnnotationSettings, req: StartPreAnnotationRequest): Promise<StartedJob & { total: number }> {
   const routing = req.project.routing ?? {};
   const engineId = req.engineId ?? (routing.default_engine_id as string | undefined) ?? BUILTIN_LOCAL_ENGINE_ID;
   const fallbackEngineIds = Array.isArray(routing.fallback_engine_ids) ? (routing.fallback_engine_ids as string[]) : [];
   const engine = await db('engines')
     .where({ id: engineId, enabled: true })
     .andWhere((q) => q.where('tenant_id', req.tenantId).orWhereNull('tenant_id'))
-    .first();
+    .first('id');
   if (!engine) throw new StartJobRejected(req.engineId ? 'engine_id' : 'project.routing.default_engine_id', `engine ${engineId} not found`);
 
   const jobId = crypto.randomUUID();
@@ -69,16 +62,17 @@ export async function startPreAnnotation(
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     ...(req.maxCostUsd ? { maxCostUsd: req.maxCostUsd } : {}),
   };
-
-  const total = await db.transaction(async (trx) => {
-    await trx('jobs').insert({
+  const started = await startJob(
+    db,
+    client,
+    {
       id: jobId,
-      tenant_id: req.tenantId,
-      project_id: req.project.id,
+      tenantId: req.tenantId,
+      projectId: req.project.id,
       type: PRE_ANNOTATION_JOB_TYPE,
-      status: 'pending',
-      workflow_id: workflowId,
-      params: JSON.stringify({
+      workflowId,
+      createdBy: req.userId,
+      params: {
         engine_id: engineId,
         fallback_engine_ids: fallbackEngineIds,
         batch_size: input.batchSize,
@@ -86,40 +80,13 @@ export async function startPreAnnotation(
         instructions: input.instructions ?? null,
         item_ids: req.itemIds ? req.itemIds.length : 'unannotated',
         ...(req.maxCostUsd ? { max_cost_usd: req.maxCostUsd } : {}),
-      }),
-      created_by: req.userId,
-    });
-    return snapshotItems(trx, req, jobId);
-  });
-  await db('jobs').where({ id: jobId }).update({ progress: JSON.stringify({ total, processed: 0 }) });
-
-  const { runId } = await startJobWorkflow(db, client, {
-    id: jobId,
-    tenantId: req.tenantId,
-    projectId: req.project.id,
-    type: PRE_ANNOTATION_JOB_TYPE,
-    workflowType: 'preAnnotation',
-    workflowId,
-    taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    args: [input],
-  });
-  return { jobId, workflowId, runId, total };
-}
-
-/** Writes the job's item list (seq 0..n-1) and returns n. Explicit ids must all be the project's. */
-async function snapshotItems(trx: Knex.Transaction, req: StartPreAnnotationRequest, jobId: string): Promise<number> {
-  if (req.itemIds) return snapshotJobItemIds(trx, { id: jobId, tenantId: req.tenantId, projectId: req.project.id }, req.itemIds);
-  // Default: every item of the project with no AI annotation yet, in insertion order.
-  await trx.raw(
-    `INSERT INTO job_items (job_id, seq, item_id)
-     SELECT ?, (row_number() OVER (ORDER BY i.seq)) - 1, i.id
-       FROM items i
-      WHERE i.project_id = ? AND i.tenant_id = ?
-        AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.source = 'ai' AND a.status <> 'failed')`,
-    [jobId, req.project.id, req.tenantId],
+      },
+    },
+    // Default: every item of the project with no AI annotation yet, in insertion order.
+    req.itemIds ? { kind: 'ids', itemIds: req.itemIds } : { kind: 'unannotated' },
+    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
   );
-  const [{ count }] = await trx('job_items').where({ job_id: jobId }).count({ count: '*' });
-  return Number(count);
+  return { ...started, total: started.total ?? 0 };
 }
 
 /**
@@ -132,7 +99,7 @@ async function snapshotItems(trx: Knex.Transaction, req: StartPreAnnotationReque
 export async function retryFailedPreAnnotation(
   db: Knex,
   client: Client,
-  settings: Settings,
+  settings: PreAnnotationSettings,
   job: { id: string; tenantId: string; projectId: string; workflowId: string; params: Record<string, unknown> },
 ): Promise<{ runId: string; round: number; failed: number }> {
   const [{ count }] = await db('annotations').where({ job_id: job.id, status: 'failed' }).count({ count: '*' });
@@ -159,18 +126,13 @@ export async function retryFailedPreAnnotation(
   await untilRunCloses(client, job.workflowId, 5000);
   // The workflow id is the job's: Temporal refuses a second start while a run is open, so a
   // double click starts one round (WorkflowExecutionAlreadyStartedError for the other).
-  const { runId } = await startJobWorkflow(db, client, {
-    id: job.id,
-    tenantId: job.tenantId,
-    projectId: job.projectId,
-    type: PRE_ANNOTATION_JOB_TYPE,
-    workflowType: 'preAnnotation',
-    workflowId: job.workflowId,
-    taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    args: [input],
-  }, { markFailedOnRefusal: false });
-  // Open again from now on (the run's first activity also says so, once it has re-queued the items).
-  await db('jobs').where({ id: job.id }).update({ status: 'running', completed_at: null, updated_at: db.fn.now() });
+  const runId = await startJobWorkflow(
+    db,
+    client,
+    { id: job.id, tenantId: job.tenantId, projectId: job.projectId, type: PRE_ANNOTATION_JOB_TYPE, workflowId: job.workflowId },
+    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+    { newRunOf: 'retry' },
+  );
   return { runId, round, failed };
 }
 

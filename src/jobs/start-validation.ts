@@ -3,11 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { workflowIds } from '../temporal/workflow-ids';
-import { VALIDATION_JOB_TYPE, type ValidationScope } from '../data/quality-data';
-import type { ValidationInput } from '../../workflows/validation';
-import { snapshotJobItemIds, startJobWorkflow, StartJobRejected } from './job-workflow';
-
-export { VALIDATION_JOB_TYPE };
+import { validation, type ValidationInput } from '../../workflows/validation';
+import { VALIDATION_JOB_TYPE } from './job-types';
+import { startJob, StartJobRejected, type StartedJob } from './lifecycle';
 
 /** Items per metrics activity: 5,000 items × a few annotations is one indexed query and a few ms of math. */
 export const VALIDATION_PAGE_SIZE = 5000;
@@ -31,18 +29,18 @@ export interface StartValidationRequest {
 
 /**
  * Creates a validation job (row, and its item snapshot when `itemIds` are given) and starts the
- * `validation` workflow. If Temporal refuses the start the job is marked failed.
+ * validation workflow. If Temporal refuses the start the job is marked failed.
  */
 export async function startValidation(
   db: Knex,
   client: Client,
   settings: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'>,
   req: StartValidationRequest,
-): Promise<{ jobId: string; workflowId: string; runId: string; total: number | null }> {
+): Promise<StartedJob> {
   if (req.itemIds && req.jobId) throw new StartJobRejected('job_id', 'give item_ids or job_id, not both');
   const jobId = crypto.randomUUID();
   const workflowId = workflowIds.validation(req.tenantId, jobId);
-  let scope: ValidationScope = { kind: 'project' };
+  let scope: ValidationInput['scope'] = { kind: 'project' };
   if (req.jobId) {
     const source = await db('jobs').where({ id: req.jobId, tenant_id: req.tenantId, project_id: req.projectId }).first('id');
     if (!source) throw new StartJobRejected('job_id', `job ${req.jobId} not found in this project`);
@@ -50,24 +48,6 @@ export async function startValidation(
   } else if (req.itemIds) {
     scope = { kind: 'job', jobId };
   }
-
-  const total = await db.transaction(async (trx) => {
-    await trx('jobs').insert({
-      id: jobId,
-      tenant_id: req.tenantId,
-      project_id: req.projectId,
-      type: VALIDATION_JOB_TYPE,
-      status: 'pending',
-      workflow_id: workflowId,
-      params: JSON.stringify({
-        trigger: req.trigger,
-        scope: req.jobId ? { job_id: req.jobId } : req.itemIds ? { item_ids: req.itemIds.length } : 'project',
-      }),
-      created_by: req.userId,
-    });
-    if (!req.itemIds) return null;
-    return snapshotJobItemIds(trx, { id: jobId, tenantId: req.tenantId, projectId: req.projectId }, req.itemIds);
-  });
 
   const input: ValidationInput = {
     tenantId: req.tenantId,
@@ -80,15 +60,22 @@ export async function startValidation(
     taskQueue: settings.TEMPORAL_TASK_QUEUE,
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
   };
-  const { runId } = await startJobWorkflow(db, client, {
-    id: jobId,
-    tenantId: req.tenantId,
-    projectId: req.projectId,
-    type: VALIDATION_JOB_TYPE,
-    workflowType: 'validation',
-    workflowId,
-    taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    args: [input],
-  });
-  return { jobId, workflowId, runId, total };
+  return startJob(
+    db,
+    client,
+    {
+      id: jobId,
+      tenantId: req.tenantId,
+      projectId: req.projectId,
+      type: VALIDATION_JOB_TYPE,
+      workflowId,
+      createdBy: req.userId,
+      params: {
+        trigger: req.trigger,
+        scope: req.jobId ? { job_id: req.jobId } : req.itemIds ? { item_ids: req.itemIds.length } : 'project',
+      },
+    },
+    req.itemIds ? { kind: 'ids', itemIds: req.itemIds } : { kind: 'none' },
+    { workflow: validation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+  );
 }

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { loadConfig } from '../../src/config';
 import { startValidation } from '../../src/jobs/start-validation';
+import { progressQuery as validationProgressQuery } from '../../workflows/validation';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { createTestDatabase } from '../helpers/db';
 import { seedProject } from '../helpers/seed';
@@ -104,7 +105,7 @@ async function main() {
       sampling = false;
       const peakMb = rssMb(worker.pid!).peak;
 
-      const runs = (await env.client.workflow.getHandle(job.workflowId).query<{ runs: number }>('progress')).runs + 1;
+      const runs = (await env.client.workflow.getHandle(job.workflowId).query(validationProgressQuery)).runs + 1;
       // Time per activity type, from the run's history (scheduled → completed).
       const history = await env.client.workflow.getHandle(job.workflowId).fetchHistory();
       const scheduled = new Map<string, { name: string; at: number }>();

@@ -1,8 +1,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { similarity } from '../../src/annotation/trigram';
+import { BATCH_COVERAGE_JOB_TYPE } from '../../src/jobs/job-types';
 import { startBatchCoverage } from '../../src/jobs/start-batch-coverage';
 import { batchCoverageProgressQuery } from '../../workflows/batch-coverage';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import { JOB_ACCEPTED_FIELDS, jobsCompletedCount } from '../helpers/job-metrics';
 import type { TestDatabase } from '../helpers/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -88,9 +90,13 @@ test('near-duplicates of the source get the value as suggestions; distinct texts
     annotator_id: 'ann', value: JSON.stringify({ label: 'neutral' }), status: 'submitted',
   });
 
+  const completedBefore = await jobsCompletedCount(BATCH_COVERAGE_JOB_TYPE, 'completed');
   const res = await post({ project_id: project.id, source_item_id: sourceId, value: { label: 'negative' } }, annotator);
   expect(res.status).toBe(202);
   const job = (await res.json()) as Record<string, any>;
+  // The same answer as every job start: the row's status, and no total yet (the job counts the project's items when it starts).
+  expect(Object.keys(job).sort()).toEqual(JOB_ACCEPTED_FIELDS);
+  expect(job).toMatchObject({ status: 'pending', total: null });
   expect(job.workflow_id).toBe(`batch-coverage/${TENANT}/${job.job_id}`);
   expect(job.links).toMatchObject({
     self: `/api/v1/annotation/jobs/${job.job_id}`,
@@ -101,6 +107,7 @@ test('near-duplicates of the source get the value as suggestions; distinct texts
 
   const done = await waitForJob(job.job_id);
   expect(done).toMatchObject({ type: 'batch_coverage', status: 'completed', workflow_id: job.workflow_id });
+  expect(await jobsCompletedCount(BATCH_COVERAGE_JOB_TYPE, 'completed')).toBe(completedBefore + 1);
   expect(done.params).toMatchObject({ source_item_id: sourceId, value: { label: 'negative' }, similarity_threshold: 0.6, max_items: 1000 });
   expect(done.progress).toMatchObject({ total: ids.length - 1, processed: ids.length - 1, needs_review: NEAR.length, percent: 100 });
   expect(done.result).toMatchObject({ suggested: NEAR.length, matched: NEAR.length + 1, skipped_human: 1, stopped_by: 'end_of_items' });

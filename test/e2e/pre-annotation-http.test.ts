@@ -1,3 +1,4 @@
+import { JOB_ACCEPTED_FIELDS, jobsCompletedCount } from '../helpers/job-metrics';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
 import type { TestDatabase } from '../helpers/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -74,6 +75,8 @@ test('create project, import items, pre-annotate: progress reaches completed and
   const started = await api.request('/api/v1/annotation/pre-annotate', { method: 'POST', token: manager, json: { project_id: project.id } });
   expect(started.status).toBe(202);
   const job = (await started.json()) as Record<string, any>;
+  expect(Object.keys(job).sort()).toEqual(JOB_ACCEPTED_FIELDS);
+  expect(job).toMatchObject({ status: 'pending', total: 57 });
   expect(job.workflow_id).toBe(`pre-annotation/${TENANT}/${job.job_id}`);
   expect(job.links.progress).toBe(`/api/v1/annotation/pre-annotate/${job.job_id}/progress`);
   expect(job.links.results).toBe(`/api/v1/annotation/pre-annotate/${job.job_id}/results`);

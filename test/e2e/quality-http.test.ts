@@ -2,8 +2,11 @@ import crypto from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BUILTIN_LOCAL_ENGINE_ID } from '../../src/llm/builtin-engines';
 import { createValidationActivities } from '../../activities/validation';
+import { VALIDATION_JOB_TYPE } from '../../src/jobs/job-types';
 import { startValidation } from '../../src/jobs/start-validation';
+import { progressQuery as validationProgressQuery } from '../../workflows/validation';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
+import { JOB_ACCEPTED_FIELDS, jobsCompletedCount } from '../helpers/job-metrics';
 import type { TestDatabase } from '../helpers/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -67,7 +70,7 @@ async function annotate(projectId: string, rows: { itemId: string; annotator: st
 async function validate(body: Record<string, unknown>) {
   const res = await api.request('/api/v1/annotation/validate', { method: 'POST', token: manager, json: body });
   expect(res.status).toBe(202);
-  return (await res.json()) as { job_id: string; workflow_id: string; status: string; links: Record<string, string> };
+  return (await res.json()) as { job_id: string; workflow_id: string; status: string; total: number | null; links: Record<string, string> };
 }
 
 async function waitForJob(jobId: string, timeoutMs = 30_000) {
@@ -129,11 +132,17 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
     ),
   );
 
+  const completedBefore = await jobsCompletedCount(VALIDATION_JOB_TYPE, 'completed');
   const started = await validate({ project_id: project.id });
+  // The same answer as every job start: the row's status; no total for a project-wide validation (it counts when it starts).
+  expect(Object.keys(started).sort()).toEqual(JOB_ACCEPTED_FIELDS);
+  expect(started).toMatchObject({ status: 'pending', total: null });
+  expect(started.links.results).toBe(`/api/v1/annotation/quality-report/${project.id}`);
   expect(started.workflow_id).toBe(`validation/${TENANT}/${started.job_id}`);
   expect(started.links.temporal_ui).toMatch(/^http:\/\/ui\.test:8233\/namespaces\/default\/workflows\/validation%2F/);
   const job = await waitForJob(started.job_id);
   expect(job).toMatchObject({ type: 'validation', status: 'completed' });
+  expect(await jobsCompletedCount(VALIDATION_JOB_TYPE, 'completed')).toBe(completedBefore + 1);
   expect(job.result).toMatchObject({ items: 12, passed: true, alerts: 1 });
 
   const r = await report(project.id);
@@ -155,7 +164,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect(r.inconsistencies).toBe(0);
 
   // The workflow's progress query answers after the run, too.
-  const progress = await env.client.workflow.getHandle(started.workflow_id).query<any>('progress');
+  const progress = await env.client.workflow.getHandle(started.workflow_id).query(validationProgressQuery);
   expect(progress).toMatchObject({ status: 'completed', phase: 'done', total: 12, processed: 12 });
 
   // Validate again: a second report with its own single alert; events: one per report and metric.
@@ -197,6 +206,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
 
   // Scoped validation: a subset of items, then a job's items.
   const subset = await validate({ project_id: project.id, item_ids: items.slice(0, 6) });
+  expect(subset).toMatchObject({ status: 'pending', total: 6 });
   expect((await waitForJob(subset.job_id)).result.items).toBe(6);
   const ofJob = await validate({ project_id: project.id, job_id: subset.job_id });
   expect((await waitForJob(ofJob.job_id)).result.items).toBe(6);
@@ -207,7 +217,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   });
   const smallResult = await env.client.workflow.getHandle(small.workflowId).result();
   expect(smallResult.items).toBe(12);
-  expect((await env.client.workflow.getHandle(small.workflowId).query<any>('progress')).runs).toBe(2);
+  expect((await env.client.workflow.getHandle(small.workflowId).query(validationProgressQuery)).runs).toBe(2);
   const smallReport = await tdb.db('quality_reports').where({ job_id: small.jobId }).first('report');
   expect(smallReport.report.agreement.krippendorff_alpha.nominal).toBeCloseTo(1 - (39 * 8) / (1600 - 384), 10);
   expect(smallReport.report.agreement.cohen_kappa).toEqual(r.agreement.cohen_kappa);

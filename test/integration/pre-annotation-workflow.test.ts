@@ -78,7 +78,7 @@ test('continues as new with a small threshold and keeps its counters', async () 
   const { tenantId, projectId } = await seedProject(tdb.db);
   await seedItems(tdb.db, tenantId, projectId, sentimentTexts(60));
   const small = { ...config, PRE_ANNOTATION_BATCHES_PER_RUN: 2, PRE_ANNOTATION_BATCH_SIZE: 5 };
-  const { jobId, workflowId, result } = await withWorkers(async () => {
+  const { jobId, workflowId, runId: firstRunId, result } = await withWorkers(async () => {
     const job = await startPreAnnotation(tdb.db, env.client, small, { tenantId, userId: 'u1', project: { id: projectId, routing: {} } });
     const handle = env.client.workflow.getHandle(job.workflowId);
     return { ...job, result: await handle.result() };
@@ -89,6 +89,12 @@ test('continues as new with a small threshold and keeps its counters', async () 
   const runs: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.runId);
   expect(runs.length).toBeGreaterThanOrEqual(6);
+  // The row follows the chain: its run id is the last run's (the one that finished the job), not the first.
+  const lastRun = (await env.client.workflow.getHandle(workflowId).describe()).runId;
+  const row = await tdb.db('jobs').where({ id: jobId }).first('run_id');
+  expect(row.run_id).toBe(lastRun);
+  expect(runs).toContain(lastRun);
+  expect(lastRun).not.toBe(firstRunId);
 });
 
 test('pause holds the job, resume finishes it, cancel stops another', async () => {

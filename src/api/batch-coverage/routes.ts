@@ -1,10 +1,11 @@
 import Router from '@koa/router';
-import { BATCH_COVERAGE_JOB_TYPE, startBatchCoverage } from '../../jobs/start-batch-coverage';
-import { metrics } from '../../metrics';
+import { BATCH_COVERAGE_JOB_TYPE } from '../../jobs/job-types';
+import { startBatchCoverage } from '../../jobs/start-batch-coverage';
+import { batchCoverage } from '../../../workflows/batch-coverage';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { serviceUnavailable, validationFailed, zodIssues } from '../errors';
+import { validationFailed, zodIssues } from '../errors';
 import { goldLabelSchema } from '../items/schema';
-import { findJobForPrincipal, linksFor } from '../jobs/access';
+import { findJobForPrincipal, startJobAndAnswer } from '../jobs/access';
 import { JobAccepted, JobParams } from '../jobs/schema';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
@@ -22,7 +23,7 @@ defineRoute(
     tags: ['batch-coverage'],
     summary: 'Apply a value to the items most like a source item',
     description:
-      'Starts a `batchCoverage` workflow that pages through the project’s items, computes the trigram similarity (pg_trgm `similarity()`, or the same definition in-process where the extension is unavailable) of each item’s text to the source item’s, and records `value` as a suggestion (source `ai`, status `needs_review`, confidence = similarity, annotator `batch-coverage`) for every item at or above `similarity_threshold` — never the source item itself, never an item a person has already annotated — up to `max_items`. Progress: GET /annotation/jobs/{job_id}.',
+      `Starts a \`${batchCoverage.name}\` workflow that pages through the project’s items, computes the trigram similarity (pg_trgm \`similarity()\`, or the same definition in-process where the extension is unavailable) of each item’s text to the source item’s, and records \`value\` as a suggestion (source \`ai\`, status \`needs_review\`, confidence = similarity, annotator \`batch-coverage\`) for every item at or above \`similarity_threshold\` — never the source item itself, never an item a person has already annotated — up to \`max_items\`. Progress: GET /annotation/jobs/{job_id}.`,
     roles: ['manager', 'annotator'],
     request: { body: BatchCoverageBody },
     responses: { 202: { description: 'The job was started', schema: JobAccepted } },
@@ -41,9 +42,8 @@ defineRoute(
     if (!source) throw validationFailed([{ field: 'source_item_id', message: 'no such item in this project' }]);
     if (source.text_type !== 'string') throw validationFailed([{ field: 'source_item_id', message: 'the item has no text to compare' }]);
 
-    let started;
-    try {
-      started = await startBatchCoverage(db, temporal.client, config, {
+    await startJobAndAnswer(ctx, { type: BATCH_COVERAGE_JOB_TYPE, projectId: project.id }, () =>
+      startBatchCoverage(db, temporal.client, config, {
         tenantId: principal.tenantId,
         userId: principal.userId,
         projectId: project.id,
@@ -51,16 +51,8 @@ defineRoute(
         value: value.data,
         similarityThreshold: body.similarity_threshold,
         maxItems: body.max_items,
-      });
-    } catch (err) {
-      ctx.state.log.error({ err }, 'could not start the batch-coverage workflow');
-      throw serviceUnavailable('The workflow engine could not start the job; try again');
-    }
-    metrics.jobsStarted.inc({ type: BATCH_COVERAGE_JOB_TYPE });
-    const links = linksFor(ctx.deps, { id: started.jobId, type: BATCH_COVERAGE_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
-    ctx.status = 202;
-    ctx.set('Location', links.self);
-    ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', links };
+      }),
+    );
   },
 );
 

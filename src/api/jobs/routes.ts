@@ -1,10 +1,12 @@
 import Router from '@koa/router';
-import { currentProgress, presentJob, progressFromRow, type JobRow } from '../../jobs/job-views';
+import type { JobRow } from '../../db/models';
+import { currentProgress, progressFromRow } from '../../jobs/job-views';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { scopeToPrincipal } from '../scope';
 import { findJobForPrincipal, linksFor } from './access';
+import { presentJob } from './presenter';
 import { JobParams, JobResponse, ListJobsQuery } from './schema';
 
 export const jobsRouter = new Router<ApiState, ApiContextExtras>();

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { JOB_TYPES } from '../../jobs/job-types';
 import { paginationQuery } from '../middleware/pagination';
 
 /** Statuses a job's row takes (the `status` filter of the jobs list). */
 export const JOB_STATUSES = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 /** Statuses a job is shown with: the row's, or `stalled` while its workflow task keeps failing. */
 export const JOB_VIEW_STATUSES = [...JOB_STATUSES, 'stalled'] as const;
-export const JOB_TYPES = ['pre_annotation', 'batch_coverage', 'validation'] as const;
 
 export const JobParams = z.object({ job_id: z.uuid().meta({ description: 'Job id' }) });
 
@@ -67,12 +67,13 @@ export const ListJobsQuery = paginationQuery.extend({
   status: z.enum(JOB_STATUSES).optional(),
 });
 
-/** What long work answers with (202). */
+/** What starting a job of any kind answers with (202). */
 export const JobAccepted = z
   .object({
     job_id: z.uuid(),
     workflow_id: z.string(),
-    status: z.enum(JOB_STATUSES),
+    status: z.enum(JOB_STATUSES).meta({ description: 'The job row’s status: `pending` until its workflow’s first activity runs' }),
+    total: z.number().int().nullable().meta({ description: 'Items in the job’s snapshot; null for a job that counts its items when it starts' }),
     links: JobLinks,
   })
   .meta({ id: 'JobAccepted' });

@@ -1,18 +1,27 @@
 import Router from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { StartJobRejected, PRE_ANNOTATION_JOB_TYPE, retryFailedPreAnnotation, startPreAnnotation } from '../../jobs/start-pre-annotation';
-import { cancelStalledJob } from '../../jobs/end-stalled';
-import { currentProgress, OPEN_STATUSES, preAnnotationResults } from '../../jobs/job-views';
-import { metrics } from '../../metrics';
+import { actOnPreAnnotationJob, PRE_ANNOTATION_ACTIONS, retryFailedItems, setPreAnnotationBudget, type PreAnnotationAction } from '../../jobs/job-actions';
+import { preAnnotationResults } from '../../jobs/job-results';
+import { PRE_ANNOTATION_JOB_TYPE } from '../../jobs/job-types';
+import { currentProgress } from '../../jobs/job-views';
+import { JobActionRefused, JobRequestRejected } from '../../jobs/lifecycle';
+import { startPreAnnotation } from '../../jobs/start-pre-annotation';
+import { cancelSignal, preAnnotation, progressQuery, setBudgetSignal } from '../../../workflows/pre-annotation';
 import type { ApiContextExtras, ApiState } from '../deps';
 import { conflict, serviceUnavailable, validationFailed } from '../errors';
-import { findJobForPrincipal, linksFor } from '../jobs/access';
+import { findJobForPrincipal, linksFor, startJobAndAnswer } from '../jobs/access';
 import { JobAccepted, JobParams } from '../jobs/schema';
 import { pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
+import { presentPreAnnotationResult } from './presenter';
 import { BudgetBody, BudgetResponse, JobActionResponse, PreAnnotateBody, PreAnnotationProgressResponse, PreAnnotationResult, ResultsQuery } from './schema';
-import { compareDecimals, canonicalDecimal } from '../../annotation/budget';
+
+/** The API's answer to a refused job action: 409 for the job's state, 422 for the request. */
+function asApiError(err: unknown): unknown {
+  if (err instanceof JobActionRefused) return conflict(err.message);
+  if (err instanceof JobRequestRejected) return validationFailed([{ field: err.field, message: err.message }]);
+  return err;
+}
 
 export const preAnnotationRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -24,7 +33,7 @@ defineRoute(
     tags: ['pre-annotation'],
     summary: 'Start a pre-annotation job',
     description:
-      'Snapshots the items (the given ids, or every item with no AI annotation yet) and starts a `preAnnotation` workflow that annotates them in batches with the chosen engine.',
+      `Snapshots the items (the given ids, or every item with no AI annotation yet) and starts a \`${preAnnotation.name}\` workflow that annotates them in batches with the chosen engine.`,
     roles: ['manager'],
     request: { body: PreAnnotateBody },
     responses: { 202: { description: 'The job was started', schema: JobAccepted } },
@@ -34,9 +43,8 @@ defineRoute(
     const { db, temporal, config } = ctx.deps;
     const principal = ctx.state.principal!;
     const project = await findProjectForPrincipal(db, principal, body.project_id);
-    let started;
-    try {
-      started = await startPreAnnotation(db, temporal.client, config, {
+    await startJobAndAnswer(ctx, { type: PRE_ANNOTATION_JOB_TYPE, projectId: project.id }, () =>
+      startPreAnnotation(db, temporal.client, config, {
         tenantId: principal.tenantId,
         userId: principal.userId,
         project: { id: project.id, routing: project.routing },
@@ -46,17 +54,8 @@ defineRoute(
         concurrency: body.concurrency,
         instructions: body.instructions,
         maxCostUsd: body.max_cost_usd,
-      });
-    } catch (err) {
-      if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
-      ctx.state.log.error({ err }, 'could not start the pre-annotation workflow');
-      throw serviceUnavailable('The workflow engine could not start the job; try again');
-    }
-    metrics.jobsStarted.inc({ type: PRE_ANNOTATION_JOB_TYPE });
-    const links = linksFor(ctx.deps, { id: started.jobId, type: PRE_ANNOTATION_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
-    ctx.status = 202;
-    ctx.set('Location', links.self);
-    ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', total: started.total, links };
+      }),
+    );
   },
 );
 
@@ -67,7 +66,7 @@ defineRoute(
     path: '/annotation/pre-annotate/:job_id/progress',
     tags: ['pre-annotation'],
     summary: 'Progress of a pre-annotation job',
-    description: 'Live from the workflow’s `progress` query while it runs; from the job row once the run is closed.',
+    description: `Live from the workflow’s \`${progressQuery.name}\` query while it runs; from the job row once the run is closed.`,
     request: { params: JobParams },
     responses: { 200: { description: 'Progress', schema: PreAnnotationProgressResponse } },
   },
@@ -92,12 +91,13 @@ defineRoute(
   async (ctx) => {
     const { params, query } = ctx.state.input;
     const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, params.job_id, PRE_ANNOTATION_JOB_TYPE);
-    const { items, total } = await preAnnotationResults(ctx.deps.db, job.id, query.page, query.page_size, query.status);
-    ctx.body = paged(items, query, total);
+    const { rows, total } = await preAnnotationResults(ctx.deps.db, job.id, query.page, query.page_size, query.status);
+    ctx.body = paged(rows.map(presentPreAnnotationResult), query, total);
   },
 );
 
-for (const action of ['pause', 'resume', 'cancel'] as const) {
+for (const action of Object.keys(PRE_ANNOTATION_ACTIONS) as PreAnnotationAction[]) {
+  const signal = PRE_ANNOTATION_ACTIONS[action];
   defineRoute(
     preAnnotationRouter,
     {
@@ -106,8 +106,8 @@ for (const action of ['pause', 'resume', 'cancel'] as const) {
       tags: ['pre-annotation'],
       summary: `${action[0].toUpperCase()}${action.slice(1)} a pre-annotation job`,
       description:
-        `Sends the workflow the \`${action}\` signal. A job that has already ended answers 409.` +
-        (action === 'cancel'
+        `Sends the workflow the \`${signal.name}\` signal. A job that has already ended answers 409.` +
+        (signal === cancelSignal
           ? ' A stalled job (its workflow task keeps failing, so it cannot take a signal) is ended by terminating its run, and recorded cancelled.'
           : ' A stalled job answers 409 (cancel ends it).'),
       roles: ['manager'],
@@ -117,20 +117,9 @@ for (const action of ['pause', 'resume', 'cancel'] as const) {
     async (ctx) => {
       const { db, temporal } = ctx.deps;
       const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
-      // The row lags the workflow by a moment; a cancel already accepted also ends the job.
-      const before = await currentProgress(temporal.client, job);
-      if (before.status === 'stalled') {
-        if (action !== 'cancel') throw conflict(`The job is stalled (${before.error}); cancel ends it`);
-        await cancelStalledJob(db, temporal.client, job, { actor: ctx.state.principal!.userId, stall: before.error });
-      } else {
-        if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
-        try {
-          await temporal.client.workflow.getHandle(job.workflow_id).signal(action);
-        } catch (err) {
-          if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
-          throw err;
-        }
-      }
+      await actOnPreAnnotationJob(db, temporal.client, job, action, ctx.state.principal!.userId).catch((err) => {
+        throw asApiError(err);
+      });
       const fresh = await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE);
       const progress = await currentProgress(temporal.client, fresh);
       ctx.status = 202;
@@ -156,25 +145,13 @@ defineRoute(
   async (ctx) => {
     const { db, temporal, config } = ctx.deps;
     const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
-    const before = await currentProgress(temporal.client, job);
-    if (OPEN_STATUSES.includes(before.status as (typeof OPEN_STATUSES)[number]) || before.status === 'stalled') {
-      throw conflict(`The job is still ${before.status}; retry its failed items once it has ended`);
-    }
     try {
-      await retryFailedPreAnnotation(db, temporal.client, config, {
-        id: job.id,
-        tenantId: job.tenant_id,
-        projectId: job.project_id,
-        workflowId: job.workflow_id,
-        params: job.params,
-      });
+      await retryFailedItems(db, temporal.client, config, job);
     } catch (err) {
-      if (err instanceof StartJobRejected) throw conflict(`Nothing to retry: ${err.message}`);
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('A retry of this job is already running');
+      if (err instanceof JobActionRefused) throw conflict(err.message);
       ctx.state.log.error({ err }, 'could not start the retry run');
       throw serviceUnavailable('The workflow engine could not start the retry; try again');
     }
-    metrics.jobsStarted.inc({ type: PRE_ANNOTATION_JOB_TYPE });
     const fresh = await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE);
     const progress = await currentProgress(temporal.client, fresh);
     ctx.status = 202;
@@ -190,7 +167,7 @@ defineRoute(
     tags: ['pre-annotation'],
     summary: 'Set or raise a pre-annotation job’s budget',
     description:
-      'Sends the workflow the `setBudget` signal and stores the budget in the job’s params. The budget must be greater than what the job has spent (422 otherwise); a job paused for its budget resumes. A job that has already ended answers 409.',
+      `Sends the workflow the \`${setBudgetSignal.name}\` signal and stores the budget in the job’s params. The budget must be greater than what the job has spent (422 otherwise); a job paused for its budget resumes. A job that has already ended answers 409.`,
     roles: ['manager'],
     request: { params: JobParams, body: BudgetBody },
     responses: { 202: { description: 'The budget was delivered', schema: BudgetResponse } },
@@ -199,23 +176,10 @@ defineRoute(
     const { db, temporal } = ctx.deps;
     const maxCostUsd = ctx.state.input.body.max_cost_usd;
     const job = await findJobForPrincipal(db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
-    const before = await currentProgress(temporal.client, job);
-    if (before.status === 'stalled') throw conflict(`The job is stalled (${before.error}); cancel ends it`);
-    if (!OPEN_STATUSES.includes(before.status)) throw conflict(`The job has already ended (${before.status})`);
-    const spent = canonicalDecimal(job.cost_usd ?? '0');
-    if (compareDecimals(maxCostUsd, spent) <= 0) {
-      throw validationFailed([{ field: 'max_cost_usd', message: `must be greater than the job's spend so far (${spent} USD)` }]);
-    }
-    try {
-      await temporal.client.workflow.getHandle(job.workflow_id).signal('setBudget', { maxCostUsd });
-    } catch (err) {
-      if ((err as Error).name === 'WorkflowNotFoundError') throw conflict('The job has already ended');
-      throw err;
-    }
-    await db('jobs')
-      .where({ id: job.id, tenant_id: job.tenant_id })
-      .update({ params: db.raw("params || jsonb_build_object('max_cost_usd', ?::text)", [maxCostUsd]), updated_at: db.fn.now() });
-    const fresh = (await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE))!;
+    await setPreAnnotationBudget(db, temporal.client, job, maxCostUsd).catch((err) => {
+      throw asApiError(err);
+    });
+    const fresh = await findJobForPrincipal(db, ctx.state.principal!, job.id, PRE_ANNOTATION_JOB_TYPE);
     const progress = await currentProgress(temporal.client, fresh);
     ctx.status = 202;
     ctx.body = {

@@ -2,12 +2,12 @@ import Router from '@koa/router';
 import type { Knex } from 'knex';
 import { raw } from 'objection';
 import { Inconsistency as InconsistencyModel, QualityReport as QualityReportModel } from '../../db/models';
-import { StartJobRejected } from '../../jobs/job-workflow';
-import { startValidation, VALIDATION_JOB_TYPE } from '../../jobs/start-validation';
-import { metrics } from '../../metrics';
+import { VALIDATION_JOB_TYPE } from '../../jobs/job-types';
+import { startValidation } from '../../jobs/start-validation';
+import { validation } from '../../../workflows/validation';
 import type { ApiContextExtras, ApiState } from '../deps';
-import { notFound, serviceUnavailable, validationFailed } from '../errors';
-import { linksFor } from '../jobs/access';
+import { notFound } from '../errors';
+import { startJobAndAnswer } from '../jobs/access';
 import { JobAccepted } from '../jobs/schema';
 import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
@@ -30,30 +30,20 @@ async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req:
   const { db, temporal, config } = ctx.deps;
   const principal = ctx.state.principal!;
   const project = await findProjectForPrincipal(db, principal, req.projectId);
-  let started;
-  try {
-    started = await startValidation(db, temporal.client, config, {
+  await startJobAndAnswer(ctx, { type: VALIDATION_JOB_TYPE, projectId: project.id }, () =>
+    startValidation(db, temporal.client, config, {
       tenantId: principal.tenantId,
       userId: principal.userId,
       projectId: project.id,
       itemIds: req.itemIds,
       jobId: req.jobId,
       trigger: req.trigger,
-    });
-  } catch (err) {
-    if (err instanceof StartJobRejected) throw validationFailed([{ field: err.field, message: err.message }]);
-    ctx.state.log.error({ err }, 'could not start the validation workflow');
-    throw serviceUnavailable('The workflow engine could not start the job; try again');
-  }
-  metrics.jobsStarted.inc({ type: VALIDATION_JOB_TYPE });
-  const links = linksFor(ctx.deps, { id: started.jobId, type: VALIDATION_JOB_TYPE, workflow_id: started.workflowId, run_id: started.runId });
-  ctx.status = 202;
-  ctx.set('Location', links.self);
-  ctx.body = { job_id: started.jobId, workflow_id: started.workflowId, status: 'running', links: { ...links, results: `/api/v1/annotation/quality-report/${project.id}` } };
+    }),
+  );
 }
 
 const VALIDATE_DESCRIPTION =
-  'Starts a `validation` workflow over the project (or the given items, or a job’s items): agreement over human annotations ' +
+  `Starts a \`${validation.name}\` workflow over the project (or the given items, or a job’s items): agreement over human annotations ` +
   '(Krippendorff’s alpha nominal, Fleiss’ kappa, pairwise Cohen’s kappa, percent agreement), per-annotator gold accuracy and ' +
   'leave-one-out agreement with consensus, AI acceptance and accuracy against final labels (gold, else the human majority, ties ' +
   'to the first label) per engine, label distribution; then inconsistencies (near-duplicate items with different final labels, ' +

@@ -1,0 +1,17 @@
+import type { PreAnnotationResultRow } from '../../jobs/job-results';
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+/** A pre-annotation result as the API shows it. */
+export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
+  return {
+    item_id: r.item_id,
+    external_id: r.external_id,
+    value: r.value,
+    confidence: r.confidence,
+    engine_id: r.engine_id,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    created_at: iso(r.created_at),
+  };
+}
