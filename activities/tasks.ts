@@ -15,6 +15,7 @@ import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue } from '../src/llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
 import { startTask, taskIdFor, REVIEW_TASK_SIZE } from '../src/tasks/start-task';
+import { iso } from '../src/formats';
 
 export interface TaskActivityDeps {
   db: Knex;
@@ -42,8 +43,6 @@ export interface AssignTaskResult {
 }
 
 const DECISION_STATUS: Record<string, string> = { approve: 'approved', reject: 'rejected', modify: 'modified', submit: 'submitted' };
-
-const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
 
 /** What recordTaskDecision returns: the annotation per item, and the items' open conflicts. */
 export interface RecordedDecision {

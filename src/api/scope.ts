@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Principal, canAccessProject } from '../auth/jwt';
 import type { Project } from '../db/models';
 import { notFound } from './errors';
+import { UUID_PATTERN } from '../formats';
 
 export type ProjectRow = Pick<
   Project,
@@ -23,13 +24,11 @@ export async function findProjectForPrincipal(
   return project;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Restricts a query on a table with `project_id` to what the principal may see. */
 export function scopeToPrincipal<Q extends Knex.QueryBuilder>(query: Q, principal: Principal, projectColumn = 'project_id'): Q {
   query.where('tenant_id', principal.tenantId);
   // Ids that are not UUIDs can name no project, and would make PostgreSQL reject the cast.
-  if (principal.projects) query.whereIn(projectColumn, principal.projects.filter((id) => UUID.test(id)));
+  if (principal.projects) query.whereIn(projectColumn, principal.projects.filter((id) => UUID_PATTERN.test(id)));
   return query;
 }
 

@@ -5,6 +5,7 @@ import { temporalUiLink } from '../temporal/workflow-ids';
 import { canonicalDecimal } from '../annotation/budget';
 import type { PreAnnotationProgress } from '../../workflows/pre-annotation';
 import { stallOf } from './stalled';
+import { iso } from '../formats';
 
 export interface JobRow {
   id: string;
@@ -60,8 +61,6 @@ function countersOf(progress: Record<string, unknown>): JobCounters {
   const n = (k: keyof JobCounters) => Number(progress?.[k] ?? 0);
   return { processed: n('processed'), succeeded: n('succeeded'), failed: n('failed'), auto_accepted: n('auto_accepted'), needs_review: n('needs_review') };
 }
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 /** Progress from the job row: right once the run is closed, a little behind while it runs. */
 export function progressFromRow(job: JobRow): JobProgressView & JobSpend {

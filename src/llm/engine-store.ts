@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { UUID_PATTERN } from '../formats';
 
 /** An `engines` row as the switcher uses it (prices are exact numeric strings). */
 export interface EngineRecord {
@@ -17,8 +18,6 @@ export interface EngineRecord {
   fallback_engine_ids: string[];
   enabled: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const COLUMNS = [
   'id',
@@ -41,7 +40,7 @@ const COLUMNS = [
  * tenant, or an id that is not a UUID, is simply absent ("not found"). Keyed by id.
  */
 export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string[]): Promise<Map<string, EngineRecord>> {
-  const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID.test(id)).map((id) => id.toLowerCase()))];
+  const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID_PATTERN.test(id)).map((id) => id.toLowerCase()))];
   const found = new Map<string, EngineRecord>();
   if (!wanted.length) return found;
   const rows = await db('engines')

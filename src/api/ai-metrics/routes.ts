@@ -6,10 +6,9 @@ import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { EngineUsage } from '../engines/schema';
 import { EMPTY_USAGE, trimDecimal, usageByEngine, usageOf, type UsageStats } from '../engines/store';
+import { UUID_PATTERN } from '../../formats';
 
 export const aiMetricsRouter = new Router<ApiState, ApiContextExtras>();
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const MetricsQuery = z.object({ project_id: z.uuid().optional().meta({ description: 'One project; default every project the caller may see' }) });
 
@@ -190,7 +189,7 @@ export async function aiMetrics(db: Knex, tenantId: string, projectIds: string[]
   }
   for (const [id, stats] of usage) acc(id)!.usage = stats;
 
-  const ids = [...engines.keys()].filter((id) => UUID.test(id));
+  const ids = [...engines.keys()].filter((id) => UUID_PATTERN.test(id));
   const names = new Map<string, string>(
     ids.length ? (await db('engines').whereIn('id', ids).select('id', 'name')).map((r: { id: string; name: string }) => [r.id, r.name]) : [],
   );
@@ -245,7 +244,7 @@ defineRoute(
     const principal = ctx.state.principal!;
     let projectIds: string[] | undefined;
     if (query.project_id) projectIds = [(await findProjectForPrincipal(ctx.deps.db, principal, query.project_id)).id];
-    else if (principal.projects) projectIds = principal.projects.filter((id) => UUID.test(id));
+    else if (principal.projects) projectIds = principal.projects.filter((id) => UUID_PATTERN.test(id));
     ctx.body = await aiMetrics(ctx.deps.db, principal.tenantId, projectIds);
   },
 );

@@ -5,10 +5,9 @@ import { listPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { ConflictResponse, ListConflictsQuery, ProjectParams, ResolveConflictBody } from './schema';
+import { iso } from '../../formats';
 
 export const conflictsRouter = new Router<ApiState, ApiContextExtras>();
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 export function presentConflict(c: ConflictRow) {
   return {

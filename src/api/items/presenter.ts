@@ -1,4 +1,4 @@
-import { iso } from '../projects/presenter';
+import { iso } from '../../formats';
 
 export interface ItemRow {
   id: string;

@@ -1,4 +1,4 @@
-import { iso } from '../projects/presenter';
+import { iso } from '../../formats';
 
 export interface MemberRow {
   project_id: string;

@@ -19,10 +19,9 @@ import {
   RefreshBody,
   ValidateBody,
 } from './schema';
+import { iso } from '../../formats';
 
 export const qualityRouter = new Router<ApiState, ApiContextExtras>();
-
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 async function start(ctx: Parameters<Parameters<typeof defineRoute>[2]>[0], req: { projectId: string; itemIds?: string[]; jobId?: string; trigger: 'validate' | 'refresh' }) {
   const { db, temporal, config } = ctx.deps;

@@ -1,6 +1,5 @@
 import type { TaskRow } from '../../tasks/decisions';
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+import { iso } from '../../formats';
 
 export function presentTask(t: TaskRow) {
   const due = t.due_at ? new Date(t.due_at) : null;
