@@ -17,6 +17,7 @@ import type { AnnotationValue } from '../src/llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../src/tasks/conflicts';
 import { startTask, taskIdFor, REVIEW_TASK_SIZE } from '../src/tasks/start-task';
 import { loadCandidates } from '../src/data/task-candidates';
+import { iso } from '../src/formats';
 
 export interface TaskActivityDeps {
   db: Knex;
@@ -44,8 +45,6 @@ export interface AssignTaskResult {
 }
 
 const DECISION_STATUS: Record<string, string> = { approve: 'approved', reject: 'rejected', modify: 'modified', submit: 'submitted' };
-
-const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
 
 /** What recordTaskDecision returns: the annotation per item, and the items' open conflicts. */
 export interface RecordedDecision {

@@ -10,7 +10,7 @@ import { identify } from './middleware/auth';
 import { correlationId } from './middleware/correlation-id';
 import { errorHandler } from './middleware/error-handler';
 import { methodNotAllowed } from './middleware/method-not-allowed';
-import { RateLimiter, rateLimit } from './middleware/rate-limit';
+import { ClientRateLimit, rateLimit } from './middleware/rate-limit';
 import { requestLogger } from './middleware/request-logger';
 import { responseTime } from './middleware/response-time';
 import { ErrorResponse, buildOpenApiDocument, defineRoute } from './openapi';
@@ -37,7 +37,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   app.use(requestLogger());
   app.use(errorHandler());
   app.use(identify(createTokenVerifier(deps.config)));
-  app.use(rateLimit(new RateLimiter(deps.config.RATE_LIMIT_PER_MINUTE)));
+  app.use(rateLimit(new ClientRateLimit(deps.config.RATE_LIMIT_PER_MINUTE)));
   app.use(routeNotFound);
   app.use(methodNotAllowed([opsRouter, api]));
   app.use(opsRouter.routes());

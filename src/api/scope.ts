@@ -3,6 +3,7 @@ import type { Model, QueryBuilder } from 'objection';
 import { Principal, canAccessProject } from '../auth/jwt';
 import { Project, Tenant, type ProjectRow } from '../db/models';
 import { notFound } from './errors';
+import { UUID_PATTERN } from '../formats';
 
 // Route files take a project's row type from here, beside the function that loads it.
 export type { ProjectRow };
@@ -22,14 +23,12 @@ export async function findProjectForPrincipal(
   return project;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Restricts a query on a table with `project_id` to what the principal may see. */
 export function scopeToPrincipal<Q extends Knex.QueryBuilder | QueryBuilder<Model>>(query: Q, principal: Principal, projectColumn = 'project_id'): Q {
   const q = query as Knex.QueryBuilder; // both builders have the same where / whereIn
   q.where('tenant_id', principal.tenantId);
   // Ids that are not UUIDs can name no project, and would make PostgreSQL reject the cast.
-  if (principal.projects) q.whereIn(projectColumn, principal.projects.filter((id) => UUID.test(id)));
+  if (principal.projects) q.whereIn(projectColumn, principal.projects.filter((id) => UUID_PATTERN.test(id)));
   return query;
 }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { Engine } from '../db/models';
+import { UUID_PATTERN } from '../formats';
 
 /** Per engine and source: how many annotations, how many failed, and their confidence. */
 export interface AnnotationCounts {
@@ -134,11 +135,9 @@ export async function loadAiMetricRows(db: Knex, tenantId: string, projectIds: s
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Engine names by id, for any engine (a deleted or foreign one is simply absent). */
 export async function loadEngineNames(db: Knex, engineIds: string[]): Promise<Map<string, string>> {
-  const ids = engineIds.filter((id) => UUID.test(id));
+  const ids = engineIds.filter((id) => UUID_PATTERN.test(id));
   if (!ids.length) return new Map();
   const rows = await Engine.query(db).whereIn('id', ids).select('id', 'name');
   return new Map(rows.map((r) => [r.id, r.name]));

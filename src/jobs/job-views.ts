@@ -8,6 +8,7 @@ import { progressQuery as preAnnotationProgressQuery } from '../../workflows/pre
 import { BATCH_COVERAGE_JOB_TYPE, PRE_ANNOTATION_JOB_TYPE } from './job-types';
 import { OPEN_STATUSES } from './lifecycle';
 import { stallOf } from './stalled';
+import { iso } from '../formats';
 
 /** What a job has spent and may spend; the pause reason while paused ('manual' | 'budget'). */
 export interface JobSpend {
@@ -56,8 +57,6 @@ function countersOf(progress: Record<string, unknown>): JobCounters {
   const n = (k: keyof JobCounters) => Number(progress?.[k] ?? 0);
   return { processed: n('processed'), succeeded: n('succeeded'), failed: n('failed'), auto_accepted: n('auto_accepted'), needs_review: n('needs_review') };
 }
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 /** Progress from the job row: right once the run is closed, a little behind while it runs. */
 export function progressFromRow(job: JobRow): JobProgressView & JobSpend {

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { Engine, type EngineRecord } from '../db/models';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID_PATTERN } from '../formats';
 
 /** The columns of an `EngineRecord`. */
 const COLUMNS: (keyof EngineRecord)[] = [
@@ -25,7 +24,7 @@ const COLUMNS: (keyof EngineRecord)[] = [
  * tenant, or an id that is not a UUID, is simply absent ("not found"). Keyed by id.
  */
 export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string[]): Promise<Map<string, EngineRecord>> {
-  const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID.test(id)).map((id) => id.toLowerCase()))];
+  const wanted = [...new Set(ids.filter((id) => typeof id === 'string' && UUID_PATTERN.test(id)).map((id) => id.toLowerCase()))];
   const found = new Map<string, EngineRecord>();
   if (!wanted.length) return found;
   const rows = await Engine.query(db)

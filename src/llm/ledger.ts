@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { groupCommit } from '../db/group-commit';
 import type { TokenUsage } from './types';
+import { UUID_PATTERN } from '../formats';
 
 export type UsageOutcome = 'ok' | 'error' | 'timeout' | 'rate_limited' | 'invalid_output';
 
@@ -58,7 +59,6 @@ export interface Settlement {
   error?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_CHARS = 2000;
 
 /**
@@ -233,7 +233,7 @@ function errorText(error: string | null | undefined): string | null {
 }
 
 function uuidOrNull(v: string | null | undefined): string | null {
-  return v && UUID.test(v) ? v : null;
+  return v && UUID_PATTERN.test(v) ? v : null;
 }
 
 function int(n: number): number {

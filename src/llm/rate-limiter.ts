@@ -9,7 +9,7 @@ export interface RateLimits {
   tpm?: number | null;
 }
 
-export interface RateLimiterOptions {
+export interface EngineRateLimiterOptions {
   now?: () => number;
 }
 
@@ -34,11 +34,11 @@ interface Bucket {
 
 const MINUTE = 60_000;
 
-export class RateLimiter {
+export class EngineRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
 
-  constructor(options: RateLimiterOptions = {}) {
+  constructor(options: EngineRateLimiterOptions = {}) {
     this.now = options.now ?? Date.now;
   }
 

@@ -14,7 +14,7 @@ import { createOpenAIProvider } from './providers/openai';
 import type { Egress } from './providers/egress';
 import { defaultEgress } from './providers/transport';
 import type { Provider } from './providers/types';
-import { RateLimiter } from './rate-limiter';
+import { EngineRateLimiter } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { SingleFlight } from './single-flight';
 import { memoizedEngineLoader, preloadedEngineLoader, resolveRoute } from './route';
@@ -31,7 +31,7 @@ export interface SwitcherOptions {
   providers?: Partial<Record<string, Provider>>;
   /** How long answers stay cached (default one day; 0 disables; `params.cache_ttl_seconds` per engine). */
   cacheTtlSeconds?: number;
-  rateLimiter?: RateLimiter;
+  rateLimiter?: EngineRateLimiter;
   circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
   /** Keep this many recent answers in memory in front of the cache table (default 0: none). */
   memoryCacheEntries?: number;
@@ -50,7 +50,7 @@ export interface SwitcherOptions {
 export interface Switcher extends LlmSwitcher {
   /** Per-engine state for health reporting. */
   readonly circuitBreaker: CircuitBreaker;
-  readonly rateLimiter: RateLimiter;
+  readonly rateLimiter: EngineRateLimiter;
   /**
    * One real call to one engine for the health probe (probe.ts): no route, cache, rate limiter
    * or breaker admission; ledger, deadline, parse and cost as every call.
@@ -82,7 +82,7 @@ export const DEFAULT_CACHE_TTL_SECONDS = 24 * 60 * 60;
  */
 export function createSwitcher(options: SwitcherOptions): Switcher {
   const breaker = options.circuitBreaker instanceof CircuitBreaker ? options.circuitBreaker : new CircuitBreaker(options.circuitBreaker);
-  const limiter = options.rateLimiter ?? new RateLimiter();
+  const limiter = options.rateLimiter ?? new EngineRateLimiter();
   const egress = options.egress ?? defaultEgress();
   const cacheWriter = createCacheWriter(options.db, (err) => options.logger?.warn({ err }, 'llm cache write failed'));
   const ctx: AttemptContext = {

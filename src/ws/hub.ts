@@ -13,6 +13,7 @@ import { FrameSender } from './sender';
 import { checkUpgrade } from './upgrade';
 import { EventRelay, type RelayOptions } from './relay';
 import { ProjectSubscriptions, projectKey as key, type Subscription as ProjectSubscription } from './subscriptions';
+import { UUID_PATTERN } from '../formats';
 
 /*
  * The WebSocket contract is API.md's; where it is silent the hub does this:
@@ -92,8 +93,6 @@ export function attachWebSocketHub(server: http.Server, deps: ApiDeps, options: 
   registry.set(deps, hub);
   return hub;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class WebSocketHub {
   readonly replicaId = crypto.randomUUID();
@@ -282,7 +281,7 @@ export class WebSocketHub {
   // --- subscriptions (bookkeeping and replay: subscriptions.ts) ------------------------------
 
   private async projectVisible(principal: Principal, projectId: string): Promise<boolean> {
-    if (!UUID.test(projectId) || !canAccessProject(principal, projectId)) return false;
+    if (!UUID_PATTERN.test(projectId) || !canAccessProject(principal, projectId)) return false;
     const row = await this.deps.db('projects').where({ id: projectId, tenant_id: principal.tenantId }).first('id');
     return !!row;
   }

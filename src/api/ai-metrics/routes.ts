@@ -6,10 +6,9 @@ import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { engineIdsOf, presentAiMetrics } from './presenter';
 import { MetricsQuery, MetricsResponse } from './schema';
+import { UUID_PATTERN } from '../../formats';
 
 export const aiMetricsRouter = new Router<ApiState, ApiContextExtras>();
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 defineRoute(
   aiMetricsRouter,
@@ -28,7 +27,7 @@ defineRoute(
     const principal = ctx.state.principal!;
     let projectIds: string[] | undefined;
     if (query.project_id) projectIds = [(await findProjectForPrincipal(ctx.deps.db, principal, query.project_id)).id];
-    else if (principal.projects) projectIds = principal.projects.filter((id) => UUID.test(id));
+    else if (principal.projects) projectIds = principal.projects.filter((id) => UUID_PATTERN.test(id));
     const { db } = ctx.deps;
     const [rows, usage] = await Promise.all([
       loadAiMetricRows(db, principal.tenantId, projectIds),

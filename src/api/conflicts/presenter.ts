@@ -1,6 +1,5 @@
 import type { ConflictRow } from '../../db/models';
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+import { iso } from '../../formats';
 
 export function presentConflict(c: ConflictRow) {
   return {

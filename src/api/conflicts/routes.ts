@@ -7,6 +7,7 @@ import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
 import { presentConflict } from './presenter';
 import { ConflictResponse, ListConflictsQuery, ProjectParams, ResolveConflictBody } from './schema';
+import { iso } from '../../formats';
 
 export const conflictsRouter = new Router<ApiState, ApiContextExtras>();
 

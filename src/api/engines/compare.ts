@@ -11,8 +11,12 @@ import { usageByEngine } from './store';
 export const DEFAULT_COMPARE_SAMPLE = 20;
 const COMPARE_CONCURRENCY = 8;
 
-/** A value as one comparable category: the label, or the sorted labels joined. */
-export function valueKey(value: AnnotationValue | null | undefined): string | null {
+/**
+ * What two answers (or an answer and its reference) are compared by: the label, or the label
+ * set deduplicated and sorted, joined by `|`; null for no label. In memory only — not
+ * `valueKey` (src/annotation/label-value.ts), the NUL-joined key conflicts store and read back.
+ */
+export function comparisonKey(value: AnnotationValue | null | undefined): string | null {
   const labels = valueLabels(value);
   if (!labels.length) return null;
   return [...new Set(labels)].sort().join('|');
@@ -100,7 +104,7 @@ export async function compareEngines(
       opts.items.map((item) =>
         sem.use(async () => {
           const outcome = await switcher.callAlone(engine, { project: opts.project, item: { id: item.id, text: item.text }, jobId: compareId });
-          answers.get(engine.id)!.set(item.id, outcome.ok ? { key: valueKey(outcome.result.value), latency: outcome.result.latencyMs } : { error: outcome.reason });
+          answers.get(engine.id)!.set(item.id, outcome.ok ? { key: comparisonKey(outcome.result.value), latency: outcome.result.latencyMs } : { error: outcome.reason });
         }),
       ),
     ),
@@ -120,7 +124,7 @@ export async function compareEngines(
         continue;
       }
       latencies.push(a.latency);
-      if (a.key !== null && a.key === valueKey(item.reference)) correct++;
+      if (a.key !== null && a.key === comparisonKey(item.reference)) correct++;
     }
     return {
       engine_id: engine.id,

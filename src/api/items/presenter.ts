@@ -1,5 +1,5 @@
 import type { ItemRow } from '../../db/models';
-import { iso } from '../projects/presenter';
+import { iso } from '../../formats';
 
 /** The columns an item's API shape is made of (the list selects only these). */
 export type PresentedItemColumns = Pick<ItemRow, 'id' | 'project_id' | 'external_id' | 'data' | 'gold_label' | 'created_at'>;

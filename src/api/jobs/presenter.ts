@@ -3,8 +3,7 @@ import { BATCH_COVERAGE_JOB_TYPE, PRE_ANNOTATION_JOB_TYPE, VALIDATION_JOB_TYPE }
 import type { StartedJob } from '../../jobs/lifecycle';
 import type { CurrentProgress } from '../../jobs/job-views';
 import { temporalUiLink } from '../../temporal/workflow-ids';
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+import { iso } from '../../formats';
 
 export interface JobLinks {
   self: string;

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { tooManyRequests } from '../errors';
 import type { ApiContextExtras, ApiState } from '../deps';
 
-export interface RateLimitOptions {
+export interface ClientRateLimitOptions {
   /** Requests allowed per window and key. */
   limit: number;
   windowMs?: number;
@@ -20,13 +20,13 @@ interface Window {
  * are swept at most once per window length, on the request path, so no timer keeps the
  * process alive.
  */
-export class RateLimiter {
+export class ClientRateLimit {
   private readonly windows = new Map<string, Window>();
   private readonly windowMs: number;
   private readonly now: () => number;
   private lastSweep: number;
 
-  constructor(readonly limit: number, options: Omit<RateLimitOptions, 'limit'> = {}) {
+  constructor(readonly limit: number, options: Omit<ClientRateLimitOptions, 'limit'> = {}) {
     this.windowMs = options.windowMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.lastSweep = this.now();
@@ -66,7 +66,7 @@ export class RateLimiter {
  * -Remaining and -Reset (unix seconds) before anything else can fail, so every response carries
  * them, errors included; a 429 adds Retry-After.
  */
-export function rateLimit(limiter: RateLimiter): Middleware<ApiState, ApiContextExtras> {
+export function rateLimit(limiter: ClientRateLimit): Middleware<ApiState, ApiContextExtras> {
   return async (ctx, next) => {
     const p = ctx.state.principal;
     const key = p ? `user:${p.tenantId}:${p.userId}` : `ip:${ctx.ip}`;

@@ -1,6 +1,5 @@
 import type { PreAnnotationResultRow } from '../../jobs/job-results';
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+import { iso } from '../../formats';
 
 /** A pre-annotation result as the API shows it. */
 export function presentPreAnnotationResult(r: PreAnnotationResultRow) {

@@ -1,5 +1,6 @@
 import type { ProjectRow } from '../scope';
 import { ROUTING_DEFAULTS } from './schema';
+import { iso } from '../../formats';
 
 /** The one place a project row becomes its API shape. */
 export function presentProject(p: ProjectRow) {
@@ -14,8 +15,4 @@ export function presentProject(p: ProjectRow) {
     created_at: iso(p.created_at),
     updated_at: iso(p.updated_at),
   };
-}
-
-export function iso(d: Date | string): string {
-  return new Date(d).toISOString();
 }

@@ -1,6 +1,5 @@
 import type { InconsistencyRecord, QualityReportRow } from '../../db/models';
-
-const iso = (d: Date | string) => new Date(d).toISOString();
+import { iso } from '../../formats';
 
 /** A report in the dashboard history: its columns and four agreement figures read out of its jsonb. */
 export type ReportSummary = Pick<QualityReportRow, 'id' | 'job_id' | 'computed_at' | 'passed' | 'scope'> & {

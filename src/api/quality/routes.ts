@@ -23,6 +23,7 @@ import {
   RefreshBody,
   ValidateBody,
 } from './schema';
+import { iso } from '../../formats';
 
 export const qualityRouter = new Router<ApiState, ApiContextExtras>();
 

@@ -1,8 +1,7 @@
 import type { TaskRow } from '../../db/models';
 import type { AssignedTask } from '../../tasks/create-tasks';
 import type { SubmittedAnnotation } from '../../tasks/submit-annotation';
-
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+import { iso } from '../../formats';
 
 export function presentTask(t: TaskRow) {
   const due = t.due_at ? new Date(t.due_at) : null;

@@ -1,11 +1,11 @@
-import { RateLimiter } from '../../../src/api/middleware/rate-limit';
+import { ClientRateLimit } from '../../../src/api/middleware/rate-limit';
 
-describe('RateLimiter', () => {
+describe('ClientRateLimit', () => {
   let now = 1_000_000;
   const clock = () => now;
 
   it('allows `limit` requests per window and key, then refuses until the window resets', () => {
-    const limiter = new RateLimiter(3, { windowMs: 60_000, now: clock });
+    const limiter = new ClientRateLimit(3, { windowMs: 60_000, now: clock });
     const hits = [1, 2, 3, 4].map(() => limiter.hit('user:a'));
     expect(hits.map((h) => h.allowed)).toEqual([true, true, true, false]);
     expect(hits.map((h) => h.remaining)).toEqual([2, 1, 0, 0]);
@@ -21,7 +21,7 @@ describe('RateLimiter', () => {
   });
 
   it('sweeps expired windows so the map does not grow without bound', () => {
-    const limiter = new RateLimiter(5, { windowMs: 1000, now: clock });
+    const limiter = new ClientRateLimit(5, { windowMs: 1000, now: clock });
     for (let i = 0; i < 100; i++) limiter.hit(`ip:10.0.0.${i}`);
     expect(limiter.size).toBe(100);
     now += 1500;

@@ -1,5 +1,5 @@
 import { mergeExamples, normalizeText, textHash } from '../../../src/llm/few-shot-pool';
-import { valueKey } from '../../../src/api/engines/compare';
+import { comparisonKey } from '../../../src/api/engines/compare';
 
 describe('few-shot pool helpers', () => {
   it('normalizes case, Unicode width and whitespace', () => {
@@ -31,9 +31,9 @@ describe('few-shot pool helpers', () => {
 
 describe('compare value keys', () => {
   it('compares single labels by label and multi labels as sets', () => {
-    expect(valueKey({ label: 'a' })).toBe('a');
-    expect(valueKey({ labels: ['b', 'a', 'b'] })).toBe(valueKey({ labels: ['a', 'b'] }));
-    expect(valueKey({ labels: [] })).toBeNull();
-    expect(valueKey(null)).toBeNull();
+    expect(comparisonKey({ label: 'a' })).toBe('a');
+    expect(comparisonKey({ labels: ['b', 'a', 'b'] })).toBe(comparisonKey({ labels: ['a', 'b'] }));
+    expect(comparisonKey({ labels: [] })).toBeNull();
+    expect(comparisonKey(null)).toBeNull();
   });
 });

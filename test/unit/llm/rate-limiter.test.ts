@@ -1,9 +1,9 @@
-import { estimateTokens, RateLimiter } from '../../../src/llm/rate-limiter';
+import { estimateTokens, EngineRateLimiter } from '../../../src/llm/rate-limiter';
 
 /** A manual clock: the limiter reads `now`, its timers run under jest's fake timers. */
 function setup() {
   jest.useFakeTimers({ now: 1_000_000 });
-  const limiter = new RateLimiter({ now: () => Date.now() });
+  const limiter = new EngineRateLimiter({ now: () => Date.now() });
   return limiter;
 }
 
@@ -20,7 +20,7 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 
 afterEach(() => jest.useRealTimers());
 
-describe('RateLimiter', () => {
+describe('EngineRateLimiter', () => {
   it('passes at once without limits', async () => {
     const limiter = setup();
     for (let i = 0; i < 1000; i++) expect(await settled(limiter.acquire('e', null, 10_000))).toBe(true);
