@@ -30,9 +30,6 @@ const SERIAL_FILES = {
   'test/integration/api-items.test.ts': 'imports 100,000 items within 30 s (CPU-bound)',
   // Reads the spend right after the job pauses again; on a busy CPU that read came short of the budget.
   'test/e2e/pre-annotation-budget-http.test.ts': 'progress read against a pause, racy under load',
-  // SIGKILLs worker processes while calls are in flight at the fake provider, which runs in the
-  // jest worker: on a busy CPU the provider answers before the kill lands (fails even alone then).
-  'test/integration/ledger-durability.test.ts': 'kills timed against in-flight calls',
 };
 
 const workers = process.env.TEST_WORKERS ?? '3';
