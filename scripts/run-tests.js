@@ -3,7 +3,7 @@
  * The jest part of `npm test`, in three runs that share one folder of saved workflow histories:
  *
  *   1. parallel: every file not named below, in TEST_WORKERS jest workers (default 3: measured
- *      fastest on the 2-core machine, see docs/DEVELOPING.md);
+ *      fastest on the 2-core machine against 2 and 4, see docs/DEVELOPING.md);
  *   2. serial: the files that cannot run beside others, one at a time;
  *   3. replay-last: test/replay-last/ replays every history runs 1 and 2 saved. With parallel
  *      workers no sequencer can make a file run last, so it is a run of its own.
