@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { ROOT, stopProcess } from './worker-process';
+import { ROOT, stopProcess, testBundleEnv } from './worker-process';
 import { TEST_JWT_SECRET, tokenFor, type TokenClaims } from './api';
 
 /** A free TCP port on loopback (closed again before it is returned). */
@@ -50,6 +50,7 @@ export async function startDevProcess(o: DevProcessOptions, readyTimeoutMs = 120
       TEMPORAL_METRICS_BIND: 'off',
       TEMPORAL_ADDRESS: '',
       DATABASE_URL: '',
+      ...testBundleEnv(),
       ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

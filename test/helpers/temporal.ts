@@ -3,8 +3,8 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createLogger } from '../../src/logger';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
-import { bundleWorkflows } from '../../src/temporal/worker';
 import { currentTestFileLabel, saveSuiteHistories } from './suite-histories';
+import { cachedWorkflowBundlePath } from './workflow-bundle';
 
 /**
  * One Temporal dev server per test file (the CLI binary comes from global setup). Its teardown
@@ -24,8 +24,11 @@ export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
 }
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
-/** Workflow code bundled once per test file and shared by every worker in it. */
+/**
+ * The workflow bundle of the run, shared by every worker in the file: the file global setup
+ * prepared (workflow-bundle.ts), or, outside jest (a recorder script), the cached one.
+ */
 export function testWorkflowBundle(): Promise<WorkflowBundleOption> {
-  bundle ??= bundleWorkflows();
+  bundle ??= (async () => ({ codePath: process.env.ANNO_TEST_WORKFLOW_BUNDLE || (await cachedWorkflowBundlePath()) }))();
   return bundle;
 }

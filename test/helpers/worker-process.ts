@@ -14,9 +14,18 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
   const args = [...nodeArgs, ...(process.env.WORKER_FROM_BUILD ? ['dist/src/cli.js', 'worker'] : ['--import', 'tsx', 'src/cli.ts', 'worker'])];
   return spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_BIND: 'off', ...env },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_BIND: 'off', ...testBundleEnv(), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+}
+
+/**
+ * The run's workflow bundle (global setup) for a process a test starts from sources, so it loads
+ * it instead of bundling at start-up; a build keeps its own (dist/workflow-bundle.js).
+ */
+export function testBundleEnv(): { WORKFLOW_BUNDLE_PATH?: string } {
+  const bundle = process.env.ANNO_TEST_WORKFLOW_BUNDLE;
+  return bundle && !process.env.WORKER_FROM_BUILD ? { WORKFLOW_BUNDLE_PATH: bundle } : {};
 }
 
 export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -99,8 +99,14 @@ test('SIGKILL of the worker 3 times mid-job: every call the provider received is
     const base = fake.requestCount;
     // Kill once this worker has made real progress, at a moment the provider is working on its calls.
     await until(`worker ${kill} to make calls`, 120_000, () => fake.requestCount >= base + N / 8 && fake.inFlight > 0);
+    // The calls at the kill are held (1 s, under LLM_TIMEOUT_MS): a 40 ms answer could still be
+    // written out before a busy machine has torn the killed process's sockets down.
+    fake.setLatency(1000);
+    const held = fake.requestCount;
+    await until(`worker ${kill} to make a held call`, 60_000, () => fake.requestCount > held);
     killedInFlight.push(fake.inFlight);
     await stopProcess(worker, 'SIGKILL');
+    fake.setLatency(40);
   }
   const last = startWorker(timeout);
   try {

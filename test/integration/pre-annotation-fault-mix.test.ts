@@ -52,8 +52,9 @@ test('1,000 items, one engine, 43% faulty calls: ≥ 99% annotated, every failed
   await tdb.db('engines').insert({
     id: engineId, tenant_id: tenantId, name: 'flaky-gpt', provider: 'openai', model: 'flaky-gpt', base_url: fake.baseUrl,
     price_input_per_1k: '0.001', price_output_per_1k: '0.002',
-    // A hang costs 1 s instead of LLM_TIMEOUT_MS (2 s); long enough that a loaded machine's slow answers are not timeouts too.
-    params: JSON.stringify({ timeout_ms: 1000 }),
+    // A hang costs 2 s (LLM_TIMEOUT_MS): with 32 calls at once, 1 s was not enough on a loaded
+    // machine (a call timed out before the provider had it, so the error listed one attempt more).
+    params: JSON.stringify({ timeout_ms: 2000 }),
   });
   fake.setFaultMix(MIX);
 
