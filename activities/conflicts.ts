@@ -26,6 +26,11 @@ const toRating = (r: { item_id: string; annotator_id: string; value: AnnotationV
 });
 
 /** Conflict activities: automatic resolution, the expert task, and the expert's resolution. */
+/** A conflict's inputs: each annotator's latest human value on the item. */
+function conflictInputsOf(rows: { id: string; annotator_id: string; value: unknown; created_at: Date | string }[]): ConflictInput[] {
+  return rows.map((r) => ({ annotation_id: r.id, annotator_id: r.annotator_id, value: r.value as ConflictInput['value'], created_at: new Date(r.created_at).toISOString() }));
+}
+
 export function createConflictActivities(deps: ConflictActivityDeps) {
   const { db } = deps;
 
@@ -56,12 +61,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
       dsMinItems: number;
     }): Promise<AutoResolution & { applied: boolean; value: AnnotationValue }> {
       const itemRows = await latestHumanValues(db, input.projectId, input.itemId);
-      const inputs: ConflictInput[] = itemRows.map((r) => ({
-        annotation_id: r.id,
-        annotator_id: r.annotator_id,
-        value: r.value,
-        created_at: new Date(r.created_at).toISOString(),
-      }));
+      const inputs = conflictInputsOf(itemRows);
       const projectRows = await dawidSkeneHistory(db, input.projectId, input.itemId, input.dsMinItems);
       const decision = autoResolve({
         itemId: input.itemId,
@@ -158,11 +158,15 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           if (conflict.status === 'resolved' && conflict.resolved_by === input.userId) return;
           throw ApplicationFailure.nonRetryable(`The conflict is already ${conflict.status}`, 'AlreadyResolved');
         }
+        // The inputs the expert decided on are the item's latest human values now, not the snapshot
+        // the automatic step took: a submission that committed after it belongs to the decision.
+        const inputs = conflictInputsOf(await latestHumanValues(trx, input.projectId, conflict.item_id));
         await trx('conflicts')
           .where({ id: input.conflictId })
           .update({
             status: 'resolved',
             method: 'expert',
+            inputs: JSON.stringify(inputs),
             resolved_value: JSON.stringify(input.value),
             resolved_by: input.userId,
             reason: input.reason,
@@ -175,7 +179,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           actor: input.userId,
           action: 'conflict.resolved',
           conflictId: input.conflictId,
-          details: { method: 'expert', value: input.value, reason: input.reason, inputs: conflict.inputs },
+          details: { method: 'expert', value: input.value, reason: input.reason, inputs },
         });
         if (input.taskId) {
           await trx('tasks')
