@@ -8,7 +8,8 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { detectAiDisagreement } from '../src/quality/ai-disagreement';
 import { detectDrift } from '../src/quality/drift';
 import { NearDuplicateIndex } from '../src/quality/near-duplicates';
-import { evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
+import { measurementLevel } from '../src/quality/measurement-level';
+import { DEFAULT_QUALITY_THRESHOLDS, evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
 import { accumulateItems, finalizeMetrics } from '../src/quality/report-accumulate';
 import type { QualityPartial } from '../src/quality/report-partial';
 import { conflictSettings, detectConflict } from '../src/tasks/conflicts';
@@ -168,7 +169,11 @@ export function createValidationActivities(deps: ValidationDeps) {
       labels: string[];
       thresholds: QualityThresholds;
     }): Promise<WriteReportResult> {
-      const { thresholds } = input;
+      // A run started before thresholds had min_pairable_values carries none: the default applies.
+      const thresholds: QualityThresholds = { ...input.thresholds, min_pairable_values: input.thresholds.min_pairable_values ?? DEFAULT_QUALITY_THRESHOLDS.min_pairable_values };
+      // The level of measurement is the schema's (the API validates it; a project's schema does not change).
+      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('label_schema');
+      const level = measurementLevel(project?.label_schema);
       // Live suggestions the annotators gave feedback on count as AI decisions too (accept vs reject/modify).
       const feedback = await suggestionFeedback(db, input);
       const partial: QualityPartial = { ...input.partial, engines: { ...input.partial.engines } };
@@ -177,7 +182,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         e.accepted += f.accepted;
         e.rejected += f.rejected;
       }
-      const metrics = finalizeMetrics(partial, input.labels);
+      const metrics = finalizeMetrics(partial, input.labels, { level, minPairableValues: thresholds.min_pairable_values });
       const drift = detectDrift(input.partial.drift, {
         minItems: thresholds.drift.min_items,
         minDrop: thresholds.drift.min_drop,
@@ -221,15 +226,17 @@ export function createValidationActivities(deps: ValidationDeps) {
       const [{ count }] = await db('inconsistencies').where({ job_id: input.jobId }).count({ count: '*' });
       const inconsistencies = Number(count);
 
+      // α is judged at the schema's level; a metric on too few values is reported, not alerted on.
       const alerts = evaluateThresholds(
         {
-          krippendorff_alpha: metrics.agreement.krippendorff_alpha.nominal,
+          krippendorff_alpha: metrics.agreement.krippendorff_alpha.value,
           fleiss_kappa: metrics.agreement.fleiss_kappa,
           percent_agreement: metrics.agreement.percent_agreement,
           ai_accuracy_vs_final: metrics.ai.accuracy_vs_final,
           ai_acceptance_rate: metrics.ai.acceptance_rate,
         },
         thresholds,
+        Object.fromEntries(Object.entries(metrics.evidence.metrics).map(([m, e]) => [m, e.values])),
       );
       const passed = !alerts.some((a) => a.severity === 'alert');
       const computedAt = new Date().toISOString();
@@ -247,6 +254,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         ai: metrics.ai,
         inconsistencies,
         label_distribution: metrics.label_distribution,
+        evidence: metrics.evidence,
         thresholds,
         passed,
       };
