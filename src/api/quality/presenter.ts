@@ -35,7 +35,7 @@ export function presentLabelDistribution(dist: StoredDistribution | undefined, s
 }
 
 /** A stored report as GET /annotation/quality-report answers it (label distribution in label order). */
-export function presentQualityReport(report: Record<string, unknown>, schemaLabels: readonly string[]) {
+export function presentQualityReport(report: Record<string, unknown>, schemaLabels: readonly string[]): Record<string, unknown> {
   return { ...report, label_distribution: presentLabelDistribution(report.label_distribution as StoredDistribution | undefined, schemaLabels) };
 }
 
