@@ -282,7 +282,7 @@ test('the level of measurement: an ordered project is judged on ordinal alpha (0
   expect(r.agreement.krippendorff_alpha.ordinal).toBeCloseTo(0.8153875, 6);
   expect(r.agreement.krippendorff_alpha.value).toBe(r.agreement.krippendorff_alpha.ordinal);
   const ab = r.agreement.cohen_kappa.find((p: any) => p.annotator_a === 'A' && p.annotator_b === 'B');
-  expect(ab).toEqual({ annotator_a: 'A', annotator_b: 'B', kappa: expect.any(Number), kappa_linear: expect.any(Number), kappa_quadratic: expect.any(Number), n: 9, insufficient_data: false });
+  expect(ab).toEqual({ annotator_a: 'A', annotator_b: 'B', kappa: expect.any(Number), kappa_linear: expect.any(Number), kappa_quadratic: expect.any(Number), n: 9, insufficient_data: true }); // 2 × 9 = 18 values < 20
   expect(r.evidence).toMatchObject({ min_pairable_values: 20, metrics: { krippendorff_alpha: { values: 40, insufficient_data: false } } });
   expect(r.thresholds.min_pairable_values).toBe(20);
   // Label order: the schema's, although JSON lists integer-like keys in numeric order.
