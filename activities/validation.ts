@@ -27,6 +27,8 @@ export { loadQualityPage, type ValidationScope };
 
 export interface ValidationDeps {
   db: Knex;
+  /** Default `min_pairable_values` (QUALITY_MIN_PAIRABLE_VALUES); a project's thresholds override it. */
+  qualityMinPairableValues?: number;
 }
 
 export interface StartValidationResult {
@@ -49,6 +51,7 @@ export interface WriteReportResult {
 /** Validation activities, built from their dependencies. Every write is keyed by the job. */
 export function createValidationActivities(deps: ValidationDeps) {
   const { db } = deps;
+  const defaults: QualityThresholds = { ...DEFAULT_QUALITY_THRESHOLDS, min_pairable_values: deps.qualityMinPairableValues ?? DEFAULT_QUALITY_THRESHOLDS.min_pairable_values };
 
   return {
     /** Marks the job running; reads the project's labels and thresholds; counts the items in scope. */
@@ -83,7 +86,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         pageStarts: (starts as { seq: string | number }[]).map((r) => Number(r.seq)),
         startedAt: new Date(job.started_at).toISOString(),
         labels: Array.isArray(project.label_schema?.labels) ? project.label_schema.labels.map(String) : [],
-        thresholds: resolveQualityThresholds(project),
+        thresholds: resolveQualityThresholds(project, defaults),
       };
     },
 
@@ -170,7 +173,7 @@ export function createValidationActivities(deps: ValidationDeps) {
       thresholds: QualityThresholds;
     }): Promise<WriteReportResult> {
       // A run started before thresholds had min_pairable_values carries none: the default applies.
-      const thresholds: QualityThresholds = { ...input.thresholds, min_pairable_values: input.thresholds.min_pairable_values ?? DEFAULT_QUALITY_THRESHOLDS.min_pairable_values };
+      const thresholds: QualityThresholds = { ...input.thresholds, min_pairable_values: input.thresholds.min_pairable_values ?? defaults.min_pairable_values };
       // The level of measurement is the schema's (the API validates it; a project's schema does not change).
       const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('label_schema');
       const level = measurementLevel(project?.label_schema);

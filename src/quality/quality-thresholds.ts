@@ -84,10 +84,13 @@ function mergeThresholds(base: QualityThresholds, over: unknown): QualityThresho
   return out;
 }
 
-/** Effective thresholds: defaults, then routing.quality_thresholds, then the quality_thresholds column. */
-export function resolveQualityThresholds(project: { routing?: unknown; quality_thresholds?: unknown }): QualityThresholds {
+/** Effective thresholds: defaults (the deployment's, e.g. QUALITY_MIN_PAIRABLE_VALUES), then routing.quality_thresholds, then the quality_thresholds column. */
+export function resolveQualityThresholds(
+  project: { routing?: unknown; quality_thresholds?: unknown },
+  defaults: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+): QualityThresholds {
   const fromRouting = obj(project.routing).quality_thresholds;
-  return mergeThresholds(mergeThresholds(DEFAULT_QUALITY_THRESHOLDS, fromRouting), project.quality_thresholds);
+  return mergeThresholds(mergeThresholds(defaults, fromRouting), project.quality_thresholds);
 }
 
 export interface QualityAlert {

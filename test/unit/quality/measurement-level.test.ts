@@ -166,6 +166,10 @@ describe('alerts need evidence', () => {
     expect(evaluateThresholds({ krippendorff_alpha: 0 }, t, { krippendorff_alpha: 2 })).toHaveLength(1);
     expect(evaluateThresholds({ krippendorff_alpha: 0 }, DEFAULT_QUALITY_THRESHOLDS, { krippendorff_alpha: 20 })).toHaveLength(1);
     expect(evaluateThresholds({ krippendorff_alpha: 0 }, DEFAULT_QUALITY_THRESHOLDS, { krippendorff_alpha: 19 })).toEqual([]);
+    // The deployment's default (QUALITY_MIN_PAIRABLE_VALUES) sits under the project's own value.
+    const deployment = { ...DEFAULT_QUALITY_THRESHOLDS, min_pairable_values: 100 };
+    expect(resolveQualityThresholds({}, deployment).min_pairable_values).toBe(100);
+    expect(resolveQualityThresholds({ quality_thresholds: { min_pairable_values: 5 } }, deployment).min_pairable_values).toBe(5);
   });
 });
 
