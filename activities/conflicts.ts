@@ -5,8 +5,7 @@ import { valueFromKey } from '../src/annotation/label-value';
 import type { ConflictRow } from '../src/db/models';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
-import type { ConflictSuggestion } from '../workflows/conflict-resolution';
-import { humanRating } from '../src/annotation/conflict-decisions';
+import { humanRating, type ConflictDecision } from '../src/annotation/conflict-decisions';
 import { latestHumanValues } from '../src/data/human-annotations';
 
 export interface ConflictActivityDeps {
@@ -57,7 +56,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
       labelSchema: LabelSchema;
       minMargin: number;
       dsMinItems: number;
-      suggestion?: ConflictSuggestion;
+      suggestion?: ConflictDecision;
     }): Promise<AutoResolution & { applied: boolean; value: AnnotationValue }> {
       const itemRows = await latestHumanValues(db, input.projectId, input.itemId);
       const inputs = conflictInputsOf(itemRows);
