@@ -46,7 +46,7 @@ async function main() {
   const [tdb, env] = await Promise.all([createTestDatabase('anno_bench'), startTestTemporal()]);
   try {
     const db = tdb.db;
-    const { tenantId, projectId } = await seedProject(db, CONFLICTS ? { routing: { annotators_per_item: 3 } } : {});
+    const { tenantId, projectId } = await seedProject(db, CONFLICTS ? { routing: { high_confidence_threshold: 0.85, low_confidence_threshold: 0.5, annotators_per_item: 3 } } : {});
     const warm = await seedProject(db, { tenantId });
     console.log(`bench: ${N} items × 3 human annotators + 1 AI annotation each, page size ${PAGE}${CONFLICTS ? ', conflicts on' : ''}`);
 
