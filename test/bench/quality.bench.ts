@@ -180,6 +180,13 @@ async function main() {
         await new Promise((r) => setTimeout(r, 2000));
         const after = await counts();
         console.log(`repeat validation            ${seconds(secondMs)} s, conflicts opened ${second.conflicts_opened}; before ${JSON.stringify(before)} after ${JSON.stringify(after)}`);
+        // New conflicts on items that had one before are re-openings (audited); the rest are items
+        // the first run's sample did not reach (the sample is capped at 1,000 and pages finish in any order).
+        const [{ n: reopened }] = await db('audit_log').where({ project_id: projectId, action: 'conflict.reopened' }).count({ n: '*' });
+        const [{ n: itemsTwice }] = await db
+          .from(db('conflicts').where({ project_id: projectId }).groupBy('item_id').havingRaw('count(*) > 1').select('item_id').as('x'))
+          .count({ n: '*' });
+        console.log(`  of them re-openings        ${reopened} audited, items with 2+ conflicts ${itemsTwice}`);
       }
     } finally {
       clearInterval(sampler);
