@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { autoResolve, type AutoResolution } from '../src/annotation/conflict-rules';
-import { valueFromKey, valueKey } from '../src/annotation/label-value';
+import { valueFromKey } from '../src/annotation/label-value';
 import type { ConflictRow } from '../src/db/models';
 import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
-import type { Rating } from '../src/quality/types';
-import { dawidSkeneHistory, latestHumanValues } from '../src/data/human-annotations';
+import { humanRating, type ConflictDecision } from '../src/annotation/conflict-decisions';
+import { latestHumanValues } from '../src/data/human-annotations';
 
 export interface ConflictActivityDeps {
   db: Knex;
@@ -18,12 +18,6 @@ export interface ConflictInput {
   value: AnnotationValue;
   created_at: string;
 }
-
-const toRating = (r: { item_id: string; annotator_id: string; value: AnnotationValue }): Rating => ({
-  itemId: r.item_id,
-  annotatorId: r.annotator_id,
-  value: valueKey(r.value) ?? '',
-});
 
 /** Conflict activities: automatic resolution, the expert task, and the expert's resolution. */
 /** A conflict's inputs: each annotator's latest human value on the item. */
@@ -48,8 +42,11 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
 
   return {
     /**
-     * Announces the conflict (conflict.detected, once), snapshots its inputs, and resolves it by
-     * majority vote or Dawid–Skene when the margin allows. Only an open conflict is resolved.
+     * Announces the conflict (conflict.detected, once), snapshots its inputs, and resolves it when
+     * the margin allows. Reads only its item: the decision is the `suggestion` validation computed
+     * (Dawid–Skene fitted once per run, or majority vote) while the item's inputs are still the
+     * ones it was computed on; otherwise (a /submit, the sweep, inputs changed since) majority
+     * vote over the item's own ratings. Only an open conflict is resolved.
      */
     async autoResolveConflict(input: {
       tenantId: string;
@@ -59,18 +56,21 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
       labelSchema: LabelSchema;
       minMargin: number;
       dsMinItems: number;
+      suggestion?: ConflictDecision;
     }): Promise<AutoResolution & { applied: boolean; value: AnnotationValue }> {
       const itemRows = await latestHumanValues(db, input.projectId, input.itemId);
       const inputs = conflictInputsOf(itemRows);
-      const projectRows = await dawidSkeneHistory(db, input.projectId, input.itemId, input.dsMinItems);
-      const decision = autoResolve({
-        itemId: input.itemId,
-        itemRatings: itemRows.map(toRating),
-        projectRatings: projectRows.map(toRating),
-        labels: input.labelSchema.type === 'single_label' ? input.labelSchema.labels : [],
-        minMargin: input.minMargin,
-        dsMinItems: input.dsMinItems,
-      });
+      const current = itemRows.map((r) => r.id).sort();
+      const suggested = input.suggestion && input.suggestion.annotationIds.join() === current.join() ? input.suggestion.decision : null;
+      const decision =
+        suggested ??
+        autoResolve({
+          itemId: input.itemId,
+          itemRatings: itemRows.map(humanRating),
+          labels: input.labelSchema.type === 'single_label' ? input.labelSchema.labels : [],
+          minMargin: input.minMargin,
+          dsMinItems: input.dsMinItems,
+        });
       const value = valueFromKey(input.labelSchema, decision.label);
       const applied = await db.transaction(async (trx) => {
         await trx('conflicts').where({ id: input.conflictId }).update({ inputs: JSON.stringify(inputs), updated_at: trx.fn.now() });

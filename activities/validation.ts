@@ -12,7 +12,9 @@ import { measurementLevel } from '../src/quality/measurement-level';
 import { DEFAULT_QUALITY_THRESHOLDS, evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
 import { accumulateItems, finalizeMetrics } from '../src/quality/report-accumulate';
 import type { QualityPartial } from '../src/quality/report-partial';
-import { conflictSettings, detectConflict } from '../src/tasks/conflicts';
+import { conflictDecider } from '../src/annotation/conflict-decisions';
+import { CONFLICT_SET_SIZE, conflictSettings, openConflicts, startConflictWorkflows } from '../src/tasks/conflicts';
+import { dawidSkeneHistory } from '../src/data/human-annotations';
 import {
   finalLabels,
   insertInconsistencies,
@@ -332,27 +334,36 @@ export function createValidationActivities(deps: ValidationDeps) {
     },
 
     /**
-     * Opens a conflict (and its `conflictResolution` workflow, through `detectConflict`) for each
-     * disagreeing item, when the project asks for ≥ 2 annotators per item; one open conflict per
-     * item however often this runs. Bounded by the partial's sample of disagreeing items.
+     * Opens a conflict (and its `conflictResolution` workflow) for each disagreeing item that is
+     * not settled, when the project asks for ≥ 2 annotators per item; one open conflict per item
+     * however often this runs. Bounded by the partial's sample of disagreeing items. The
+     * automatic decisions are computed here, against one read of the history and one model fit
+     * for the whole run (`decideConflicts`), and travel in the workflows' input, so a conflict
+     * workflow reads only its item. Conflicts are opened in sets of CONFLICT_SET_SIZE items: one
+     * transaction and a fixed number of statements per set, then the set's workflow starts.
      */
     async openQualityConflicts(input: { tenantId: string; projectId: string; itemIds: string[]; taskQueue: string }): Promise<{ opened: number; skipped: boolean }> {
-      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('routing');
+      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('routing', 'label_schema');
       // The project does not want conflicts (fewer than 2 annotators per item): nothing to do.
       if (!project || conflictSettings(project.routing).annotatorsPerItem < 2) return { opened: 0, skipped: true };
       const ctx = Context.current();
-      // A retry resumes after the items an earlier attempt got through (detectConflict is idempotent anyway).
+      // A retry resumes after the sets an earlier attempt got through (opening is idempotent anyway).
       const resumeFrom = Number((ctx.info.heartbeatDetails as { done?: number } | undefined)?.done ?? 0);
+      const todo = input.itemIds.slice(resumeFrom);
+      const settings = conflictSettings(project.routing);
+      const history = await dawidSkeneHistory(db, input.projectId, todo, settings.dsMinItems);
+      const decide = conflictDecider(history, {
+        labels: project.label_schema?.type === 'single_label' ? project.label_schema.labels : [],
+        minMargin: settings.minMargin,
+        dsMinItems: settings.dsMinItems,
+      });
       let opened = 0;
-      for (let i = resumeFrom; i < input.itemIds.length; i++) {
-        const c = await detectConflict(db, ctx.client, { TEMPORAL_TASK_QUEUE: input.taskQueue }, {
-          tenantId: input.tenantId,
-          projectId: input.projectId,
-          itemId: input.itemIds[i],
-          detectedBy: 'validation',
-        });
-        if (c?.created) opened++;
-        ctx.heartbeat({ done: i + 1 });
+      for (let i = 0; i < todo.length; i += CONFLICT_SET_SIZE) {
+        const set = todo.slice(i, i + CONFLICT_SET_SIZE);
+        const conflicts = await db.transaction((trx) => openConflicts(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: set, detectedBy: 'validation', decide }));
+        await startConflictWorkflows(db, ctx.client, { TEMPORAL_TASK_QUEUE: input.taskQueue }, conflicts);
+        opened += conflicts.filter((c) => c.created).length;
+        ctx.heartbeat({ done: resumeFrom + i + set.length });
       }
       return { opened, skipped: false };
     },

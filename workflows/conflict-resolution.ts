@@ -1,6 +1,7 @@
 import { ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ConflictActivities } from '../activities/conflicts';
 import type { TaskActivities } from '../activities/tasks';
+import type { ConflictDecision } from '../src/annotation/conflict-decisions';
 import { labelValueProblem } from '../src/annotation/label-value';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
 import { TaskAssignment, waitReassignEscalate } from './assignment-loop';
@@ -14,13 +15,21 @@ export interface ConflictResolutionInput {
   labelSchema: LabelSchema;
   /** Automatic resolution needs at least this margin (see src/annotation/conflict-rules.ts). */
   minMargin: number;
-  /** Items with ≥ 2 human annotations before Dawid–Skene replaces majority vote. */
+  /** Items with ≥ 2 human annotations before Dawid–Skene may replace majority vote (decided when validation opens the conflict). */
   dsMinItems: number;
   /** The expert task: its id, deadline per assignment, and reassignments before escalation. */
   expertTaskId: string;
   expertDueInSeconds: number | null;
   maxReassignments: number;
+  /**
+   * The automatic decision computed when the conflict was opened (validation: one model fit per
+   * run), applied if the item's inputs are still the ones it was computed on. Absent (a /submit,
+   * the sweep, runs started before it existed): the activity decides from the item's own ratings.
+   */
+  suggestion?: ConflictSuggestion;
 }
+
+export type ConflictSuggestion = ConflictDecision;
 
 export interface ResolveArgs {
   userId: string;
@@ -128,6 +137,8 @@ export async function conflictResolution(input: ConflictResolutionInput): Promis
     labelSchema: input.labelSchema,
     minMargin: input.minMargin,
     dsMinItems: input.dsMinItems,
+    // An argument, not a command: runs recorded before it replay unchanged.
+    ...(input.suggestion ? { suggestion: input.suggestion } : {}),
   });
   if (auto.applied) {
     status = 'auto_resolved';

@@ -40,6 +40,27 @@ export function itemsWithHistory(ratings: readonly Rating[]): number {
   return n;
 }
 
+/**
+ * One Dawid–Skene fit per ratings array (and label order): validation decides up to 1,000
+ * conflicts against the one history it read, so the model is fitted once per run, not per item.
+ */
+const fits = new WeakMap<readonly Rating[], Map<string, ReturnType<typeof dawidSkene>>>();
+function fittedOnce(ratings: readonly Rating[], labels: LabelOrder): ReturnType<typeof dawidSkene> {
+  let byLabels = fits.get(ratings);
+  if (!byLabels) fits.set(ratings, (byLabels = new Map()));
+  const key = JSON.stringify(labels);
+  let fit = byLabels.get(key);
+  if (!fit) byLabels.set(key, (fit = dawidSkene(ratings, { labels })));
+  return fit;
+}
+
+const histories = new WeakMap<readonly Rating[], number>();
+function historyOnce(ratings: readonly Rating[]): number {
+  let n = histories.get(ratings);
+  if (n === undefined) histories.set(ratings, (n = itemsWithHistory(ratings)));
+  return n;
+}
+
 export function autoResolve(input: {
   itemId: string;
   /** The item's ratings (latest per annotator). */
@@ -55,8 +76,8 @@ export function autoResolve(input: {
   const votes: Record<string, number> = {};
   for (const r of input.itemRatings) votes[String(r.value)] = (votes[String(r.value)] ?? 0) + 1;
   const project = input.projectRatings ?? [];
-  if (project.length && itemsWithHistory(project) >= dsMinItems) {
-    const ds = dawidSkene(project, { labels: input.labels });
+  if (project.length && historyOnce(project) >= dsMinItems) {
+    const ds = fittedOnce(project, input.labels);
     const item = ds.items.find((i) => i.itemId === input.itemId);
     if (item) {
       const sorted = [...item.posterior].sort((a, b) => b - a);

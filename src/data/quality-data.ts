@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { AnnotationRow, InconsistencyRecord } from '../db/models';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
+import { humanJudgementSql, NON_JUDGEMENT_STATUSES } from './human-annotations';
 
 /**
  * The validation workflow's reads and writes of quality data: pages of items with their
@@ -13,8 +14,8 @@ import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 /** Which items a validation covers: the whole project, or the item list of a job (its own snapshot of `item_ids`, or another job's). */
 export type ValidationScope = { kind: 'project' } | { kind: 'job'; jobId: string };
 
-/** Human annotations in these states are not judgements (yet, or any more). */
-export const NON_JUDGEMENT_STATUSES = ['draft', 'rejected', 'superseded', 'deleted', 'skipped'];
+// The human-judgement filter has one definition, shared with the conflict reads.
+export { NON_JUDGEMENT_STATUSES };
 
 export interface PageQuery {
   tenantId: string;
@@ -67,7 +68,7 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
          CROSS JOIN LATERAL (
                 SELECT x.* FROM annotations x WHERE x.project_id = ? AND x.item_id = p.item_id OFFSET 0
               ) a
-        WHERE (a.source = 'ai' OR (a.source = 'human' AND a.value IS NOT NULL AND a.status <> ALL(?::text[])))
+        WHERE (a.source = 'ai' OR (${humanJudgementSql('a')}))
           ${withText ? "AND a.source = 'human'" : ''}
         ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
       [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],

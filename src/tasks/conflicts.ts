@@ -8,8 +8,8 @@ import type { ConflictRow } from '../db/models';
 import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
-import { conflictResolution, type ConflictResolutionInput } from '../../workflows/conflict-resolution';
-import { latestHumanValues } from '../data/human-annotations';
+import { conflictResolution, type ConflictResolutionInput, type ConflictSuggestion } from '../../workflows/conflict-resolution';
+import { latestHumanValues, type HumanValue } from '../data/human-annotations';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
 
 export const CONFLICT_JOB_TYPE = 'conflict';
@@ -43,6 +43,16 @@ export interface OpenedConflict {
   created: boolean;
   /** Its conflictResolution workflow is known to be started (workflow_started_at is set). */
   workflowStarted: boolean;
+  /** The automatic decision the caller computed on the conflict's inputs (validation), for its workflow. */
+  suggestion?: ConflictSuggestion;
+}
+
+/** An item's latest resolved (or auto-resolved) conflict, as the settled check reads it. */
+interface PriorResolution {
+  id: string;
+  item_id: string;
+  status: ConflictRow['status'];
+  inputs: { annotation_id: string }[];
 }
 
 /**
@@ -53,10 +63,24 @@ export interface OpenedConflict {
  * so of two concurrent disagreeing writers the second reads the first's committed annotation; the
  * unique partial index remains the last word. The workflow is started after commit
  * (`startConflictWorkflows`); a crash in between is repaired by the workers' sweep.
+ *
+ * Settled stays settled: an item whose latest resolution (auto_resolved or resolved) was decided
+ * on all of its current inputs gets no conflict, however often validation runs. An input the
+ * resolution did not see (a new human annotation after it) re-opens the item: a new conflict and
+ * a `conflict.reopened` audit entry naming the earlier conflict and the new annotations.
+ * Many items in one call cost a fixed number of statements (locks, read, settled check, insert,
+ * audit, existing): validation opens its conflicts in sets.
  */
 export async function openConflicts(
   trx: Knex.Transaction,
-  req: { tenantId: string; projectId: string; itemIds: string[]; detectedBy?: string },
+  req: {
+    tenantId: string;
+    projectId: string;
+    itemIds: string[];
+    detectedBy?: string;
+    /** Computes each new conflict's automatic decision from its inputs (validation: one model fit per run). */
+    decide?: (itemId: string, rows: HumanValue[]) => ConflictSuggestion;
+  },
 ): Promise<OpenedConflict[]> {
   if (!req.itemIds.length) return [];
   const project = await trx('projects').where({ id: req.projectId, tenant_id: req.tenantId }).first('routing');
@@ -66,10 +90,24 @@ export async function openConflicts(
   const disagreeing = disagreeingItems(await latestHumanValues(trx, req.projectId, [...new Set(req.itemIds)]));
   if (!disagreeing.size) return [];
 
-  const candidates = [...disagreeing].map(([itemId, rows]) => {
+  const { rows: priors } = (await trx.raw(
+    `SELECT DISTINCT ON (item_id) id, item_id, status, inputs FROM conflicts
+      WHERE item_id = ANY(?::uuid[]) AND status <> 'open'
+      ORDER BY item_id, resolved_at DESC NULLS LAST, created_at DESC, id DESC`,
+    [[...disagreeing.keys()]],
+  )) as { rows: PriorResolution[] };
+  const priorOf = new Map(priors.map((p) => [p.item_id, p]));
+
+  const candidates = [...disagreeing].flatMap(([itemId, rows]) => {
+    const prior = priorOf.get(itemId);
+    const seen = new Set((prior?.inputs ?? []).map((i) => i.annotation_id));
+    const unseen = rows.filter((r) => !seen.has(r.id)).map((r) => r.id);
+    if (prior && unseen.length === 0) return []; // settled: decided on exactly these inputs
     const id = crypto.randomUUID();
-    return { id, itemId, workflowId: workflowIds.conflict(req.tenantId, id), rows };
+    const reopens = prior ? { previous_conflict_id: prior.id, previous_status: prior.status, new_annotation_ids: unseen } : null;
+    return [{ id, itemId, workflowId: workflowIds.conflict(req.tenantId, id), rows, reopens, suggestion: req.decide?.(itemId, rows) }];
   });
+  if (!candidates.length) return [];
   const { rows: inserted } = await trx.raw(
     `INSERT INTO conflicts (id, tenant_id, project_id, item_id, status, workflow_id, detected_by, inputs)
      SELECT c.id, ?, ?, c.item_id, 'open', c.workflow_id, ?, c.inputs
@@ -93,73 +131,93 @@ export async function openConflicts(
   const createdIds = new Set((inserted as { id: string }[]).map((r) => r.id));
   const created = candidates.filter((c) => createdIds.has(c.id));
   if (created.length) {
-    await trx('audit_log').insert(
-      created.map((c) => ({
-        tenant_id: req.tenantId,
-        project_id: req.projectId,
-        actor: 'system',
-        action: 'conflict.detected',
-        entity_type: 'conflict',
-        entity_id: c.id,
-        details: JSON.stringify({ item_id: c.itemId, annotators: c.rows.map((r) => r.annotator_id) }),
-      })),
-    );
+    const entry = (c: (typeof created)[number], action: string, details: unknown) => ({
+      tenant_id: req.tenantId,
+      project_id: req.projectId,
+      actor: 'system',
+      action,
+      entity_type: 'conflict',
+      entity_id: c.id,
+      details: JSON.stringify(details),
+    });
+    await trx('audit_log').insert([
+      ...created.map((c) => entry(c, 'conflict.detected', { item_id: c.itemId, annotators: c.rows.map((r) => r.annotator_id) })),
+      ...created.filter((c) => c.reopens).map((c) => entry(c, 'conflict.reopened', { item_id: c.itemId, ...c.reopens })),
+    ]);
   }
-  const existing: (Pick<ConflictRow, 'id' | 'item_id' | 'workflow_started_at'> & { workflow_id: string })[] = created.length === candidates.length
+  const waiting = candidates.filter((c) => !createdIds.has(c.id));
+  const existing: (Pick<ConflictRow, 'id' | 'item_id' | 'workflow_started_at'> & { workflow_id: string })[] = !waiting.length
     ? []
     : await trx('conflicts')
         .where({ status: 'open' })
-        .whereIn('item_id', candidates.filter((c) => !createdIds.has(c.id)).map((c) => c.itemId))
+        .whereIn('item_id', waiting.map((c) => c.itemId))
         .select('id', 'item_id', 'workflow_id', 'workflow_started_at');
+  const suggestionOf = new Map(candidates.map((c) => [c.itemId, c.suggestion]));
   const base = { tenantId: req.tenantId, projectId: req.projectId };
+  const withSuggestion = (itemId: string) => (suggestionOf.get(itemId) ? { suggestion: suggestionOf.get(itemId) } : {});
   return [
-    ...created.map((c) => ({ ...base, itemId: c.itemId, conflictId: c.id, workflowId: c.workflowId, created: true, workflowStarted: false })),
-    ...existing.map((e) => ({ ...base, itemId: e.item_id, conflictId: e.id, workflowId: e.workflow_id, created: false, workflowStarted: e.workflow_started_at !== null })),
+    ...created.map((c) => ({ ...base, itemId: c.itemId, conflictId: c.id, workflowId: c.workflowId, created: true, workflowStarted: false, ...withSuggestion(c.itemId) })),
+    ...existing.map((e) => ({ ...base, itemId: e.item_id, conflictId: e.id, workflowId: e.workflow_id, created: false, workflowStarted: e.workflow_started_at !== null, ...withSuggestion(e.item_id) })),
   ];
 }
 
+/** Items per set when validation opens conflicts: one transaction, a fixed number of statements. */
+export const CONFLICT_SET_SIZE = 250;
+
+/** Conflict workflows started side by side (each start is one round trip to the Temporal server). */
+const START_CONCURRENCY = 16;
+
 /**
  * Starts the conflictResolution workflow of each conflict not yet known to be started, and records
- * the start; returns how many it started. Idempotent: the workflow id rejects duplicates (an already started run is a success),
- * so the creator, an activity retry and the sweep may all try. Throws the first start that failed
- * otherwise, after trying the others.
+ * the starts (one statement); returns how many it started. Idempotent: the workflow id rejects
+ * duplicates (an already started run is a success), so the creator, an activity retry and the
+ * sweep may all try. Throws the first start that failed otherwise, after trying the others and
+ * recording the ones that succeeded.
  */
 export async function startConflictWorkflows(
   db: Knex,
   client: Client,
   settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
-  conflicts: Pick<OpenedConflict, 'tenantId' | 'projectId' | 'itemId' | 'conflictId' | 'workflowStarted'>[],
+  conflicts: Pick<OpenedConflict, 'tenantId' | 'projectId' | 'itemId' | 'conflictId' | 'workflowStarted' | 'suggestion'>[],
 ): Promise<number> {
   const pending = conflicts.filter((c) => !c.workflowStarted);
-  const projects = new Map<string, { label_schema: LabelSchema; routing: Record<string, unknown> | null } | undefined>();
-  let started = 0;
+  if (!pending.length) return 0;
+  const rows: { id: string; label_schema: LabelSchema; routing: Record<string, unknown> | null }[] = await db('projects')
+    .whereIn('id', [...new Set(pending.map((c) => c.projectId))])
+    .select('id', 'label_schema', 'routing');
+  const projects = new Map(rows.map((p) => [p.id, p]));
+  const started: string[] = [];
   let firstError: unknown;
-  for (const c of pending) {
-    if (!projects.has(c.projectId)) projects.set(c.projectId, await db('projects').where({ id: c.projectId }).first('label_schema', 'routing'));
-    const project = projects.get(c.projectId);
-    if (!project) continue;
-    const s = conflictSettings(project.routing);
-    try {
-      await startConflictWorkflow(client, settings, {
-        tenantId: c.tenantId,
-        projectId: c.projectId,
-        conflictId: c.conflictId,
-        itemId: c.itemId,
-        labelSchema: project.label_schema,
-        minMargin: s.minMargin,
-        dsMinItems: s.dsMinItems,
-        expertTaskId: taskIdFor(`conflict:${c.conflictId}:expert`),
-        expertDueInSeconds: s.expertDueInSeconds,
-        maxReassignments: s.maxReassignments,
-      });
-      await db('conflicts').where({ id: c.conflictId }).whereNull('workflow_started_at').update({ workflow_started_at: db.fn.now() });
-      started++;
-    } catch (err) {
-      firstError ??= err;
+  let next = 0;
+  const startNext = async (): Promise<void> => {
+    for (let c = pending[next++]; c; c = pending[next++]) {
+      const project = projects.get(c.projectId);
+      if (!project) continue;
+      const s = conflictSettings(project.routing);
+      try {
+        await startConflictWorkflow(client, settings, {
+          tenantId: c.tenantId,
+          projectId: c.projectId,
+          conflictId: c.conflictId,
+          itemId: c.itemId,
+          labelSchema: project.label_schema,
+          minMargin: s.minMargin,
+          dsMinItems: s.dsMinItems,
+          expertTaskId: taskIdFor(`conflict:${c.conflictId}:expert`),
+          expertDueInSeconds: s.expertDueInSeconds,
+          maxReassignments: s.maxReassignments,
+          ...(c.suggestion ? { suggestion: c.suggestion } : {}),
+        });
+        started.push(c.conflictId);
+      } catch (err) {
+        firstError ??= err;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, pending.length) }, startNext));
+  if (started.length) await db('conflicts').whereIn('id', started).whereNull('workflow_started_at').update({ workflow_started_at: db.fn.now() });
   if (firstError !== undefined) throw firstError;
-  return started;
+  return started.length;
 }
 
 /**

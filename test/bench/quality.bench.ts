@@ -5,6 +5,12 @@
  * worker in its own process. Prints the job's wall time and the worker's memory; asserts nothing.
  *
  *   npm run bench:quality -- --items 100000 --page 5000 [--worker-heap-mb 160]
+ *   npm run bench:quality -- --conflicts      (20,000 items by default)
+ *
+ * --conflicts: the project wants 3 annotators per item, so validation opens conflicts for the
+ * disagreeing items (the sample's cap, 1,000), in sets, each with the automatic decision computed
+ * against one model fit; prints the conflicts opened and, after their workflows have run, a
+ * second validation of the unchanged project (conflicts opened and expert tasks before/after).
  *
  * Memory figures are the worker process's (VmRSS / VmHWM of the spawned `anno worker`), not this
  * process's. RSS includes garbage V8 has not collected yet; --worker-heap-mb caps the heap to show
@@ -23,13 +29,15 @@ import { rssMb, spawnWorkerProcess, stopProcess } from '../helpers/worker-proces
 
 const { values } = parseArgs({
   options: {
-    items: { type: 'string', default: '100000' },
+    items: { type: 'string' },
+    conflicts: { type: 'boolean', default: false },
     page: { type: 'string', default: '5000' },
     /** Cap the worker's V8 heap (MB): the job still finishing shows its memory does not grow with N. */
     'worker-heap-mb': { type: 'string' },
   },
 });
-const N = Number(values.items);
+const CONFLICTS = values.conflicts === true;
+const N = Number(values.items ?? (CONFLICTS ? 20000 : 100000));
 const PAGE = Number(values.page);
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -38,9 +46,9 @@ async function main() {
   const [tdb, env] = await Promise.all([createTestDatabase('anno_bench'), startTestTemporal()]);
   try {
     const db = tdb.db;
-    const { tenantId, projectId } = await seedProject(db);
+    const { tenantId, projectId } = await seedProject(db, CONFLICTS ? { routing: { high_confidence_threshold: 0.85, low_confidence_threshold: 0.5, annotators_per_item: 3 } } : {});
     const warm = await seedProject(db, { tenantId });
-    console.log(`bench: ${N} items × 3 human annotators + 1 AI annotation each, page size ${PAGE}`);
+    console.log(`bench: ${N} items × 3 human annotators + 1 AI annotation each, page size ${PAGE}${CONFLICTS ? ', conflicts on' : ''}`);
 
     const s0 = performance.now();
     await db.raw('SELECT setseed(0.42)');
@@ -143,6 +151,43 @@ async function main() {
       console.log(`worker RSS before the job    ${baseMb.toFixed(0)} MB (worker process, after warm-up)`);
       console.log(`worker RSS during the job    ${jobRssMb.toFixed(0)} MB (worker process; max of samples every 100 ms)`);
       console.log(`worker peak RSS since start  ${peakMb.toFixed(0)} MB (worker process VmHWM; includes bundling workflow code at start-up)`);
+      if (CONFLICTS) await repeatValidation(result.conflicts_opened);
+
+      /** Waits for every conflict workflow's first step, then validates the unchanged project again. */
+      async function repeatValidation(opened: number) {
+        const [{ n: rows }] = await db('conflicts').where({ project_id: projectId }).count({ n: '*' });
+        console.log(`conflicts opened             ${opened} (rows ${rows}; the validation's sample of disagreeing items is capped at 1,000)`);
+        const w0 = performance.now();
+        const counts = async () => {
+          const [c] = await db('conflicts').where({ project_id: projectId }).select(
+            db.raw('count(*)::int AS conflicts'),
+            db.raw("count(*) FILTER (WHERE status = 'auto_resolved')::int AS auto_resolved"),
+            db.raw("count(*) FILTER (WHERE status = 'open' AND task_id IS NULL)::int AS undecided"),
+          );
+          const [{ n }] = await db('tasks').where({ project_id: projectId, kind: 'expert' }).count({ n: '*' });
+          return { ...c, tasks: Number(n) };
+        };
+        let before = await counts();
+        while (before.undecided > 0 && performance.now() - w0 < 300_000) {
+          await new Promise((r) => setTimeout(r, 500));
+          before = await counts();
+        }
+        console.log(`conflict workflows settled   ${seconds(performance.now() - w0)} s after the validation: ${JSON.stringify(before)}`);
+        const t1 = performance.now();
+        const again = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId, trigger: 'validate', pageSize: PAGE });
+        const second = await env.client.workflow.getHandle(again.workflowId).result();
+        const secondMs = performance.now() - t1;
+        await new Promise((r) => setTimeout(r, 2000));
+        const after = await counts();
+        console.log(`repeat validation            ${seconds(secondMs)} s, conflicts opened ${second.conflicts_opened}; before ${JSON.stringify(before)} after ${JSON.stringify(after)}`);
+        // New conflicts on items that had one before are re-openings (audited); the rest are items
+        // the first run's sample did not reach (the sample is capped at 1,000 and pages finish in any order).
+        const [{ n: reopened }] = await db('audit_log').where({ project_id: projectId, action: 'conflict.reopened' }).count({ n: '*' });
+        const [{ n: itemsTwice }] = await db
+          .from(db('conflicts').where({ project_id: projectId }).groupBy('item_id').havingRaw('count(*) > 1').select('item_id').as('x'))
+          .count({ n: '*' });
+        console.log(`  of them re-openings        ${reopened} audited, items with 2+ conflicts ${itemsTwice}`);
+      }
     } finally {
       clearInterval(sampler);
       await stopProcess(worker);

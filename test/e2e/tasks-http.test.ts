@@ -315,7 +315,10 @@ test('claim, release, reassign and cancel through HTTP', async () => {
   expect((await act('claim', tok('r1'))).status).toBe(409);
 });
 
-test('with enough history the automatic resolution uses Dawid–Skene', async () => {
+// A conflict opened by /submit reads only its item (issue 12: no project history per conflict):
+// it is decided by majority vote over the item's ratings however much history the project has.
+// Dawid–Skene is fitted once per validation run (test/e2e/conflicts-settled.test.ts).
+test('with history, a conflict opened by /submit is still decided from its item alone (majority vote)', async () => {
   const { projectId, itemIds } = await setup({ members: [['a1', 'annotator'], ['a2', 'annotator'], ['boss', 'manager']], items: 4, routing: { annotators_per_item: 2 } });
   await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_ds_min_items": 3}'::jsonb`) });
   const submit = (who: string, itemId: string, label: string) => post('/annotation/submit', { item_id: itemId, value: { label } }, tok(who, ['annotator']));
@@ -330,7 +333,7 @@ test('with enough history the automatic resolution uses Dawid–Skene', async ()
     () => tdb.db('events').where({ project_id: projectId, type: 'conflict.detected' }).first(),
     (e) => Boolean(e),
   );
-  expect(detected.payload).toMatchObject({ conflict_id: conflictId, item_id: itemIds[3], suggested: { method: 'dawid_skene' } });
+  expect(detected.payload).toMatchObject({ conflict_id: conflictId, item_id: itemIds[3], suggested: { method: 'majority_vote' } });
   expect(detected.payload.inputs).toHaveLength(2);
 });
 
