@@ -2,9 +2,9 @@ import { createPreAnnotationActivities, type PreAnnotationDeps } from './pre-ann
 import { createBatchCoverageActivities } from './batch-coverage';
 import { createTaskActivities } from './tasks';
 import { createConflictActivities } from './conflicts';
-import { createValidationActivities } from './validation';
+import { createValidationActivities, type ValidationDeps } from './validation';
 
-export type ActivityDeps = PreAnnotationDeps;
+export type ActivityDeps = PreAnnotationDeps & Pick<ValidationDeps, 'qualityMinPairableValues'>;
 
 /** Every activity the workers register, built from their dependencies. */
 export function createActivities(deps: ActivityDeps) {

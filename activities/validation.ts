@@ -8,7 +8,8 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { detectAiDisagreement } from '../src/quality/ai-disagreement';
 import { detectDrift } from '../src/quality/drift';
 import { NearDuplicateIndex } from '../src/quality/near-duplicates';
-import { evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
+import { measurementLevel } from '../src/quality/measurement-level';
+import { DEFAULT_QUALITY_THRESHOLDS, evaluateThresholds, resolveQualityThresholds, type QualityAlert, type QualityThresholds } from '../src/quality/quality-thresholds';
 import { accumulateItems, finalizeMetrics } from '../src/quality/report-accumulate';
 import type { QualityPartial } from '../src/quality/report-partial';
 import { conflictSettings, detectConflict } from '../src/tasks/conflicts';
@@ -26,6 +27,8 @@ export { loadQualityPage, type ValidationScope };
 
 export interface ValidationDeps {
   db: Knex;
+  /** Default `min_pairable_values` (QUALITY_MIN_PAIRABLE_VALUES); a project's thresholds override it. */
+  qualityMinPairableValues?: number;
 }
 
 export interface StartValidationResult {
@@ -48,6 +51,7 @@ export interface WriteReportResult {
 /** Validation activities, built from their dependencies. Every write is keyed by the job. */
 export function createValidationActivities(deps: ValidationDeps) {
   const { db } = deps;
+  const defaults: QualityThresholds = { ...DEFAULT_QUALITY_THRESHOLDS, min_pairable_values: deps.qualityMinPairableValues ?? DEFAULT_QUALITY_THRESHOLDS.min_pairable_values };
 
   return {
     /** Marks the job running; reads the project's labels and thresholds; counts the items in scope. */
@@ -82,7 +86,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         pageStarts: (starts as { seq: string | number }[]).map((r) => Number(r.seq)),
         startedAt: new Date(job.started_at).toISOString(),
         labels: Array.isArray(project.label_schema?.labels) ? project.label_schema.labels.map(String) : [],
-        thresholds: resolveQualityThresholds(project),
+        thresholds: resolveQualityThresholds(project, defaults),
       };
     },
 
@@ -168,7 +172,11 @@ export function createValidationActivities(deps: ValidationDeps) {
       labels: string[];
       thresholds: QualityThresholds;
     }): Promise<WriteReportResult> {
-      const { thresholds } = input;
+      // A run started before thresholds had min_pairable_values carries none: the default applies.
+      const thresholds: QualityThresholds = { ...input.thresholds, min_pairable_values: input.thresholds.min_pairable_values ?? defaults.min_pairable_values };
+      // The level of measurement is the schema's (the API validates it; a project's schema does not change).
+      const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('label_schema');
+      const level = measurementLevel(project?.label_schema);
       // Live suggestions the annotators gave feedback on count as AI decisions too (accept vs reject/modify).
       const feedback = await suggestionFeedback(db, input);
       const partial: QualityPartial = { ...input.partial, engines: { ...input.partial.engines } };
@@ -177,7 +185,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         e.accepted += f.accepted;
         e.rejected += f.rejected;
       }
-      const metrics = finalizeMetrics(partial, input.labels);
+      const metrics = finalizeMetrics(partial, input.labels, { level, minPairableValues: thresholds.min_pairable_values });
       const drift = detectDrift(input.partial.drift, {
         minItems: thresholds.drift.min_items,
         minDrop: thresholds.drift.min_drop,
@@ -221,15 +229,17 @@ export function createValidationActivities(deps: ValidationDeps) {
       const [{ count }] = await db('inconsistencies').where({ job_id: input.jobId }).count({ count: '*' });
       const inconsistencies = Number(count);
 
+      // α is judged at the schema's level; a metric on too few values is reported, not alerted on.
       const alerts = evaluateThresholds(
         {
-          krippendorff_alpha: metrics.agreement.krippendorff_alpha.nominal,
+          krippendorff_alpha: metrics.agreement.krippendorff_alpha.value,
           fleiss_kappa: metrics.agreement.fleiss_kappa,
           percent_agreement: metrics.agreement.percent_agreement,
           ai_accuracy_vs_final: metrics.ai.accuracy_vs_final,
           ai_acceptance_rate: metrics.ai.acceptance_rate,
         },
         thresholds,
+        Object.fromEntries(Object.entries(metrics.evidence.metrics).map(([m, e]) => [m, e.values])),
       );
       const passed = !alerts.some((a) => a.severity === 'alert');
       const computedAt = new Date().toISOString();
@@ -247,6 +257,7 @@ export function createValidationActivities(deps: ValidationDeps) {
         ai: metrics.ai,
         inconsistencies,
         label_distribution: metrics.label_distribution,
+        evidence: metrics.evidence,
         thresholds,
         passed,
       };

@@ -80,6 +80,11 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(64 * 1024 * 1024, 1024),
   /** Concurrent LLM calls per worker process, across all jobs. */
   LLM_CONCURRENCY: int(32, 1, 4096),
+  /**
+   * Evidence a quality metric needs before it can raise an alert (pairable values; docs/QUALITY.md):
+   * the default of every project's `min_pairable_values`, which a project's thresholds override.
+   */
+  QUALITY_MIN_PAIRABLE_VALUES: int(20, 0, 1_000_000_000),
   LLM_TIMEOUT_MS: int(60_000, 100),
   /** An LLM call's in-flight ledger row may be settled as `unknown` this long after the call's timeout. */
   LLM_LEDGER_SETTLE_MARGIN_MS: int(30_000, 0, 86_400_000),

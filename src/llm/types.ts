@@ -12,6 +12,9 @@ export type LabelSchemaType = 'single_label' | 'multi_label';
 export interface LabelSchema {
   type: LabelSchemaType;
   labels: string[];
+  /** Level of measurement (see src/api/projects/schema.ts); the quality report reads it, the prompt does not. */
+  ordered?: boolean;
+  scale?: { type: 'interval' | 'ratio' };
 }
 
 /** A label value as stored and returned by the API. */

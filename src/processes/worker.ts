@@ -45,6 +45,7 @@ export async function buildWorkers(
     db,
     switcher,
     llmConcurrency: config.LLM_CONCURRENCY,
+    qualityMinPairableValues: config.QUALITY_MIN_PAIRABLE_VALUES,
     workflowBundle,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     maxCachedWorkflows: config.TEMPORAL_MAX_CACHED_WORKFLOWS,

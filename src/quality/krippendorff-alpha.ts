@@ -174,3 +174,52 @@ function numericValues(categories: readonly string[], metric: AlphaMetric): Floa
     return v;
   });
 }
+
+/**
+ * α at a level of measurement from a summed coincidence matrix (`o[c][k]`, category keys), as the
+ * paged quality report keeps it: coincidences do not depend on the metric, so one matrix gives α at
+ * every level. Nominal uses every value. The other levels place values by the label order
+ * (ordinal: rank = position; interval and ratio: the label read as a number; without a label order,
+ * the values read as numbers): a value outside the label order has no place and is left out,
+ * with its coincidences (the API refuses such values, so this only matters for legacy rows).
+ */
+export function alphaFromCoincidences(
+  o: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  metric: AlphaMetric,
+  labels: LabelOrder = [],
+): { alpha: number | null; pairableValues: number } {
+  const seen = [...new Set([...Object.keys(o), ...Object.values(o).flatMap((row) => Object.keys(row))])];
+  const placed = metric !== 'nominal' && labels.length > 0;
+  const categories = placed ? [...labels] : seen;
+  const index = new Map(categories.map((c, i) => [c, i] as const));
+  const k = categories.length;
+  const matrix = new Float64Array(k * k);
+  for (const [c, row] of Object.entries(o)) {
+    const i = index.get(c);
+    if (i === undefined) continue;
+    for (const [kk, v] of Object.entries(row)) {
+      const j = index.get(kk);
+      if (j !== undefined) matrix[i * k + j] += v;
+    }
+  }
+  const marginals = new Float64Array(k);
+  let n = 0;
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < k; j++) marginals[c] += matrix[c * k + j];
+    n += marginals[c];
+  }
+  if (n < 2) return { alpha: null, pairableValues: n };
+  const delta = differenceFunction(metric, categories, k, marginals, placed);
+  let observed = 0;
+  let expected = 0;
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < k; j++) {
+      if (c === j) continue;
+      const d2 = delta(c, j);
+      observed += matrix[c * k + j] * d2;
+      expected += marginals[c] * marginals[j] * d2;
+    }
+  }
+  const De = expected / (n * (n - 1));
+  return { alpha: De === 0 ? null : 1 - observed / n / De, pairableValues: n };
+}

@@ -7,8 +7,13 @@
  * stays), so a typo cannot switch alerting off.
  *
  * Rule: a metric strictly below `alert` is an alert; below `warning` (and not below `alert`) a
- * warning. A metric that is undefined (null: too little data) raises nothing. The report passes when
- * no metric is at the alert level; warnings are reported and emitted but do not fail it.
+ * warning. A metric that is undefined (null: too little data) raises nothing, and neither does one
+ * measured on fewer than `min_pairable_values` values (its evidence, see `MetricEvidence`): it is
+ * reported with `insufficient_data: true`. The report passes when no metric is at the alert level;
+ * warnings are reported and emitted but do not fail it.
+ *
+ * `krippendorff_alpha` is α at the project's level of measurement (nominal, ordinal, interval or
+ * ratio, from its label schema): the caller passes that value.
  */
 export type MetricName = 'krippendorff_alpha' | 'fleiss_kappa' | 'percent_agreement' | 'ai_accuracy_vs_final' | 'ai_acceptance_rate';
 
@@ -38,6 +43,8 @@ export interface QualityThresholds {
   drift: { window_hours: number; min_items: number; min_drop: number; min_z: number };
   /** Systematic AI-vs-human disagreement on a label: minimum items and disagreement rate. */
   ai_disagreement: { min_items: number; min_rate: number };
+  /** Evidence a metric needs before it can alert (pairable values; for the AI metrics, items compared / decisions). */
+  min_pairable_values: number;
 }
 
 /** Krippendorff's conventions (2004, §12.4): α ≥ .800 reliable, .667 ≤ α < .800 tentative conclusions only. */
@@ -46,6 +53,9 @@ export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
   near_duplicate: { similarity: 0.8 },
   drift: { window_hours: 24, min_items: 20, min_drop: 0.15, min_z: 2 },
   ai_disagreement: { min_items: 10, min_rate: 0.5 },
+  // A floor against alerts from a handful of values (one pairable item gave α = 0 and a failed
+  // report), not a sample-size plan: 20 values are e.g. 10 items with 2 annotators each.
+  min_pairable_values: 20,
 };
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -70,13 +80,17 @@ function mergeThresholds(base: QualityThresholds, over: unknown): QualityThresho
   out.near_duplicate = mergeNumbers(base.near_duplicate, o.near_duplicate);
   out.drift = mergeNumbers(base.drift, o.drift);
   out.ai_disagreement = mergeNumbers(base.ai_disagreement, o.ai_disagreement);
+  if (isNum(o.min_pairable_values) && o.min_pairable_values >= 0) out.min_pairable_values = Math.ceil(o.min_pairable_values);
   return out;
 }
 
-/** Effective thresholds: defaults, then routing.quality_thresholds, then the quality_thresholds column. */
-export function resolveQualityThresholds(project: { routing?: unknown; quality_thresholds?: unknown }): QualityThresholds {
+/** Effective thresholds: defaults (the deployment's, e.g. QUALITY_MIN_PAIRABLE_VALUES), then routing.quality_thresholds, then the quality_thresholds column. */
+export function resolveQualityThresholds(
+  project: { routing?: unknown; quality_thresholds?: unknown },
+  defaults: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+): QualityThresholds {
   const fromRouting = obj(project.routing).quality_thresholds;
-  return mergeThresholds(mergeThresholds(DEFAULT_QUALITY_THRESHOLDS, fromRouting), project.quality_thresholds);
+  return mergeThresholds(mergeThresholds(defaults, fromRouting), project.quality_thresholds);
 }
 
 export interface QualityAlert {
@@ -87,13 +101,26 @@ export interface QualityAlert {
   threshold: number;
 }
 
-/** Alerts for the metric values, in METRIC_NAMES order. */
-export function evaluateThresholds(values: Partial<Record<MetricName, number | null>>, thresholds: QualityThresholds): QualityAlert[] {
+/** How many values each metric was measured on (pairable values; items compared; decisions). */
+export type MetricEvidence = Partial<Record<MetricName, number>>;
+
+/** Whether a metric has too little evidence to alert (no count given: enough). */
+export function insufficientData(metric: MetricName, evidence: MetricEvidence, thresholds: Pick<QualityThresholds, 'min_pairable_values'>): boolean {
+  const n = evidence[metric];
+  return n !== undefined && n < thresholds.min_pairable_values;
+}
+
+/** Alerts for the metric values, in METRIC_NAMES order; a metric with insufficient evidence raises none. */
+export function evaluateThresholds(
+  values: Partial<Record<MetricName, number | null>>,
+  thresholds: QualityThresholds,
+  evidence: MetricEvidence = {},
+): QualityAlert[] {
   const alerts: QualityAlert[] = [];
   for (const metric of METRIC_NAMES) {
     const value = values[metric];
     const bound = thresholds[metric];
-    if (value === null || value === undefined || !bound) continue;
+    if (value === null || value === undefined || !bound || insufficientData(metric, evidence, thresholds)) continue;
     if (bound.alert !== undefined && value < bound.alert) alerts.push({ metric, value, severity: 'alert', threshold: bound.alert });
     else if (bound.warning !== undefined && value < bound.warning) alerts.push({ metric, value, severity: 'warning', threshold: bound.warning });
   }

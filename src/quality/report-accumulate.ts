@@ -1,9 +1,7 @@
-import { kappaOfTable } from './cohen-kappa';
 import { consensusAgreement } from './consensus-agreement';
 import { windowOf } from './drift';
 import { goldAccuracy } from './gold-accuracy';
 import { krippendorffAlphaDetailed } from './krippendorff-alpha';
-import { labelDistribution } from './label-distribution';
 import { finalLabelOf } from './final-label';
 import { majorityVote } from './majority-vote';
 import { emptyPartial, SAMPLE_LIMIT, SEP, type QualityPartial } from './report-partial';
@@ -185,177 +183,12 @@ function annotator(p: QualityPartial, id: string) {
   return (p.annotators[id] ??= { rated: 0, consensusItems: 0, consensusAgreed: 0, goldItems: 0, goldCorrect: 0, lastAt: 0 });
 }
 
-/** The statistics of summed partials. */
-export interface QualityMetrics {
-  agreement: {
-    krippendorff_alpha: { nominal: number | null };
-    fleiss_kappa: number | null;
-    cohen_kappa: { annotator_a: string; annotator_b: string; kappa: number | null; n: number }[];
-    percent_agreement: number | null;
-  };
-  annotators: {
-    annotator_id: string;
-    items: number;
-    gold_accuracy: number | null;
-    agreement_with_consensus: number | null;
-    gold_items: number;
-    consensus_items: number;
-    last_annotated_at: string | null;
-  }[];
-  ai: {
-    acceptance_rate: number | null;
-    accuracy_vs_final: number | null;
-    engines: {
-      engine_id: string;
-      annotations: number;
-      failed: number;
-      accepted: number;
-      rejected: number;
-      pending: number;
-      acceptance_rate: number | null;
-      compared: number;
-      accuracy_vs_final: number | null;
-    }[];
-  };
-  label_distribution: { total: number; counts: Record<string, number>; proportions: Record<string, number> };
-  coverage: {
-    items: number;
-    items_with_human: number;
-    human_ratings: number;
-    pairable_items: number;
-    items_with_final_label: number;
-    /** Items whose human majority is a tie and that have no gold label: no final label until someone settles them. */
-    unresolved_items: number;
-    disagreeing_items: number;
-  };
-}
-
-const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
-
-/** Nominal alpha from a coincidence matrix (Krippendorff 2011): 1 − (n − 1) Σ_{c≠k} o_ck / Σ_{c≠k} n_c n_k. */
-export function nominalAlphaFromCoincidences(o: Record<string, Record<string, number>>): number | null {
-  const categories = [...new Set([...Object.keys(o), ...Object.values(o).flatMap((row) => Object.keys(row))])];
-  const marg = new Map<string, number>();
-  let n = 0;
-  let disagree = 0;
-  for (const c of categories) {
-    let s = 0;
-    for (const [k, v] of Object.entries(o[c] ?? {})) {
-      s += v;
-      if (k !== c) disagree += v;
-    }
-    marg.set(c, s);
-    n += s;
-  }
-  if (n < 2) return null;
-  let sumSq = 0;
-  for (const s of marg.values()) sumSq += s * s;
-  const expected = n * n - sumSq; // Σ_{c≠k} n_c n_k
-  const De = expected / (n * (n - 1));
-  if (De === 0) return null;
-  return 1 - disagree / n / De;
-}
-
-export function finalizeMetrics(p: QualityPartial, labels: LabelOrder): QualityMetrics {
-  // Fleiss.
-  let fleiss: number | null = null;
-  let percent: number | null = null;
-  if (p.fleiss.items > 0) {
-    const observed = p.fleiss.sumP / p.fleiss.items;
-    percent = observed;
-    const total = Object.values(p.fleiss.totals).reduce((s, v) => s + v, 0);
-    const expected = Object.values(p.fleiss.totals).reduce((s, v) => s + (v / total) ** 2, 0);
-    fleiss = expected >= 1 - 1e-12 ? null : (observed - expected) / (1 - expected);
-  }
-
-  // Cohen per pair, unweighted.
-  const cohen = Object.keys(p.pairs)
-    .sort()
-    .map((key) => {
-      const [a, b] = key.split(SEP);
-      const cells = Object.entries(p.pairs[key]).map(([cell, n]) => [...cell.split(SEP), n] as [string, string, number]);
-      const cats = [...new Set(cells.flatMap(([x, y]) => [x, y]))];
-      const index = new Map(cats.map((c, i) => [c, i]));
-      const k = cats.length;
-      const table = new Float64Array(k * k);
-      let n = 0;
-      for (const [x, y, v] of cells) {
-        table[index.get(x)! * k + index.get(y)!] += v;
-        n += v;
-      }
-      return { annotator_a: a, annotator_b: b, kappa: kappaOfTable(table, k, 'none'), n };
-    });
-
-  const annotators = Object.keys(p.annotators)
-    .sort()
-    .map((id) => {
-      const a = p.annotators[id];
-      return {
-        annotator_id: id,
-        items: a.rated,
-        gold_accuracy: ratio(a.goldCorrect, a.goldItems),
-        agreement_with_consensus: ratio(a.consensusAgreed, a.consensusItems),
-        gold_items: a.goldItems,
-        consensus_items: a.consensusItems,
-        last_annotated_at: a.lastAt > 0 ? new Date(a.lastAt).toISOString() : null,
-      };
-    });
-
-  let accepted = 0;
-  let decided = 0;
-  let compared = 0;
-  let correct = 0;
-  const engines = Object.keys(p.engines)
-    .sort()
-    .map((id) => {
-      const e = p.engines[id];
-      let c = 0;
-      let ok = 0;
-      for (const [cell, n] of Object.entries(e.confusion)) {
-        const [ai, final] = cell.split(SEP);
-        c += n;
-        if (ai === final) ok += n;
-      }
-      accepted += e.accepted;
-      decided += e.accepted + e.rejected;
-      compared += c;
-      correct += ok;
-      return {
-        engine_id: id,
-        annotations: e.annotations,
-        failed: e.failed,
-        accepted: e.accepted,
-        rejected: e.rejected,
-        pending: e.pending,
-        acceptance_rate: ratio(e.accepted, e.accepted + e.rejected),
-        compared: c,
-        accuracy_vs_final: ratio(ok, c),
-      };
-    });
-
-  const dist = labelDistribution(expand(p.finalLabels), labels);
-  return {
-    agreement: {
-      krippendorff_alpha: { nominal: nominalAlphaFromCoincidences(p.coincidences) },
-      fleiss_kappa: fleiss,
-      cohen_kappa: cohen,
-      percent_agreement: percent,
-    },
-    annotators,
-    ai: { acceptance_rate: ratio(accepted, decided), accuracy_vs_final: ratio(correct, compared), engines },
-    label_distribution: { total: dist.total, counts: dist.counts, proportions: dist.proportions },
-    coverage: {
-      items: p.items,
-      items_with_human: p.itemsWithHuman,
-      human_ratings: p.humanRatings,
-      pairable_items: p.fleiss.items,
-      items_with_final_label: p.itemsWithFinal,
-      unresolved_items: p.itemsUnresolved ?? 0,
-      disagreeing_items: p.disagreeingItems,
-    },
-  };
-}
-
-function* expand(counts: Record<string, number>): Generator<string> {
-  for (const [label, n] of Object.entries(counts)) for (let i = 0; i < n; i++) yield label;
-}
+export {
+  finalizeMetrics,
+  nominalAlphaFromCoincidences,
+  type AlphaReport,
+  type CohenKappaRow,
+  type FinalizeOptions,
+  type MetricEvidenceReport,
+  type QualityMetrics,
+} from './report-finalize';

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   db: Knex;
   switcher: LlmSwitcher;
   llmConcurrency: number;
+  /** Default `min_pairable_values` of the quality thresholds (QUALITY_MIN_PAIRABLE_VALUES; unset: 20). */
+  qualityMinPairableValues?: number;
   /** A prebuilt bundle (tests bundle once per suite); otherwise bundled from `workflows/`. */
   workflowBundle?: WorkflowBundleOption;
   /** A bundle file written by `anno bundle-workflows` (default: the build's, if present). */
@@ -55,7 +57,12 @@ const quietBundlerLogger = {
  * `annotation-llm` runs the LLM batch activities, so LLM concurrency is set apart.
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
-  const activities = createActivities({ db: options.db, switcher: options.switcher, llmConcurrency: options.llmConcurrency });
+  const activities = createActivities({
+    db: options.db,
+    switcher: options.switcher,
+    llmConcurrency: options.llmConcurrency,
+    qualityMinPairableValues: options.qualityMinPairableValues,
+  });
   const bundlePath = options.workflowBundlePath ?? (fs.existsSync(PREBUILT_BUNDLE_PATH) ? PREBUILT_BUNDLE_PATH : undefined);
   if (options.workflowBundlePath && !fs.existsSync(options.workflowBundlePath)) {
     throw new Error(`WORKFLOW_BUNDLE_PATH: no file at ${options.workflowBundlePath}`);

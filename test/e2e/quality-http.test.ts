@@ -33,8 +33,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function createProject(labels: string[], token = manager) {
-  const res = await api.request('/api/v1/projects', { method: 'POST', token, json: { name: 'Quality', label_schema: { type: 'single_label', labels } } });
+async function createProject(labels: string[], token = manager, level: { ordered?: boolean; scale?: { type: 'interval' | 'ratio' } } = {}) {
+  const res = await api.request('/api/v1/projects', { method: 'POST', token, json: { name: 'Quality', label_schema: { type: 'single_label', labels, ...level } } });
   expect(res.status).toBe(201);
   return (await res.json()) as { id: string };
 }
@@ -147,7 +147,8 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
 
   const r = await report(project.id);
   expect(Object.keys(r).sort()).toEqual(
-    ['project_id', 'computed_at', 'agreement', 'annotators', 'ai', 'inconsistencies', 'label_distribution', 'thresholds', 'passed'].sort(),
+    // `evidence` (issue 12): the values each thresholded metric rests on.
+    ['project_id', 'computed_at', 'agreement', 'annotators', 'ai', 'inconsistencies', 'label_distribution', 'evidence', 'thresholds', 'passed'].sort(),
   );
   expect(Object.keys(r.agreement).sort()).toEqual(['cohen_kappa', 'fleiss_kappa', 'krippendorff_alpha', 'percent_agreement']);
   expect(r.agreement.krippendorff_alpha.nominal.toFixed(3)).toBe('0.743');
@@ -260,6 +261,60 @@ function distinctTexts(n: number, seed: number): string[] {
     Array.from({ length: 9 }, () => Array.from({ length: 4 + Math.floor(rnd() * 5) }, () => letters[Math.floor(rnd() * 26)]).join('')).join(' '),
   );
 }
+
+test('the level of measurement: an ordered project is judged on ordinal alpha (0.815, no alert), a numeric scale reports interval alpha; one pairable item is insufficient_data', async () => {
+  const annotateExampleC = async (projectId: string) => {
+    const items = await importItems(projectId, UNIT_TEXTS.map((text) => ({ text })));
+    await annotate(
+      projectId,
+      Object.entries(EXAMPLE_C).flatMap(([annotator, values]) => values.flatMap((v, u) => (v === null ? [] : [{ itemId: items[u], annotator, label: String(v) }]))),
+    );
+  };
+  // Ordered labels listed highest first: ranks follow the schema, so this is example C reversed (same α).
+  const ordered = await createProject(['5', '4', '3', '2', '1'], manager, { ordered: true });
+  const shown = (await (await api.request(`/api/v1/projects/${ordered.id}`, { token: viewer })).json()) as Record<string, any>;
+  expect(shown.label_schema).toEqual({ type: 'single_label', labels: ['5', '4', '3', '2', '1'], ordered: true });
+  await annotateExampleC(ordered.id);
+  const job = await waitForJob((await validate({ project_id: ordered.id })).job_id);
+  expect(job.result).toMatchObject({ items: 12, passed: true, alerts: 0 }); // nominal 0.743 would warn; ordinal 0.815 ≥ 0.8
+  const r = await report(ordered.id);
+  expect(r.agreement.krippendorff_alpha).toMatchObject({ level: 'ordinal', pairable_values: 40, insufficient_data: false });
+  expect(r.agreement.krippendorff_alpha.nominal).toBeCloseTo(0.743421, 5);
+  expect(r.agreement.krippendorff_alpha.ordinal).toBeCloseTo(0.8153875, 6);
+  expect(r.agreement.krippendorff_alpha.value).toBe(r.agreement.krippendorff_alpha.ordinal);
+  const ab = r.agreement.cohen_kappa.find((p: any) => p.annotator_a === 'A' && p.annotator_b === 'B');
+  expect(ab).toEqual({ annotator_a: 'A', annotator_b: 'B', kappa: expect.any(Number), kappa_linear: expect.any(Number), kappa_quadratic: expect.any(Number), n: 9, insufficient_data: true }); // 2 × 9 = 18 values < 20
+  expect(r.evidence).toMatchObject({ min_pairable_values: 20, metrics: { krippendorff_alpha: { values: 40, insufficient_data: false } } });
+  expect(r.thresholds.min_pairable_values).toBe(20);
+  // Label order: the schema's, although JSON lists integer-like keys in numeric order.
+  expect(r.label_distribution.order).toEqual(['5', '4', '3', '2', '1']);
+  const dash = (await (await api.request(`/api/v1/annotation/quality-metrics?project_id=${ordered.id}`, { token: viewer })).json()) as Record<string, any>;
+  expect(dash.history[0].krippendorff_alpha).toBeCloseTo(0.8153875, 6);
+  expect(dash.latest.alerts).toEqual([]);
+
+  const interval = await createProject(['1', '2', '3', '4', '5'], manager, { scale: { type: 'interval' } });
+  await annotateExampleC(interval.id);
+  await waitForJob((await validate({ project_id: interval.id })).job_id);
+  const ri = await report(interval.id);
+  expect(ri.agreement.krippendorff_alpha).toMatchObject({ level: 'interval' });
+  expect(ri.agreement.krippendorff_alpha.interval).toBeCloseTo(0.849107, 5);
+  expect(ri.agreement.krippendorff_alpha.value).toBe(ri.agreement.krippendorff_alpha.interval);
+
+  // A scale whose labels are not numbers is a 422 naming the label.
+  const bad = await api.request('/api/v1/projects', { method: 'POST', token: manager, json: { name: 'Q', label_schema: { type: 'single_label', labels: ['1', 'two'], scale: { type: 'interval' } } } });
+  expect(bad.status).toBe(422);
+
+  // One pairable item that disagrees: α is 0-ish, but on 2 values it cannot fail the report.
+  const tiny = await createProject(['pos', 'neg']);
+  const [only] = await importItems(tiny.id, [{ text: 'A single item two annotators disagree on.' }]);
+  await annotate(tiny.id, [{ itemId: only, annotator: 'A', label: 'pos' }, { itemId: only, annotator: 'B', label: 'neg' }]);
+  const tinyJob = await waitForJob((await validate({ project_id: tiny.id })).job_id);
+  expect(tinyJob.result).toMatchObject({ passed: true, alerts: 0 });
+  const rt = await report(tiny.id);
+  expect(rt.agreement.krippendorff_alpha).toMatchObject({ level: 'nominal', pairable_values: 2, insufficient_data: true });
+  expect(rt.evidence.metrics.percent_agreement).toEqual({ values: 2, insufficient_data: true });
+  expect(rt.passed).toBe(true);
+});
 
 test('inconsistencies: near-duplicates with different labels (not distinct items, not same-label copies), annotator drift, AI-vs-human disagreement', async () => {
   const labels = ['positive', 'negative', 'neutral'];

@@ -9,6 +9,36 @@ export type ReportSummary = Pick<QualityReportRow, 'id' | 'job_id' | 'computed_a
   ai_accuracy_vs_final: number | null;
 };
 
+interface StoredDistribution {
+  total: number;
+  order?: string[];
+  counts: Record<string, number>;
+  proportions: Record<string, number>;
+}
+
+/**
+ * A report's label distribution with its keys in label order: jsonb stores object keys sorted by
+ * length, so the order comes from the report's `order` (or, for reports written before it, the
+ * schema's labels, then the rest). JSON objects still list integer-like keys ("1", "2") first in
+ * numeric order whatever the insertion order; `order` is exact for every client.
+ */
+export function presentLabelDistribution(dist: StoredDistribution | undefined, schemaLabels: readonly string[]): StoredDistribution | undefined {
+  if (!dist || typeof dist !== 'object' || !dist.counts) return dist;
+  const keys = Object.keys(dist.counts);
+  const order = Array.isArray(dist.order) ? dist.order : [...schemaLabels.filter((l) => l in dist.counts), ...keys.filter((k) => !schemaLabels.includes(k))];
+  return {
+    total: dist.total,
+    order,
+    counts: Object.fromEntries(order.map((l) => [l, dist.counts[l] ?? 0])),
+    proportions: Object.fromEntries(order.map((l) => [l, dist.proportions?.[l] ?? 0])),
+  };
+}
+
+/** A stored report as GET /annotation/quality-report answers it (label distribution in label order). */
+export function presentQualityReport(report: Record<string, unknown>, schemaLabels: readonly string[]): Record<string, unknown> {
+  return { ...report, label_distribution: presentLabelDistribution(report.label_distribution as StoredDistribution | undefined, schemaLabels) };
+}
+
 export function presentInconsistency(r: InconsistencyRecord) {
   return {
     id: r.id,
@@ -39,7 +69,7 @@ export function presentReportSummary(r: ReportSummary) {
 }
 
 /** The latest report in detail: its summary row and its `report` and `details` documents. */
-export function presentLatestReport(summary: ReportSummary, full: Pick<QualityReportRow, 'report' | 'details'>) {
+export function presentLatestReport(summary: ReportSummary, full: Pick<QualityReportRow, 'report' | 'details'>, schemaLabels: readonly string[] = []) {
   // Documents written by the validation activity; their shape is the report schema's (./schema.ts).
   const report = full.report as Record<string, any>;
   const details = full.details as Record<string, any>;
@@ -53,7 +83,7 @@ export function presentLatestReport(summary: ReportSummary, full: Pick<QualityRe
     coverage: details.coverage ?? {},
     annotators: details.annotators ?? report.annotators,
     ai: report.ai,
-    label_distribution: report.label_distribution,
+    label_distribution: presentLabelDistribution(report.label_distribution, schemaLabels),
     inconsistencies_by_kind: details.inconsistencies_by_kind ?? {},
     alerts: details.alerts ?? [],
     thresholds: report.thresholds,

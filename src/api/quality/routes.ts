@@ -12,7 +12,7 @@ import { JobAccepted } from '../jobs/schema';
 import { listModelPage, pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal, type ProjectRow } from '../scope';
-import { presentInconsistency, presentLatestReport, presentReportSummary, type ReportSummary } from './presenter';
+import { presentInconsistency, presentLatestReport, presentQualityReport, presentReportSummary, type ReportSummary } from './presenter';
 import {
   Inconsistency,
   InconsistenciesQuery,
@@ -87,6 +87,12 @@ defineRoute(
   },
 );
 
+/** The project's labels in schema order (the label distribution's order for reports that predate `order`). */
+function schemaLabelsOf(project: Pick<ProjectRow, 'label_schema'>): string[] {
+  const labels = (project.label_schema as { labels?: unknown } | null)?.labels;
+  return Array.isArray(labels) ? labels.map(String) : [];
+}
+
 /** A project's reports, newest first. */
 function latestReports(db: Knex, project: Pick<ProjectRow, 'id' | 'tenant_id'>) {
   return QualityReportModel.query(db)
@@ -112,7 +118,7 @@ defineRoute(
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.project_id);
     const row = await latestReports(ctx.deps.db, project).first().select('report');
     if (!row) throw notFound('quality report');
-    ctx.body = row.report;
+    ctx.body = presentQualityReport(row.report as Record<string, unknown>, schemaLabelsOf(project));
   },
 );
 
@@ -181,7 +187,10 @@ defineRoute(
         'computed_at',
         'passed',
         'scope',
-        raw("(report->'agreement'->'krippendorff_alpha'->>'nominal')::float8 AS krippendorff_alpha"),
+        // α at the schema's level (what the thresholds judge); reports from before levels have only nominal.
+        raw(
+          "(CASE WHEN report->'agreement'->'krippendorff_alpha'->'value' IS NOT NULL THEN report->'agreement'->'krippendorff_alpha'->>'value' ELSE report->'agreement'->'krippendorff_alpha'->>'nominal' END)::float8 AS krippendorff_alpha",
+        ),
         raw("(report->'agreement'->>'fleiss_kappa')::float8 AS fleiss_kappa"),
         raw("(report->'agreement'->>'percent_agreement')::float8 AS percent_agreement"),
         raw("(report->'ai'->>'accuracy_vs_final')::float8 AS ai_accuracy_vs_final"),
@@ -189,7 +198,7 @@ defineRoute(
     let latest = null;
     if (rows.length) {
       const full = (await QualityReportModel.query(db).findById(rows[0].id).select('report', 'details'))!;
-      latest = presentLatestReport(rows[0], full);
+      latest = presentLatestReport(rows[0], full, schemaLabelsOf(project));
     }
     ctx.body = { project_id: project.id, latest, history: rows.reverse().map(presentReportSummary) };
   },

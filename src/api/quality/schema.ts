@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEASUREMENT_LEVELS } from '../../quality/measurement-level';
 import { paginationQuery } from '../middleware/pagination';
 
 export const MAX_VALIDATE_ITEM_IDS = 100_000;
@@ -23,9 +24,28 @@ export const QualityReport = z
     project_id: z.uuid(),
     computed_at: z.string(),
     agreement: z.object({
-      krippendorff_alpha: z.object({ nominal: z.number().nullable() }),
+      krippendorff_alpha: z.object({
+        nominal: z.number().nullable(),
+        ordinal: z.number().nullable().optional().meta({ description: 'For an ordered or numeric label schema' }),
+        interval: z.number().nullable().optional().meta({ description: 'For an interval or ratio scale' }),
+        ratio: z.number().nullable().optional().meta({ description: 'For a ratio scale' }),
+        level: z.enum(MEASUREMENT_LEVELS).optional().meta({ description: 'The label schema’s level of measurement; the thresholds judge α at it' }),
+        value: z.number().nullable().optional().meta({ description: 'α at `level`' }),
+        pairable_values: z.number().optional().meta({ description: 'Values in items with at least two human ratings' }),
+        insufficient_data: z.boolean().optional().meta({ description: 'Fewer pairable values than `thresholds.min_pairable_values`: no alert' }),
+      }),
       fleiss_kappa: z.number().nullable(),
-      cohen_kappa: z.array(z.object({ annotator_a: z.string(), annotator_b: z.string(), kappa: z.number().nullable(), n: z.number().int() })),
+      cohen_kappa: z.array(
+        z.object({
+          annotator_a: z.string(),
+          annotator_b: z.string(),
+          kappa: z.number().nullable(),
+          kappa_linear: z.number().nullable().optional().meta({ description: 'Linear weights over the label order (ordered or numeric schema)' }),
+          kappa_quadratic: z.number().nullable().optional().meta({ description: 'Quadratic weights over the label order (ordered or numeric schema)' }),
+          n: z.number().int(),
+          insufficient_data: z.boolean().optional(),
+        }),
+      ),
       percent_agreement: z.number().nullable(),
     }),
     annotators: z.array(
@@ -54,7 +74,19 @@ export const QualityReport = z
       ),
     }),
     inconsistencies: z.number().int(),
-    label_distribution: z.object({ total: z.number().int(), counts: z.record(z.string(), z.number()), proportions: z.record(z.string(), z.number()) }),
+    label_distribution: z.object({
+      total: z.number().int(),
+      order: z.array(z.string()).optional().meta({ description: 'The labels in the schema’s order (then any others): the order of `counts` and `proportions`' }),
+      counts: z.record(z.string(), z.number()),
+      proportions: z.record(z.string(), z.number()),
+    }),
+    evidence: z
+      .object({
+        min_pairable_values: z.number(),
+        metrics: z.record(z.string(), z.object({ values: z.number(), insufficient_data: z.boolean() })),
+      })
+      .optional()
+      .meta({ description: 'Per thresholded metric, the values it rests on (AI metrics: items compared, decisions); below the minimum it raises no alert' }),
     thresholds: z
       .object({
         krippendorff_alpha: Bound,
@@ -65,6 +97,7 @@ export const QualityReport = z
         near_duplicate: z.object({ similarity: z.number() }),
         drift: z.object({ window_hours: z.number(), min_items: z.number(), min_drop: z.number(), min_z: z.number() }),
         ai_disagreement: z.object({ min_items: z.number(), min_rate: z.number() }),
+        min_pairable_values: z.number().optional().meta({ description: 'Evidence a metric needs before it can alert (default 20)' }),
       })
       .passthrough(),
     passed: z.boolean().meta({ description: 'No metric below its alert threshold (warnings do not fail a report)' }),

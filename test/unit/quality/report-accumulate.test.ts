@@ -126,7 +126,12 @@ describe('accumulateItems + mergePartials + finalizeMetrics', () => {
 
   it('no data: every metric is null', () => {
     const m = finalizeMetrics(emptyPartial(), ['a']);
-    expect(m.agreement).toEqual({ krippendorff_alpha: { nominal: null }, fleiss_kappa: null, cohen_kappa: [], percent_agreement: null });
+    expect(m.agreement).toEqual({
+      krippendorff_alpha: { nominal: null, level: 'nominal', value: null, pairable_values: 0, insufficient_data: false },
+      fleiss_kappa: null,
+      cohen_kappa: [],
+      percent_agreement: null,
+    });
     expect(m.ai).toEqual({ acceptance_rate: null, accuracy_vs_final: null, engines: [] });
   });
 
