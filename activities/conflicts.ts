@@ -57,7 +57,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
       minMargin: number;
       dsMinItems: number;
       suggestion?: ConflictDecision;
-    }): Promise<AutoResolution & { applied: boolean; value: AnnotationValue }> {
+    }): Promise<AutoResolution & { applied: boolean; value: AnnotationValue | null }> {
       const itemRows = await latestHumanValues(db, input.projectId, input.itemId);
       const inputs = conflictInputsOf(itemRows);
       const current = itemRows.map((r) => r.id).sort();
@@ -71,7 +71,8 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           minMargin: input.minMargin,
           dsMinItems: input.dsMinItems,
         });
-      const value = valueFromKey(input.labelSchema, decision.label);
+      // No label on a tie: nothing is suggested and an expert decides.
+      const value = decision.label === null ? null : valueFromKey(input.labelSchema, decision.label);
       const applied = await db.transaction(async (trx) => {
         await trx('conflicts').where({ id: input.conflictId }).update({ inputs: JSON.stringify(inputs), updated_at: trx.fn.now() });
         await appendEvent(trx as unknown as Knex, {
@@ -89,7 +90,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
             method: decision.method,
             resolved_value: JSON.stringify(value),
             resolved_by: 'system',
-            reason: `${decision.method}: margin ${decision.margin.toFixed(3)} ≥ ${input.minMargin}${decision.tied ? ' (tie broken by label order)' : ''}`,
+            reason: `${decision.method}: margin ${decision.margin.toFixed(3)} ≥ ${input.minMargin}`,
             resolved_at: trx.fn.now(),
             updated_at: trx.fn.now(),
           });
@@ -100,7 +101,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           actor: 'system',
           action: 'conflict.auto_resolved',
           conflictId: input.conflictId,
-          details: { method: decision.method, value, margin: decision.margin, tied: decision.tied, votes: decision.votes, posterior: decision.posterior ?? null, inputs },
+          details: { method: decision.method, value, margin: decision.margin, tied: decision.tied, votes: decision.votes, posterior: decision.posterior ?? null, ds_fit: decision.dsFit ?? null, ds_skipped: decision.dsSkipped ?? null, inputs },
         });
         await appendEvent(trx as unknown as Knex, {
           tenantId: input.tenantId,

@@ -1,4 +1,5 @@
-import { autoResolve } from './conflict-rules';
+import { fitAggregationModel } from '../quality/aggregation-model';
+import { autoResolve, itemsWithHistory } from './conflict-rules';
 import type { HumanValue } from './disagreement';
 import { valueKey } from './label-value';
 import type { LabelOrder, Rating } from '../quality/types';
@@ -40,21 +41,20 @@ export function conflictDecider(
     if (ids) ids.push(r.id);
     else idsInHistory.set(r.item_id, [r.id]);
   }
-  const decide = (itemId: string, rows: readonly HumanValue[]): ConflictDecision => {
+  // Fitted now, once for the run, before the caller takes any item lock.
+  const model =
+    projectRatings.length && itemsWithHistory(projectRatings) >= settings.dsMinItems ? fitAggregationModel(projectRatings, settings.labels) : undefined;
+  return (itemId: string, rows: readonly HumanValue[]): ConflictDecision => {
     const annotationIds = rows.map((r) => r.id).sort();
     const inHistory = idsInHistory.get(itemId)?.sort().join() === annotationIds.join();
     const decision = autoResolve({
       itemId,
       itemRatings: rows.map(humanRating),
-      projectRatings: inHistory ? projectRatings : [],
+      model: inHistory ? model : undefined,
       labels: settings.labels,
       minMargin: settings.minMargin,
       dsMinItems: settings.dsMinItems,
     });
     return { decision, annotationIds };
   };
-  // Fit now, before the caller takes any item lock: the first decision pays for the model.
-  const first = history[0]?.item_id;
-  if (first !== undefined) decide(first, history.filter((r) => r.item_id === first));
-  return decide;
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AnnotationRow, InconsistencyRecord } from '../db/models';
+import { finalLabelOf } from '../quality/final-label';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
 import { humanJudgementSql, NON_JUDGEMENT_STATUSES } from './human-annotations';
@@ -85,7 +86,7 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
   return [...items.values()];
 }
 
-/** The final label of each item of a page: gold, else the majority of its human annotations (ties → first label). */
+/** The final label of each item of a page (`finalLabelOf`: gold, else the majority of its human annotations; a tie is unresolved and left out). */
 export function finalLabels(items: LoadedItem[], labels: string[]): Map<string, string> {
   const majority = majorityVote(
     items.flatMap((i) => i.human.map((h) => ({ itemId: i.itemId, annotatorId: h.annotatorId, value: h.value }))),
@@ -93,8 +94,8 @@ export function finalLabels(items: LoadedItem[], labels: string[]): Map<string, 
   );
   const out = new Map<string, string>();
   for (const i of items) {
-    const f = i.gold ?? majority.get(i.itemId)?.label;
-    if (f !== undefined) out.set(i.itemId, f);
+    const f = finalLabelOf(i.gold, majority.get(i.itemId));
+    if (f && f.label !== null) out.set(i.itemId, f.label);
   }
   return out;
 }

@@ -12,7 +12,8 @@ import type { LabelOrder, Rating } from './types';
  * annotator and are left out of their denominator (no arbitrary tie-break is scored).
  *
  * With `leaveOneOut: false` the rating is compared with the item's majority-vote label including
- * the annotator's own vote, ties broken by the label order as in `majorityVote`.
+ * the annotator's own vote, ties broken by the label order (`tieRanks`; `majorityVote` itself
+ * leaves a tie unresolved).
  *
  * Either way only items with at least two ratings count. O(Σ_i m_i · d_i), d_i distinct labels on item i.
  */

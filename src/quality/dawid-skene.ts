@@ -16,13 +16,17 @@ import type { LabelOrder, Rating } from './types';
  *
  * A pseudo-count `smoothing` is added to every prior and confusion-matrix cell so that no
  * probability is exactly 0 (an unseen (class, label) pair would otherwise veto a class forever).
- * Stops when no posterior moves by more than `tolerance`, or after `maxIterations`.
+ * Stops when no posterior moves by more than `tolerance` (`converged: true`), or after
+ * `maxIterations` (`converged: false`: the estimates are not a fixed point and callers must not
+ * decide with them; automatic conflict resolution does not).
  * Deterministic: no randomness, fixed iteration order; the same input gives the same output.
  * Cost per iteration O(ratings × k + annotators × k²); memory O(items × k + annotators × k²).
  */
+export const DS_MAX_ITERATIONS = 1000;
+
 export interface DawidSkeneOptions {
   labels?: LabelOrder;
-  /** Default 100. */
+  /** Default 1000 (EM's linear convergence needed more than 100 on 6-label projects). */
   maxIterations?: number;
   /** Largest allowed change of any posterior between iterations at convergence; default 1e-6. */
   tolerance?: number;
@@ -52,7 +56,7 @@ export interface DawidSkeneResult {
 }
 
 export function dawidSkene(ratings: readonly Rating[], options: DawidSkeneOptions = {}): DawidSkeneResult {
-  const maxIterations = options.maxIterations ?? 100;
+  const maxIterations = options.maxIterations ?? DS_MAX_ITERATIONS;
   const tolerance = options.tolerance ?? 1e-6;
   const smoothing = options.smoothing ?? 0.01;
   if (!(maxIterations >= 1)) throw new Error('maxIterations must be at least 1');

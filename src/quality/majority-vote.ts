@@ -4,20 +4,26 @@ import type { LabelOrder, Rating } from './types';
 /**
  * Majority vote: each item gets the label most of its annotators gave.
  *
- * Tie rule (documented, deterministic): among the labels with the most votes, the one that comes
- * first in the project's label order wins. Values outside the label order rank after every label
- * in it, and among themselves by code-unit string order, so the result never depends on the order
- * ratings arrive in. One vote per (item, annotator); a later rating replaces an earlier one.
+ * Tie rule: a tie is no majority. When two or more labels share the most votes, `label` is null
+ * and `leaders` lists them (in label order: the project's labels first, then values outside it by
+ * code-unit string order, so the result never depends on the order ratings arrive in). Nothing
+ * here picks one of them: who settles a tie (an expert, a model with evidence) is the caller's
+ * decision, never silently the first label. One vote per (item, annotator); a later rating
+ * replaces an earlier one.
  */
 export interface MajorityVote {
   itemId: string;
-  /** The winning label (its string form). */
-  label: string;
-  /** Votes for the winning label. */
+  /** The winning label (its string form); null on a tie. */
+  label: string | null;
+  /** The labels with the most votes, in label order: one, or several on a tie. */
+  leaders: string[];
+  /** Votes for each leader. */
   votes: number;
+  /** Votes for the best label that is not a leader (0 when there is none). */
+  runnerUpVotes: number;
   /** Votes on the item. */
   total: number;
-  /** True when another label had as many votes and the tie rule decided. */
+  /** True when two or more labels share the most votes (then `label` is null). */
   tied: boolean;
 }
 
@@ -31,31 +37,37 @@ export function majorityVote(ratings: readonly Rating[], labels: LabelOrder = []
     const start = g.itemStart[i];
     const end = g.itemStart[i + 1];
     for (let p = start; p < end; p++) counts[g.category[p]]++;
-    let best = -1;
     let bestVotes = 0;
-    let tied = false;
+    for (let p = start; p < end; p++) bestVotes = Math.max(bestVotes, counts[g.category[p]]);
+    const leaders: number[] = [];
+    let runnerUpVotes = 0;
     for (let p = start; p < end; p++) {
       const c = g.category[p];
       const v = counts[c];
-      if (c === best) continue;
-      if (v > bestVotes) {
-        best = c;
-        bestVotes = v;
-        tied = false;
-      } else if (v === bestVotes) {
-        tied = true;
-        if (rank[c] < rank[best]) best = c;
-      }
+      if (v === bestVotes) {
+        if (!leaders.includes(c)) leaders.push(c);
+      } else if (v > runnerUpVotes) runnerUpVotes = v;
     }
     for (let p = start; p < end; p++) counts[g.category[p]] = 0;
-    if (best >= 0) result.set(g.itemIds[i], { itemId: g.itemIds[i], label: g.categories[best], votes: bestVotes, total: end - start, tied });
+    if (leaders.length === 0) continue;
+    leaders.sort((x, y) => rank[x] - rank[y]);
+    const tied = leaders.length > 1;
+    result.set(g.itemIds[i], {
+      itemId: g.itemIds[i],
+      label: tied ? null : g.categories[leaders[0]],
+      leaders: leaders.map((c) => g.categories[c]),
+      votes: bestVotes,
+      runnerUpVotes: tied ? bestVotes : runnerUpVotes,
+      total: end - start,
+      tied,
+    });
   }
   return result;
 }
 
 /**
- * Tie-break rank of each category: label-order position for known labels, then unknown values in
- * code-unit order after them.
+ * Rank of each category in the label order: label-order position for known labels, then unknown
+ * values in code-unit order after them (orders `leaders`; Dawid–Skene's and consensus' tie rules).
  */
 export function tieRanks(g: GroupedRatings): Int32Array {
   const rank = new Int32Array(g.categories.length);

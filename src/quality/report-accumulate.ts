@@ -2,6 +2,7 @@ import { consensusAgreement } from './consensus-agreement';
 import { windowOf } from './drift';
 import { goldAccuracy } from './gold-accuracy';
 import { krippendorffAlphaDetailed } from './krippendorff-alpha';
+import { finalLabelOf } from './final-label';
 import { majorityVote } from './majority-vote';
 import { emptyPartial, SAMPLE_LIMIT, SEP, type QualityPartial } from './report-partial';
 import type { LabelOrder, Rating } from './types';
@@ -12,7 +13,7 @@ import type { LabelOrder, Rating } from './types';
  * `accumulateItems` turns a page of complete items (every rating of an item is in the same page)
  * into a partial: Krippendorff coincidences from `krippendorffAlphaDetailed`, consensus agreement
  * from `consensusAgreement` (leave-one-out), gold accuracy from `goldAccuracy`, final labels from
- * `majorityVote` (ties → first label in the label order); Fleiss sums and Cohen pair tables are
+ * `finalLabelOf` (gold, else majority; a tie is unresolved); Fleiss sums and Cohen pair tables are
  * counted directly. `finalizeMetrics` turns the summed partials into the statistics, which equal
  * what `krippendorffAlpha`, `fleissKappa`, `percentAgreement`, `pairwiseCohenKappa`,
  * `consensusAgreement` and `goldAccuracy` give on all ratings at once (tested).
@@ -22,7 +23,8 @@ import type { LabelOrder, Rating } from './types';
  *   annotator), the latest; AI annotations are measured against the final labels instead (an
  *   engine that labels everything would otherwise count as one more annotator and inflate agreement);
  * - the final label of an item is its gold label if it has one, else the majority of its human
- *   annotations; items with neither have no final label;
+ *   annotations (`finalLabelOf`); a majority tie is unresolved: no final label, counted in
+ *   `coverage.unresolved_items`; items with neither have no final label;
  * - AI acceptance: of the AI annotations a decision was taken on (accepted: auto_accepted,
  *   accepted, approved; rejected: rejected, modified, corrected, overridden), the share accepted;
  *   needs_review and other statuses are pending; failed ones are counted apart (the validation
@@ -151,7 +153,9 @@ export function accumulateItems(items: readonly QualityItem[], options: Accumula
       if (h.at > a.lastAt) a.lastAt = h.at;
     }
 
-    const final = item.gold ?? majority.get(item.itemId)?.label ?? null;
+    const decided = finalLabelOf(item.gold, majority.get(item.itemId));
+    if (decided?.status === 'unresolved') p.itemsUnresolved = (p.itemsUnresolved ?? 0) + 1;
+    const final = decided?.label ?? null;
     if (final !== null) {
       p.itemsWithFinal++;
       p.finalLabels[final] = (p.finalLabels[final] ?? 0) + 1;

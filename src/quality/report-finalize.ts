@@ -93,6 +93,8 @@ export interface QualityMetrics {
     human_ratings: number;
     pairable_items: number;
     items_with_final_label: number;
+    /** Items whose human majority is a tie and that have no gold label: no final label until someone settles them. */
+    unresolved_items: number;
     disagreeing_items: number;
   };
 }
@@ -253,6 +255,7 @@ export function finalizeMetrics(p: QualityPartial, labels: LabelOrder, options: 
       human_ratings: p.humanRatings,
       pairable_items: p.fleiss.items,
       items_with_final_label: p.itemsWithFinal,
+      unresolved_items: p.itemsUnresolved ?? 0,
       disagreeing_items: p.disagreeingItems,
     },
   };

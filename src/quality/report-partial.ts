@@ -19,6 +19,8 @@ export interface QualityPartial {
   humanRatings: number;
   /** Items with a final label (gold, else majority of human ratings). */
   itemsWithFinal: number;
+  /** Items whose human majority is a tie (no gold): unresolved, no final label. Optional: partials recorded before it existed lack it. */
+  itemsUnresolved?: number;
   /** Items whose human ratings disagree (at least two distinct values). */
   disagreeingItems: number;
   /** Up to `SAMPLE_LIMIT` disagreeing item ids (for conflict resolution), in item order. */
@@ -66,6 +68,7 @@ export function emptyPartial(): QualityPartial {
     itemsWithHuman: 0,
     humanRatings: 0,
     itemsWithFinal: 0,
+    itemsUnresolved: 0,
     disagreeingItems: 0,
     disagreeingSample: [],
     coincidences: {},
@@ -93,6 +96,7 @@ export function mergePartials(a: QualityPartial, b: QualityPartial): QualityPart
   out.itemsWithHuman += b.itemsWithHuman;
   out.humanRatings += b.humanRatings;
   out.itemsWithFinal += b.itemsWithFinal;
+  out.itemsUnresolved = (out.itemsUnresolved ?? 0) + (b.itemsUnresolved ?? 0);
   out.disagreeingItems += b.disagreeingItems;
   out.disagreeingSample = [...out.disagreeingSample, ...b.disagreeingSample].slice(0, SAMPLE_LIMIT);
   addNested(out.coincidences, b.coincidences);

@@ -161,7 +161,8 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect(r.thresholds.krippendorff_alpha).toEqual({ alert: 0.667, warning: 0.8 });
   expect(r.passed).toBe(true); // 0.743 is a warning (< 0.8), not an alert (< 0.667)
   expect(r.ai).toEqual({ acceptance_rate: null, accuracy_vs_final: null, engines: [] });
-  expect(r.label_distribution.total).toBe(12);
+  // 11, not 12: unit 6 (1, 2, 3, 4) is a four-way tie and has no final label (issue 12; it used to count as '1', the first label).
+  expect(r.label_distribution.total).toBe(11);
   expect(r.inconsistencies).toBe(0);
 
   // The workflow's progress query answers after the run, too.
@@ -201,7 +202,7 @@ test('Krippendorff 2011 example C through HTTP: the report shows nominal alpha 0
   expect(dash.history).toHaveLength(2);
   expect(dash.history.map((h: any) => h.scope)).toEqual([{ kind: 'project' }, { kind: 'project' }]);
   for (const h of dash.history) expect(h.krippendorff_alpha).toBeCloseTo(0.743421, 5);
-  expect(dash.latest.coverage).toMatchObject({ items: 12, pairable_items: 11, human_ratings: 41 });
+  expect(dash.latest.coverage).toMatchObject({ items: 12, pairable_items: 11, human_ratings: 41, items_with_final_label: 11, unresolved_items: 1 });
   expect(dash.latest.alerts).toEqual([{ metric: 'krippendorff_alpha', value: expect.any(Number), severity: 'warning', threshold: 0.8 }]);
   expect(dash.latest.annotators[0]).toHaveProperty('consensus_items');
 

@@ -199,13 +199,19 @@ test('conflicts: opened once under concurrent submissions; majority; tie rule; e
   const majority = await waitFor(() => tdb.db('conflicts').where({ id: maj.body.conflict.conflict_id }).first(), (c) => c.status !== 'open');
   expect(majority).toMatchObject({ status: 'auto_resolved', method: 'majority_vote', resolved_value: { label: 'positive' }, resolved_by: 'system' });
 
-  // Item 2: a 1–1 tie with margin 0 allowed → the first label in the label order wins.
+  // Item 2: a 1–1 tie with margin 0 → still an expert. Issue 12 changed this: it used to be
+  // auto_resolved to 'negative', the first label in the label order ("tie broken by label
+  // order"); margin 0 now resolves a strict winner, never a tie.
   await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_min_margin": 0}'::jsonb`) });
   await submit('a1', itemIds[2], 'neutral');
   const tie = await submit('a2', itemIds[2], 'negative');
-  const tied = await waitFor(() => tdb.db('conflicts').where({ id: tie.body.conflict.conflict_id }).first(), (c) => c.status !== 'open');
-  expect(tied).toMatchObject({ status: 'auto_resolved', method: 'majority_vote', resolved_value: { label: 'negative' } });
-  expect(tied.reason).toMatch(/tie broken by label order/);
+  const tieId = tie.body.conflict.conflict_id as string;
+  const tied = await waitFor(() => tdb.db('conflicts').where({ id: tieId }).first(), (c) => Boolean(c.task_id));
+  expect(tied).toMatchObject({ status: 'open', resolved_value: null });
+  const tieTask = await waitFor(() => get(`/annotation/tasks/${tied.task_id}`), (r) => r.body.assignee_id !== null);
+  expect(tieTask.body).toMatchObject({ kind: 'expert', assignee_id: 'boss', conflict_id: tieId, status: 'open' });
+  const tieDetected = await tdb.db('events').where({ project_id: projectId, type: 'conflict.detected' }).whereRaw(`payload->>'conflict_id' = ?`, [tieId]).first();
+  expect(tieDetected.payload.suggested).toMatchObject({ method: 'majority_vote', value: null, margin: 0 });
 
   // The expert resolution of item 0.
   const resolve = (token: string, body: Record<string, unknown>) => post('/annotation/conflicts/resolve', { conflict_id: conflictId, ...body }, token);
@@ -220,9 +226,13 @@ test('conflicts: opened once under concurrent submissions; majority; tie rule; e
   expect(audit).toMatchObject({ actor: 'boss', details: { method: 'expert', value: { label: 'neutral' }, reason: 'guideline 3.2' } });
   expect(audit.details.inputs).toHaveLength(3);
   await waitFor(() => get(`/annotation/tasks/${withTask.task_id}`), (r) => r.body.status === 'completed');
+  // The expert settles the tie of item 2.
+  const settled = await post('/annotation/conflicts/resolve', { conflict_id: tieId, value: { label: 'neutral' } }, tok('boss', ['reviewer']));
+  expect(settled.body).toMatchObject({ status: 'resolved', method: 'expert', resolved_value: { label: 'neutral' } });
+  await waitFor(() => get(`/annotation/tasks/${tied.task_id}`), (r) => r.body.status === 'completed');
 
   const list = await get(`/annotation/conflicts/${projectId}?status=auto_resolved`);
-  expect(list.body.total).toBe(2);
+  expect(list.body.total).toBe(1);
   expect((await get(`/annotation/conflicts/${projectId}`)).body.total).toBe(3);
   const types = await tdb.db('events').where({ project_id: projectId }).whereIn('type', ['conflict.detected', 'conflict.resolved']).pluck('type');
   expect(types.filter((t) => t === 'conflict.detected')).toHaveLength(3);
@@ -230,7 +240,7 @@ test('conflicts: opened once under concurrent submissions; majority; tie rule; e
 
   const progress = await get(`/annotation/progress/${projectId}`);
   expect(progress.status).toBe(200);
-  expect(progress.body).toMatchObject({ items: 4, annotated: 3, reviewed: 0, conflicts: { open: 0, auto_resolved: 2, resolved: 1 }, tasks: { open: 0, completed: 1, overdue: 0 } });
+  expect(progress.body).toMatchObject({ items: 4, annotated: 3, reviewed: 0, conflicts: { open: 0, auto_resolved: 1, resolved: 2 }, tasks: { open: 0, completed: 2, overdue: 0 } });
   const a1 = progress.body.annotators.find((a: any) => a.annotator_id === 'a1');
   expect(a1).toMatchObject({ annotations: 3, items: 3, mean_lead_time_ms: 500 });
   expect(a1.throughput_per_hour).toBeGreaterThan(0);
@@ -316,25 +326,35 @@ test('claim, release, reassign and cancel through HTTP', async () => {
 });
 
 // A conflict opened by /submit reads only its item (issue 12: no project history per conflict):
-// it is decided by majority vote over the item's ratings however much history the project has.
-// Dawid–Skene is fitted once per validation run (test/e2e/conflicts-settled.test.ts).
+// it is decided by majority vote over the item's ratings however much history the project has,
+// so a 1–1 vote is a tie and goes to an expert. Dawid–Skene, under its evidence rule, is fitted
+// once per validation run (test/e2e/conflicts-settled.test.ts).
 test('with history, a conflict opened by /submit is still decided from its item alone (majority vote)', async () => {
-  const { projectId, itemIds } = await setup({ members: [['a1', 'annotator'], ['a2', 'annotator'], ['boss', 'manager']], items: 4, routing: { annotators_per_item: 2 } });
+  const { projectId, itemIds } = await setup({
+    members: [['a1', 'annotator'], ['a2', 'annotator'], ['a3', 'annotator'], ['boss', 'manager']],
+    items: 4,
+    routing: { annotators_per_item: 2 },
+  });
   await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_ds_min_items": 3}'::jsonb`) });
   const submit = (who: string, itemId: string, label: string) => post('/annotation/submit', { item_id: itemId, value: { label } }, tok(who, ['annotator']));
   for (const itemId of itemIds.slice(0, 3)) {
     await submit('a1', itemId, 'positive');
     expect((await submit('a2', itemId, 'positive')).body.conflict).toBeNull();
+    await submit('a3', itemId, 'negative');
   }
-  await submit('a1', itemIds[3], 'negative');
-  const res = await submit('a2', itemIds[3], 'neutral');
+  await submit('a1', itemIds[3], 'positive');
+  const res = await submit('a3', itemIds[3], 'negative');
   const conflictId = res.body.conflict.conflict_id;
   const detected = await waitFor(
-    () => tdb.db('events').where({ project_id: projectId, type: 'conflict.detected' }).first(),
+    () => tdb.db('events').where({ project_id: projectId, type: 'conflict.detected' }).whereRaw(`payload->>'conflict_id' = ?`, [conflictId]).first(),
     (e) => Boolean(e),
   );
   expect(detected.payload).toMatchObject({ conflict_id: conflictId, item_id: itemIds[3], suggested: { method: 'majority_vote' } });
   expect(detected.payload.inputs).toHaveLength(2);
+  // The 1–1 tie has no label: nothing is resolved automatically, an expert gets the conflict.
+  expect(detected.payload.suggested.value).toBeNull();
+  const row = await waitFor(() => tdb.db('conflicts').where({ id: conflictId }).first(), (c) => Boolean(c.task_id));
+  expect(row).toMatchObject({ status: 'open', resolved_value: null });
 });
 
 test('the WebSocket review_decision handler validates its body and decides like REST', async () => {

@@ -39,8 +39,9 @@ defineRoute(
     tags: ['conflicts'],
     summary: 'List a project’s conflicts',
     description:
-      'Items whose human annotations disagree, newest first. Automatic resolution: majority vote (ties → the first label in the project’s label order), or Dawid–Skene once ' +
-      '50 items have ≥ 2 human annotations; resolved automatically only when the margin is at least `routing.conflict_min_margin` (default 0.3), else an expert task.',
+      'Items whose human annotations disagree, newest first. Automatic resolution picks only among the labels the item’s annotators gave: Dawid–Skene under its evidence rule ' +
+      '(a converged fit, `routing.conflict_ds_min_items` (default 50) items with ≥ 2 human annotations, each of the item’s annotators on as many, their estimated accuracies ≥ 0.2 apart), ' +
+      'else majority vote; resolved automatically only when the margin is at least `routing.conflict_min_margin` (default 0.3) and above 0 (a tie never is), else an expert task.',
     request: { params: ProjectParams, query: ListConflictsQuery },
     responses: { 200: { description: 'A page of conflicts', schema: pageOf(ConflictResponse) } },
   },

@@ -65,6 +65,7 @@ describe('accumulateItems + mergePartials + finalizeMetrics', () => {
     }
     const items = itemsOf(ratings, gold);
     const whole = finalizeMetrics(accumulateItems(items, { labels, driftWindowMs: DAY }), labels);
+    expect(whole.coverage.unresolved_items).toBeGreaterThan(0); // the data has ties without gold
     for (const size of [1, 7, 100]) {
       const merged = finalizeMetrics(
         pagesOf(items, size).map((p) => accumulateItems(p, { labels, driftWindowMs: DAY })).reduce(mergePartials, emptyPartial()),
@@ -85,24 +86,28 @@ describe('accumulateItems + mergePartials + finalizeMetrics', () => {
         expect(a.gold_accuracy).toBeCloseTo(gacc[i].accuracy!, 12);
       });
       expect(merged.label_distribution).toEqual(whole.label_distribution);
+      expect(merged.coverage.unresolved_items).toBe(whole.coverage.unresolved_items);
     }
   });
 
-  it('final labels: gold first, else majority with ties to the first label; AI acceptance and accuracy per engine', () => {
+  it('final labels: gold first, else majority, a tie unresolved; AI acceptance and accuracy per engine', () => {
     const items: QualityItem[] = [
       { itemId: 'x1', gold: 'neg', human: [{ annotatorId: 'h1', value: 'pos', at: 0 }, { annotatorId: 'h2', value: 'pos', at: 0 }], ai: [{ engineId: 'e1', value: 'neg', status: 'auto_accepted' }] },
       { itemId: 'x2', gold: null, human: [{ annotatorId: 'h1', value: 'neg', at: 0 }, { annotatorId: 'h2', value: 'pos', at: 0 }], ai: [{ engineId: 'e1', value: 'neg', status: 'rejected' }] },
       { itemId: 'x3', gold: null, human: [], ai: [{ engineId: 'e1', value: 'pos', status: 'needs_review' }, { engineId: 'e2', value: null, status: 'failed' }] },
     ];
     const m = finalizeMetrics(accumulateItems(items, { labels: ['pos', 'neg'], driftWindowMs: DAY }), ['pos', 'neg']);
-    // x1 → gold neg; x2 tie → 'pos' (first label); x3 → no final label.
-    expect(m.label_distribution.counts).toEqual({ pos: 1, neg: 1 });
-    expect(m.coverage.items_with_final_label).toBe(2);
+    // x1 → gold neg; x2 tie → unresolved (issue 12: it used to be 'pos', the first label, which
+    // gave counts {pos: 1, neg: 1}, 2 items with a final label and e1 compared 2 / accuracy 0.5);
+    // x3 → no final label.
+    expect(m.label_distribution.counts).toEqual({ pos: 0, neg: 1 });
+    expect(m.coverage.items_with_final_label).toBe(1);
+    expect(m.coverage.unresolved_items).toBe(1);
     const e1 = m.ai.engines.find((e) => e.engine_id === 'e1')!;
-    expect(e1).toMatchObject({ annotations: 3, accepted: 1, rejected: 1, pending: 1, acceptance_rate: 0.5, compared: 2, accuracy_vs_final: 0.5 });
+    expect(e1).toMatchObject({ annotations: 3, accepted: 1, rejected: 1, pending: 1, acceptance_rate: 0.5, compared: 1, accuracy_vs_final: 1 });
     expect(m.ai.engines.find((e) => e.engine_id === 'e2')).toMatchObject({ annotations: 1, failed: 1, compared: 0, accuracy_vs_final: null });
     expect(m.ai.acceptance_rate).toBe(0.5);
-    expect(m.ai.accuracy_vs_final).toBe(0.5);
+    expect(m.ai.accuracy_vs_final).toBe(1);
     expect(m.coverage.disagreeing_items).toBe(1);
   });
 

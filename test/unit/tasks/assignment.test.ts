@@ -1,5 +1,6 @@
 import { groupItems, pickAssignee, pickExpertAssignee, type Candidate } from '../../../src/annotation/assignment';
-import { autoResolve, itemsWithHistory } from '../../../src/annotation/conflict-rules';
+import { autoResolve, dawidSkeneResolution, itemsWithHistory } from '../../../src/annotation/conflict-rules';
+import { fitAggregationModel } from '../../../src/quality/aggregation-model';
 import { labelValueProblem, valueKey } from '../../../src/annotation/label-value';
 import { taskIdFor } from '../../../src/tasks/start-task';
 
@@ -76,13 +77,19 @@ describe('autoResolve', () => {
     expect(out).toMatchObject({ method: 'majority_vote', label: 'negative', resolved: true, tied: false });
     expect(out.margin).toBeCloseTo(1 / 3);
   });
-  test('a tie is not resolved at the default margin; at margin 0 the first label in the label order wins', () => {
+  // Issue 12 changed this: at margin 0 a tie used to resolve to the first label in the label
+  // order ('negative', then 'positive'); now a tie never resolves automatically, also at margin 0.
+  test('a tie is never resolved automatically and proposes no label, also at margin 0', () => {
     const ratings = [r('a', 'neutral'), r('b', 'negative')];
-    expect(autoResolve({ itemId: 'i1', itemRatings: ratings, labels })).toMatchObject({ resolved: false, tied: true, margin: 0 });
-    expect(autoResolve({ itemId: 'i1', itemRatings: ratings, labels, minMargin: 0 })).toMatchObject({ resolved: true, label: 'negative', tied: true });
-    expect(autoResolve({ itemId: 'i1', itemRatings: [r('a', 'neutral'), r('b', 'positive')], labels, minMargin: 0 }).label).toBe('positive');
+    expect(autoResolve({ itemId: 'i1', itemRatings: ratings, labels })).toMatchObject({ resolved: false, tied: true, margin: 0, label: null });
+    expect(autoResolve({ itemId: 'i1', itemRatings: ratings, labels, minMargin: 0 })).toMatchObject({ resolved: false, tied: true, label: null });
+    expect(autoResolve({ itemId: 'i1', itemRatings: [r('a', 'neutral'), r('b', 'positive')], labels, minMargin: 0 })).toMatchObject({ resolved: false, label: null });
+    // Margin 0 resolves whatever has a strict winner, however narrow.
+    const narrow = [r('a', 'neutral'), r('b', 'neutral'), r('c', 'neutral'), r('d', 'positive'), r('e', 'positive'), r('f', 'negative'), r('g', 'negative')];
+    expect(autoResolve({ itemId: 'i1', itemRatings: narrow, labels })).toMatchObject({ resolved: false, label: 'neutral' });
+    expect(autoResolve({ itemId: 'i1', itemRatings: narrow, labels, minMargin: 0 })).toMatchObject({ resolved: true, label: 'neutral', tied: false });
   });
-  test('Dawid–Skene once the project has enough history', () => {
+  test('Dawid–Skene once the project has enough history and the item\'s annotators differ in accuracy', () => {
     const history = [];
     for (let i = 0; i < 60; i++) {
       const truth = labels[i % 3];
@@ -95,7 +102,50 @@ describe('autoResolve', () => {
     expect(out.method).toBe('dawid_skene');
     expect(out.label).toBe('neutral');
     expect(out.resolved).toBe(true);
-    // Below the threshold it is majority vote (a tie here).
-    expect(autoResolve({ itemId: 'i1', itemRatings: item, projectRatings: [...history, ...item], labels, dsMinItems: 100 }).method).toBe('majority_vote');
+    expect(out.dsFit).toMatchObject({ converged: true });
+    // Below the threshold it is majority vote (a tie here: an expert).
+    const few = autoResolve({ itemId: 'i1', itemRatings: item, projectRatings: [...history, ...item], labels, dsMinItems: 100 });
+    expect(few).toMatchObject({ method: 'majority_vote', resolved: false, label: null });
+    // Two equally good annotators: Dawid–Skene adds nothing to the vote, so the vote decides.
+    const equal = autoResolve({ itemId: 'i1', itemRatings: [r('good1', 'neutral'), r('good2', 'positive')], projectRatings: [...history, ...item], labels });
+    expect(equal).toMatchObject({ method: 'majority_vote', resolved: false });
+    expect(equal.dsSkipped).toMatch(/accuracies differ by 0.0/);
+  });
+
+  test('a fit that did not converge is not used', () => {
+    const history = [];
+    for (let i = 0; i < 60; i++) {
+      const truth = labels[i % 3];
+      history.push({ itemId: `h${i}`, annotatorId: 'good1', value: truth }, { itemId: `h${i}`, annotatorId: 'noisy', value: labels[(i + 1) % 3] });
+      history.push({ itemId: `h${i}`, annotatorId: 'good2', value: truth });
+    }
+    const item = [r('good1', 'neutral'), r('noisy', 'positive')];
+    const model = fitAggregationModel([...history, ...item], labels, { maxIterations: 1 });
+    expect(model.fit.converged).toBe(false);
+    const out = autoResolve({ itemId: 'i1', itemRatings: item, model, labels });
+    expect(out).toMatchObject({ method: 'majority_vote', resolved: false, dsFit: { iterations: 1, converged: false } });
+    expect(out.dsSkipped).toMatch(/did not converge/);
+  });
+
+  test('Dawid–Skene picks only among the given labels; a fit that believes in another label does not resolve', () => {
+    // An adversary that always says the "next" label (positive → negative → neutral → positive),
+    // and an annotator who is right 4 times in 5 (else says the label after next).
+    const history = [];
+    for (let i = 0; i < 60; i++) {
+      const truth = i % 3;
+      history.push({ itemId: `h${i}`, annotatorId: 'good', value: labels[i % 5 === 0 ? (truth + 2) % 3 : truth] });
+      history.push({ itemId: `h${i}`, annotatorId: 'adv', value: labels[(truth + 1) % 3] });
+    }
+    // good says neutral, adv says negative: the fit believes 'positive' (adv's "negative" means
+    // positive; good errs as neutral on positives), a label nobody gave on this item. The old
+    // switch answered 'positive' (as in issue 12's l1, l0, l0, l1, l0 → l5).
+    const item = [r('good', 'neutral'), r('adv', 'negative')];
+    const model = fitAggregationModel([...history, ...item], labels);
+    expect(model.fit.items.find((i) => i.itemId === 'i1')!.label).toBe('positive');
+    const out = dawidSkeneResolution(model, 'i1', item)!;
+    expect(['neutral', 'negative']).toContain(out.label);
+    expect(out.posterior!.positive).toBeGreaterThan(0.5);
+    expect(out.margin).toBeLessThan(0);
+    expect(out.resolved).toBe(false);
   });
 });
