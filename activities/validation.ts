@@ -338,28 +338,28 @@ export function createValidationActivities(deps: ValidationDeps) {
      * not settled, when the project asks for ≥ 2 annotators per item; one open conflict per item
      * however often this runs. Bounded by the partial's sample of disagreeing items. The
      * automatic decisions are computed here, against one read of the history and one model fit
-     * for the whole run (`decideConflicts`), and travel in the workflows' input, so a conflict
+     * for the whole run (`conflictDecider`), and travel in the workflows' input, so a conflict
      * workflow reads only its item. Conflicts are opened in sets of CONFLICT_SET_SIZE items: one
      * transaction and a fixed number of statements per set, then the set's workflow starts.
      */
     async openQualityConflicts(input: { tenantId: string; projectId: string; itemIds: string[]; taskQueue: string }): Promise<{ opened: number; skipped: boolean }> {
       const project = await db('projects').where({ id: input.projectId, tenant_id: input.tenantId }).first('routing', 'label_schema');
+      const settings = project ? conflictSettings(project.routing) : null;
       // The project does not want conflicts (fewer than 2 annotators per item): nothing to do.
-      if (!project || conflictSettings(project.routing).annotatorsPerItem < 2) return { opened: 0, skipped: true };
+      if (!project || !settings || settings.annotatorsPerItem < 2) return { opened: 0, skipped: true };
       const ctx = Context.current();
       // A retry resumes after the sets an earlier attempt got through (opening is idempotent anyway).
       const resumeFrom = Number((ctx.info.heartbeatDetails as { done?: number } | undefined)?.done ?? 0);
-      const todo = input.itemIds.slice(resumeFrom);
-      const settings = conflictSettings(project.routing);
-      const history = await dawidSkeneHistory(db, input.projectId, todo, settings.dsMinItems);
+      const remaining = input.itemIds.slice(resumeFrom);
+      const history = await dawidSkeneHistory(db, input.projectId, remaining, settings.dsMinItems);
       const decide = conflictDecider(history, {
         labels: project.label_schema?.type === 'single_label' ? project.label_schema.labels : [],
         minMargin: settings.minMargin,
         dsMinItems: settings.dsMinItems,
       });
       let opened = 0;
-      for (let i = 0; i < todo.length; i += CONFLICT_SET_SIZE) {
-        const set = todo.slice(i, i + CONFLICT_SET_SIZE);
+      for (let i = 0; i < remaining.length; i += CONFLICT_SET_SIZE) {
+        const set = remaining.slice(i, i + CONFLICT_SET_SIZE);
         const conflicts = await db.transaction((trx) => openConflicts(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: set, detectedBy: 'validation', decide }));
         await startConflictWorkflows(db, ctx.client, { TEMPORAL_TASK_QUEUE: input.taskQueue }, conflicts);
         opened += conflicts.filter((c) => c.created).length;
