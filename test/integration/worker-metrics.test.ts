@@ -98,9 +98,18 @@ test('TEMPORAL_METRICS_BIND: the worker exports the Temporal SDK core metrics in
     expect((await env.client.workflow.getHandle(job.workflowId).result()).status).toBe('completed');
     // The core exporter is bound when the runtime is installed, before the workers poll.
 
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-    expect(res.status).toBe(200);
-    const text = await res.text();
+    // The worker counts a completed workflow after it has reported the task, which can be just
+    // after the client sees the result: scrape until the series is there (or 10 s have passed).
+    const scrape = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    let text = await scrape();
+    for (const until = Date.now() + 10_000; !/^temporal_workflow_completed\{[^}]*workflow_type="preAnnotation"/m.test(text) && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      text = await scrape();
+    }
     // Task slots per worker kind, pollers, and how long tasks waited on both task queues.
     expect(text).toMatch(/^temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"[^}]*\} \d+/m);
     expect(text).toMatch(/^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"[^}]*\} \d+/m);
