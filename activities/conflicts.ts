@@ -7,6 +7,7 @@ import { appendEvent } from '../src/events/outbox';
 import type { AnnotationValue, LabelSchema } from '../src/llm/types';
 import { humanRating, type ConflictDecision } from '../src/annotation/conflict-decisions';
 import { latestHumanValues } from '../src/data/human-annotations';
+import { refreshFinalLabels } from '../src/data/final-labels';
 
 export interface ConflictActivityDeps {
   db: Knex;
@@ -103,6 +104,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           conflictId: input.conflictId,
           details: { method: decision.method, value, margin: decision.margin, tied: decision.tied, votes: decision.votes, posterior: decision.posterior ?? null, ds_fit: decision.dsFit ?? null, ds_skipped: decision.dsSkipped ?? null, inputs },
         });
+        await refreshFinalLabels(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: [input.itemId] });
         await appendEvent(trx as unknown as Knex, {
           tenantId: input.tenantId,
           projectId: input.projectId,
@@ -182,6 +184,7 @@ export function createConflictActivities(deps: ConflictActivityDeps) {
           conflictId: input.conflictId,
           details: { method: 'expert', value: input.value, reason: input.reason, inputs },
         });
+        await refreshFinalLabels(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: [conflict.item_id] });
         if (input.taskId) {
           await trx('tasks')
             .where({ id: input.taskId })

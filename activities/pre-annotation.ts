@@ -12,6 +12,7 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { schedulingRunId } from './run-id';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from '../src/data/project-context';
+import { insertAiAnnotation } from '../src/data/final-labels';
 
 /** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
 function heartbeatEveryMs(timeoutMs: number | undefined): number {
@@ -315,11 +316,9 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
 export type PreAnnotationActivities = ReturnType<typeof createPreAnnotationActivities>;
 
-async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise<void> {
-  await db('annotations')
-    .insert(row)
-    .onConflict(db.raw('(job_id, item_id) WHERE job_id IS NOT NULL'))
-    .ignore();
+/** An AI annotation, and its final label when it is accepted, in one statement (a retry inserts nothing twice). */
+async function insertAnnotation(db: Knex, row: Record<string, unknown> & { value: string | null; status: string }): Promise<void> {
+  await insertAiAnnotation(db, row);
 }
 
 /** The job's spend so far (jobs.cost_usd, equal to the sum of its ledger rows). */

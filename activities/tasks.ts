@@ -18,6 +18,7 @@ import { openConflicts, startConflictWorkflows, type OpenedConflict } from '../s
 import { startTask, taskIdFor, REVIEW_TASK_SIZE } from '../src/tasks/start-task';
 import { loadCandidates } from '../src/data/task-candidates';
 import { iso } from '../src/formats';
+import { refreshFinalLabels } from '../src/data/final-labels';
 
 export interface TaskActivityDeps {
   db: Knex;
@@ -218,6 +219,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           .whereIn('item_id', input.itemIds)
           .select('id', 'item_id');
         const conflicts = await openConflicts(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: input.itemIds });
+        await refreshFinalLabels(trx, { tenantId: input.tenantId, projectId: input.projectId, itemIds: input.itemIds });
         return { annotationIds: Object.fromEntries(rows.map((r: { id: string; item_id: string }) => [r.item_id, r.id])), conflicts };
       });
       const ctx = Context.current();

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { AnnotationRow, InconsistencyRecord } from '../db/models';
+import type { AnnotationRow, FinalLabelRow, InconsistencyRecord } from '../db/models';
 import { finalLabelOf } from '../quality/final-label';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
@@ -74,6 +74,13 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
         ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
       [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],
     ).then((r: { rows: never[] }) => r.rows);
+  // The final label of each item, as the decisions that set it wrote it (src/data/final-labels.ts).
+  const finals: Pick<FinalLabelRow, 'item_id' | 'status' | 'label' | 'source'>[] = await db('final_labels')
+    .where({ project_id: q.projectId })
+    .whereIn('item_id', [...items.keys()])
+    .select('item_id', 'status', 'label', 'source');
+  for (const item of items.values()) item.final = null;
+  for (const f of finals) items.get(f.item_id)!.final = { status: f.status, label: f.label, source: f.source };
   for (const a of annotations) {
     const item = items.get(a.item_id)!;
     const value = valueCategory(a.value);
@@ -86,7 +93,11 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
   return [...items.values()];
 }
 
-/** The final label of each item of a page (`finalLabelOf`: gold, else the majority of its human annotations; a tie is unresolved and left out). */
+/**
+ * The final label of each item of a page: its `final_labels` row as loaded, else (items loaded
+ * without it) `finalLabelOf`, gold else the majority of its human annotations. A tie is
+ * unresolved and left out.
+ */
 export function finalLabels(items: LoadedItem[], labels: string[]): Map<string, string> {
   const majority = majorityVote(
     items.flatMap((i) => i.human.map((h) => ({ itemId: i.itemId, annotatorId: h.annotatorId, value: h.value }))),
@@ -94,7 +105,7 @@ export function finalLabels(items: LoadedItem[], labels: string[]): Map<string, 
   );
   const out = new Map<string, string>();
   for (const i of items) {
-    const f = finalLabelOf(i.gold, majority.get(i.itemId));
+    const f = i.final !== undefined ? i.final : finalLabelOf(i.gold, majority.get(i.itemId));
     if (f && f.label !== null) out.set(i.itemId, f.label);
   }
   return out;

@@ -3,6 +3,10 @@ import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { migrationSource } from './migrations';
+import { backfillFinalLabels } from '../data/final-labels';
+
+/** The migration that creates `final_labels`; existing data is backfilled right after it runs. */
+const FINAL_LABELS_MIGRATION = '20261202000400_final_labels';
 
 export interface DatabaseOptions {
   /** A PostgreSQL URL; without one, an embedded PGlite database lives in `dataDir/pglite`. */
@@ -32,6 +36,8 @@ export function isEmbedded(db: Knex): boolean {
 }
 
 export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = await db.migrate.latest({ migrationSource });
-  return applied as string[];
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [unknown, string[]];
+  // The table of final labels starts with the decisions already taken (existing data).
+  if (applied.includes(FINAL_LABELS_MIGRATION)) await backfillFinalLabels(db);
+  return applied;
 }

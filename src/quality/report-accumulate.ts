@@ -2,10 +2,11 @@ import { consensusAgreement } from './consensus-agreement';
 import { windowOf } from './drift';
 import { goldAccuracy } from './gold-accuracy';
 import { krippendorffAlphaDetailed } from './krippendorff-alpha';
-import { finalLabelOf } from './final-label';
+import { finalLabelOf, type FinalSource } from './final-label';
 import { majorityVote } from './majority-vote';
 import { emptyPartial, SAMPLE_LIMIT, SEP, type QualityPartial } from './report-partial';
 import type { LabelOrder, Rating } from './types';
+import { valueCategory } from './value-category';
 
 /**
  * Quality metrics computed a page of items at a time (see `report-partial.ts`).
@@ -22,14 +23,16 @@ import type { LabelOrder, Rating } from './types';
  * - agreement (alpha, Fleiss, Cohen, percent) over HUMAN annotations only, one per (item,
  *   annotator), the latest; AI annotations are measured against the final labels instead (an
  *   engine that labels everything would otherwise count as one more annotator and inflate agreement);
- * - the final label of an item is its gold label if it has one, else the majority of its human
- *   annotations (`finalLabelOf`); a majority tie is unresolved: no final label, counted in
- *   `coverage.unresolved_items`; items with neither have no final label;
+ * - the final label of an item is its row of `final_labels` (expert resolution > gold > automatic
+ *   resolution > consensus of humans > auto-accepted AI, `decideFinalLabel`); pure callers without
+ *   the table get gold, else the majority of the human annotations (`finalLabelOf`); a tie is
+ *   unresolved: no final label, counted in `coverage.unresolved_items`;
  * - AI acceptance: of the AI annotations a decision was taken on (accepted: auto_accepted,
  *   accepted, approved; rejected: rejected, modified, corrected, overridden), the share accepted;
  *   needs_review and other statuses are pending; failed ones are counted apart (the validation
  *   activity adds the feedback on live suggestions, accept vs reject/modify, to the same counts);
- * - AI accuracy vs final: share of AI labels equal to the item's final label;
+ * - AI accuracy vs final: share of AI labels equal to the item's final label, where that label was
+ *   decided by something other than an AI (an AI-only final label would be compared with itself);
  * - label values are category keys: `{label}` → the label, `{labels}` → the sorted labels joined by "|".
  */
 export interface QualityItem {
@@ -40,21 +43,17 @@ export interface QualityItem {
   human: { annotatorId: string; value: string; at: number }[];
   /** One per engine; value null for a failed annotation. */
   ai: { engineId: string; value: string | null; status: string }[];
+  /**
+   * The item's row of `final_labels` as validation read it (null: no row, nothing decides it).
+   * Absent (pure callers): the final label is computed from gold and the human ratings alone.
+   */
+  final?: { status: 'labelled' | 'unresolved'; label: string | null; source: FinalSource } | null;
 }
 
 export const AI_ACCEPTED = ['auto_accepted', 'accepted', 'approved'];
 export const AI_REJECTED = ['rejected', 'modified', 'corrected', 'overridden'];
 
-/** The category key of an annotation value ({label} or {labels}); null when there is none. */
-export function valueCategory(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string' || typeof value === 'number') return String(value);
-  if (typeof value !== 'object') return null;
-  const v = value as { label?: unknown; labels?: unknown };
-  if (typeof v.label === 'string' || typeof v.label === 'number') return String(v.label);
-  if (Array.isArray(v.labels)) return v.labels.map(String).sort().join('|');
-  return null;
-}
+export { valueCategory } from './value-category';
 
 export interface AccumulateOptions {
   labels: LabelOrder;
@@ -153,13 +152,18 @@ export function accumulateItems(items: readonly QualityItem[], options: Accumula
       if (h.at > a.lastAt) a.lastAt = h.at;
     }
 
-    const decided = finalLabelOf(item.gold, majority.get(item.itemId));
+    const decided = item.final !== undefined ? item.final : finalLabelOf(item.gold, majority.get(item.itemId));
     if (decided?.status === 'unresolved') p.itemsUnresolved = (p.itemsUnresolved ?? 0) + 1;
     const final = decided?.label ?? null;
-    if (final !== null) {
+    if (decided && final !== null) {
       p.itemsWithFinal++;
       p.finalLabels[final] = (p.finalLabels[final] ?? 0) + 1;
+      const sources = (p.finalSources ??= {});
+      sources[decided.source] = (sources[decided.source] ?? 0) + 1;
     }
+    // An AI label that is itself the final label (nothing else decided the item) says nothing of
+    // the AI's accuracy: only finals decided by someone or something else are compared.
+    const reference = decided?.source === 'ai' ? null : final;
     for (const ai of item.ai) {
       const e = (p.engines[ai.engineId] ??= { annotations: 0, failed: 0, accepted: 0, rejected: 0, pending: 0, confusion: {} });
       e.annotations++;
@@ -170,8 +174,8 @@ export function accumulateItems(items: readonly QualityItem[], options: Accumula
       if (AI_ACCEPTED.includes(ai.status)) e.accepted++;
       else if (AI_REJECTED.includes(ai.status)) e.rejected++;
       else e.pending++;
-      if (final !== null) {
-        const cell = ai.value + SEP + final;
+      if (reference !== null) {
+        const cell = ai.value + SEP + reference;
         e.confusion[cell] = (e.confusion[cell] ?? 0) + 1;
       }
     }

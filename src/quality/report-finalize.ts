@@ -95,6 +95,8 @@ export interface QualityMetrics {
     items_with_final_label: number;
     /** Items whose human majority is a tie and that have no gold label: no final label until someone settles them. */
     unresolved_items: number;
+    /** Items with a final label per source: expert, gold, auto, consensus, ai. */
+    final_label_sources: Record<string, number>;
     disagreeing_items: number;
   };
 }
@@ -256,6 +258,7 @@ export function finalizeMetrics(p: QualityPartial, labels: LabelOrder, options: 
       pairable_items: p.fleiss.items,
       items_with_final_label: p.itemsWithFinal,
       unresolved_items: p.itemsUnresolved ?? 0,
+      final_label_sources: { ...(p.finalSources ?? {}) },
       disagreeing_items: p.disagreeingItems,
     },
   };

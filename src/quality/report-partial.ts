@@ -17,10 +17,12 @@ export interface QualityPartial {
   itemsWithHuman: number;
   /** Human ratings (after one-per-annotator-and-item). */
   humanRatings: number;
-  /** Items with a final label (gold, else majority of human ratings). */
+  /** Items with a final label (`final_labels`, or gold else majority for pure callers). */
   itemsWithFinal: number;
   /** Items whose human majority is a tie (no gold): unresolved, no final label. Optional: partials recorded before it existed lack it. */
   itemsUnresolved?: number;
+  /** Items with a final label per source (expert, gold, auto, consensus, ai). Optional: older partials lack it. */
+  finalSources?: Record<string, number>;
   /** Items whose human ratings disagree (at least two distinct values). */
   disagreeingItems: number;
   /** Up to `SAMPLE_LIMIT` disagreeing item ids (for conflict resolution), in item order. */
@@ -97,6 +99,7 @@ export function mergePartials(a: QualityPartial, b: QualityPartial): QualityPart
   out.humanRatings += b.humanRatings;
   out.itemsWithFinal += b.itemsWithFinal;
   out.itemsUnresolved = (out.itemsUnresolved ?? 0) + (b.itemsUnresolved ?? 0);
+  if (b.finalSources) addCounts((out.finalSources ??= {}), b.finalSources);
   out.disagreeingItems += b.disagreeingItems;
   out.disagreeingSample = [...out.disagreeingSample, ...b.disagreeingSample].slice(0, SAMPLE_LIMIT);
   addNested(out.coincidences, b.coincidences);

@@ -11,6 +11,7 @@ import type { Logger } from '../logger';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
 import { openConflicts, startConflictWorkflows, type OpenedConflict } from './conflicts';
 import { findTaskForPrincipal, submitReviewDecision, type DecisionDeps, type ReviewDecisionResult } from './decisions';
+import { refreshFinalLabels } from '../data/final-labels';
 
 export interface SubmitAnnotationRequest {
   tenantId: string;
@@ -56,7 +57,9 @@ export async function submitAnnotation(
       entity_id: annotationId,
       details: JSON.stringify({ item_id: req.itemId, value: req.value, lead_time_ms: req.leadTimeMs }),
     });
-    return openConflicts(trx, { tenantId: req.tenantId, projectId: req.projectId, itemIds: [req.itemId] });
+    const conflicts = await openConflicts(trx, { tenantId: req.tenantId, projectId: req.projectId, itemIds: [req.itemId] });
+    await refreshFinalLabels(trx, { tenantId: req.tenantId, projectId: req.projectId, itemIds: [req.itemId] });
+    return conflicts;
   });
   if (conflict) {
     try {

@@ -9,6 +9,7 @@ import { bodyReadError, contentDecoder, parseJsonText, readJson } from '../middl
 import { unsafeStrings } from '../input/json-text';
 import type { ProjectRow } from '../scope';
 import { ItemInputValue, MAX_ITEMS_PER_REQUEST, importBodySchema, itemInputSchema } from './schema';
+import { insertGoldFinalLabels } from '../../data/final-labels';
 
 /** Rows per INSERT: large enough to be fast, small enough to keep statements light. */
 export const INSERT_CHUNK = 1000;
@@ -81,6 +82,9 @@ export class ItemWriter {
       .catch(rethrowStorageError);
     const created = new Set((result.rows as { id: string }[]).map((r) => r.id));
     this.inserted += created.size;
+    // A gold label is the item's final label from the start (unless an expert resolves it later).
+    const gold = rows.filter((r) => r.gold_label !== null && created.has(r.id)).map((r) => ({ itemId: r.id, gold: JSON.parse(r.gold_label!) }));
+    await insertGoldFinalLabels(this.trx, { tenantId: this.project.tenant_id, projectId: this.project.id, items: gold });
     for (const r of rows) if (created.has(r.id)) this.ids.push(r.id);
   }
 

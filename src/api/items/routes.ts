@@ -11,6 +11,7 @@ import { findProjectForPrincipal } from '../scope';
 import { ImportOptions, importJson, importNdjson } from './import';
 import { presentItem } from './presenter';
 import { ImportItemsBody, ImportItemsResponse, ItemInput, ItemResponse, ListItemsQuery, MAX_ITEMS_PER_REQUEST } from './schema';
+import { readFinalLabels } from '../../data/final-labels';
 
 export const itemsRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -75,7 +76,7 @@ defineRoute(
     path: '/projects/:project_id/items',
     tags: ['items'],
     summary: 'List items',
-    description: 'In import order.',
+    description: 'In import order, each with its final label and its provenance (`final_label`, null while nothing decided the item).',
     request: { params: ProjectParams, query: ListItemsQuery },
     responses: { 200: { description: 'A page of items', schema: pageOf(ItemResponse) } },
   },
@@ -87,6 +88,7 @@ defineRoute(
     const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('id', 'project_id', 'external_id', 'data', 'gold_label', 'created_at').orderBy('seq'),
     );
-    ctx.body = paged(rows.map(presentItem), query, total);
+    const finals = await readFinalLabels(ctx.deps.db, project.id, rows.map((r) => r.id));
+    ctx.body = paged(rows.map((r) => presentItem(r, finals.get(r.id))), query, total);
   },
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FinalLabelSchema } from '../final-labels/schema';
 import { paginationQuery } from '../middleware/pagination';
 import type { LabelSchemaValue } from '../projects/schema';
 
@@ -66,6 +67,7 @@ export const ItemResponse = z
     data: ItemData,
     gold_label: GoldLabel.nullable(),
     created_at: z.string().meta({ format: 'date-time' }),
+    final_label: FinalLabelSchema.nullable().meta({ description: 'The item’s final label and its provenance; null while nothing decided it' }),
   })
   .meta({ id: 'Item' });
 

@@ -1,5 +1,6 @@
 import type { PreAnnotationResultRow } from '../../jobs/job-results';
 import { iso } from '../../formats';
+import { presentFinalLabel } from '../final-labels/presenter';
 
 /** A pre-annotation result as the API shows it. */
 export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
@@ -12,5 +13,6 @@ export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
     created_at: iso(r.created_at),
+    final_label: presentFinalLabel(r.final_label),
   };
 }

@@ -91,7 +91,7 @@ defineRoute(
   async (ctx) => {
     const { params, query } = ctx.state.input;
     const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, params.job_id, PRE_ANNOTATION_JOB_TYPE);
-    const { rows, total } = await preAnnotationResults(ctx.deps.db, job.id, query.page, query.page_size, query.status);
+    const { rows, total } = await preAnnotationResults(ctx.deps.db, job, query.page, query.page_size, query.status);
     ctx.body = paged(rows.map(presentPreAnnotationResult), query, total);
   },
 );

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AnnotationValueSchema } from '../input/annotation-value';
+import { FinalLabelSchema } from '../final-labels/schema';
 import { JOB_VIEW_STATUSES, JobProgress } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
 import { normalizeBudget } from '../../annotation/budget';
@@ -64,10 +66,8 @@ export const ResultsQuery = paginationQuery.extend({
   status: z.enum(['auto_accepted', 'needs_review', 'failed']).optional(),
 });
 
-export const AnnotationValueSchema = z.union([
-  z.object({ label: z.string() }),
-  z.object({ labels: z.array(z.string()) }),
-]);
+// Defined beside the other shared inputs; exported here too, where its users import it from.
+export { AnnotationValueSchema };
 
 export const PreAnnotationResult = z
   .object({
@@ -79,6 +79,7 @@ export const PreAnnotationResult = z
     status: z.enum(['auto_accepted', 'needs_review', 'failed']),
     error: z.string().optional(),
     created_at: z.string().nullable(),
+    final_label: FinalLabelSchema.nullable().meta({ description: 'The item’s final label and its provenance (the AI’s own label while nothing above it decided)' }),
   })
   .meta({ id: 'PreAnnotationResult' });
 

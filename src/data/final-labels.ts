@@ -1,0 +1,238 @@
+import type { Knex } from 'knex';
+import { conflictLockKeys } from '../annotation/disagreement';
+import type { FinalLabelRow } from '../db/models';
+import { decideFinalLabel, type FinalLabelDecision, type FinalLabelSources, type ResolutionSource } from '../quality/final-label';
+import { AI_ACCEPTED } from '../quality/report-accumulate';
+import { valueCategory } from '../quality/value-category';
+import { latestHumanValues } from './human-annotations';
+
+/**
+ * The `final_labels` table: one row per decided item, kept in step with its sources by the
+ * transactions that change them (a human annotation or review decision, a conflict's resolution,
+ * an AI annotation, an item's gold label). `refreshFinalLabels` reads an item's sources and writes
+ * what `decideFinalLabel` (pure, src/quality/final-label.ts) makes of them; the AI write path
+ * (`insertAiAnnotation`) does the same for an AI label in the annotation's own statement.
+ *
+ * Concurrency: refresh takes the items' conflict locks (the same keys `openConflicts` takes, so
+ * a transaction that holds them already re-enters), then reads. Two writers of one item commit one
+ * after the other, and the second reads the first's committed annotation, so the row never
+ * reflects fewer sources than have committed.
+ */
+
+type Db = Knex | Knex.Transaction;
+
+interface ConflictSourceRow {
+  id: string;
+  item_id: string;
+  status: 'resolved' | 'auto_resolved';
+  method: string | null;
+  resolved_value: unknown;
+  resolved_by: string | null;
+  resolved_at: Date | string;
+  reason: string | null;
+  inputs: { annotation_id: string; annotator_id: string; value: unknown }[] | null;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+/** The sources of each item (gold, latest expert and automatic resolutions, human judgements, accepted AI), five indexed reads. */
+export async function readFinalLabelSources(db: Db, projectId: string, itemIds: string[]): Promise<{ labels: string[]; sources: FinalLabelSources[] }> {
+  const project = await db('projects').where({ id: projectId }).first('label_schema');
+  const labels: string[] = Array.isArray(project?.label_schema?.labels) ? project.label_schema.labels.map(String) : [];
+  const items: { id: string; gold_label: unknown; created_at: Date }[] = await db('items').where({ project_id: projectId }).whereIn('id', itemIds).select('id', 'gold_label', 'created_at');
+  const { rows: resolutions } = (await db.raw(
+    `SELECT DISTINCT ON (item_id, status) id, item_id, status, method, resolved_value, resolved_by, resolved_at, reason, inputs
+       FROM conflicts
+      WHERE project_id = ? AND item_id = ANY(?::uuid[]) AND status IN ('resolved', 'auto_resolved') AND resolved_at IS NOT NULL
+      ORDER BY item_id, status, resolved_at DESC, id DESC`,
+    [projectId, itemIds],
+  )) as { rows: ConflictSourceRow[] };
+  const human = await latestHumanValues(db, projectId, itemIds);
+  // An accepted AI label counts until a human rejects the item (a rejection is not a judgement,
+  // so it is not among `human`); a later AI annotation counts again.
+  const { rows: ai } = (await db.raw(
+    `SELECT DISTINCT ON (a.item_id) a.id, a.item_id, COALESCE(a.engine_id::text, a.annotator_id) AS engine_id, a.value, a.confidence, a.created_at
+       FROM annotations a
+      WHERE a.project_id = ? AND a.item_id = ANY(?::uuid[]) AND a.source = 'ai' AND a.value IS NOT NULL AND a.status = ANY(?::text[])
+        AND NOT EXISTS (SELECT 1 FROM annotations h
+                         WHERE h.project_id = a.project_id AND h.item_id = a.item_id AND h.source = 'human'
+                           AND h.status = 'rejected' AND h.created_at >= a.created_at)
+      ORDER BY a.item_id, a.created_at DESC, a.id DESC`,
+    [projectId, itemIds, AI_ACCEPTED],
+  )) as { rows: { id: string; item_id: string; engine_id: string; value: unknown; confidence: number | null; created_at: Date }[] };
+
+  const resolution = (r: ConflictSourceRow): ResolutionSource => ({
+    conflictId: r.id,
+    status: r.status,
+    method: r.method,
+    value: r.resolved_value,
+    resolvedBy: r.resolved_by,
+    resolvedAt: iso(r.resolved_at),
+    reason: r.reason,
+    inputs: r.inputs ?? [],
+  });
+  const byItem = new Map<string, FinalLabelSources>(
+    items.map((i) => [i.id, { itemId: i.id, gold: i.gold_label == null ? null : { value: i.gold_label, at: iso(i.created_at) }, expert: null, auto: null, human: [], ai: null }]),
+  );
+  for (const r of resolutions) {
+    const s = byItem.get(r.item_id);
+    if (!s) continue;
+    if (r.status === 'resolved') s.expert = resolution(r);
+    else s.auto = resolution(r);
+  }
+  for (const h of human) byItem.get(h.item_id)?.human.push({ annotationId: h.id, annotatorId: h.annotator_id, value: h.value, at: iso(h.created_at) });
+  for (const a of ai) {
+    const s = byItem.get(a.item_id);
+    if (s) s.ai = { annotationId: a.id, engineId: a.engine_id, value: a.value, confidence: a.confidence === null ? null : Number(a.confidence), at: iso(a.created_at) };
+  }
+  return { labels, sources: [...byItem.values()] };
+}
+
+/** The column values of a decision, as `final_labels` stores them. */
+function rowOf(tenantId: string, projectId: string, d: FinalLabelDecision) {
+  return {
+    item_id: d.itemId,
+    tenant_id: tenantId,
+    project_id: projectId,
+    status: d.status,
+    label: d.label,
+    value: d.value,
+    source: d.source,
+    method: d.method,
+    decided_by: d.decidedBy,
+    decided_at: d.decidedAt,
+    conflict_id: d.conflictId,
+    annotation_id: d.annotationId,
+    engine_id: d.engineId,
+    confidence: d.confidence,
+    inputs: d.inputs,
+    details: d.details,
+  };
+}
+
+/**
+ * Recomputes and writes the final label of each item (an item nothing decides loses its row).
+ * Call it in the transaction that changed a source, after the change: locks, five reads, one
+ * upsert, one delete, whatever the number of items.
+ */
+export async function refreshFinalLabels(trx: Knex.Transaction, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
+  const itemIds = [...new Set(req.itemIds)];
+  if (!itemIds.length) return [];
+  await trx.raw('SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(?::text[]) AS k', [conflictLockKeys(itemIds)]);
+  const { labels, sources } = await readFinalLabelSources(trx, req.projectId, itemIds);
+  const decided = sources.map((s) => decideFinalLabel(s, labels)).filter((d): d is FinalLabelDecision => d !== null);
+  if (decided.length) {
+    await trx.raw(
+      `INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at,
+                                 conflict_id, annotation_id, engine_id, confidence, inputs, details, updated_at)
+       SELECT r.item_id, r.tenant_id, r.project_id, r.status, r.label, r.value, r.source, r.method, r.decided_by, r.decided_at,
+              r.conflict_id, r.annotation_id, r.engine_id, r.confidence, COALESCE(r.inputs, '[]'), COALESCE(r.details, '{}'), now()
+         FROM jsonb_to_recordset(?::jsonb) AS r(item_id uuid, tenant_id text, project_id uuid, status text, label text, value jsonb,
+              source text, method text, decided_by text, decided_at timestamptz, conflict_id uuid, annotation_id uuid, engine_id text,
+              confidence double precision, inputs jsonb, details jsonb)
+       ON CONFLICT (item_id) DO UPDATE SET
+         status = EXCLUDED.status, label = EXCLUDED.label, value = EXCLUDED.value, source = EXCLUDED.source, method = EXCLUDED.method,
+         decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at, conflict_id = EXCLUDED.conflict_id,
+         annotation_id = EXCLUDED.annotation_id, engine_id = EXCLUDED.engine_id, confidence = EXCLUDED.confidence,
+         inputs = EXCLUDED.inputs, details = EXCLUDED.details, updated_at = now()`,
+      [JSON.stringify(decided.map((d) => rowOf(req.tenantId, req.projectId, d)))],
+    );
+  }
+  const undecided = itemIds.filter((id) => !decided.some((d) => d.itemId === id));
+  if (undecided.length) await trx('final_labels').where({ project_id: req.projectId }).whereIn('item_id', undecided).delete();
+  return decided;
+}
+
+/** Refreshes in a transaction of its own (callers whose change is already committed, and tests). */
+export function refreshFinalLabelsNow(db: Knex, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
+  return db.transaction((trx) => refreshFinalLabels(trx, req));
+}
+
+/**
+ * An AI annotation and, when it is accepted, its final label, in ONE statement: the row is
+ * written only where nothing above AI decides the item (no row yet, or an AI row not newer), which
+ * is what `decideFinalLabel` concludes — a human judgement, resolution or gold label always has
+ * its row already, written by its own transaction. The unique (job, item) index makes a retry a
+ * no-op. Returns whether the annotation was inserted.
+ */
+export async function insertAiAnnotation(db: Db, row: Record<string, unknown> & { value: string | null; status: string }): Promise<boolean> {
+  const columns = Object.keys(row);
+  const label = row.value === null ? null : valueCategory(JSON.parse(row.value));
+  const accepted = label !== null && AI_ACCEPTED.includes(row.status);
+  const { rows } = (await db.raw(
+    `WITH a AS (
+       INSERT INTO annotations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+       ON CONFLICT (job_id, item_id) WHERE job_id IS NOT NULL DO NOTHING
+       RETURNING id, tenant_id, project_id, item_id, COALESCE(engine_id::text, annotator_id) AS engine_id, value, confidence, created_at
+     ), f AS (
+       INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at,
+                                 annotation_id, engine_id, confidence, inputs)
+       SELECT a.item_id, a.tenant_id, a.project_id, 'labelled', ?::text, a.value, 'ai', 'ai', a.engine_id, a.created_at,
+              a.id, a.engine_id, a.confidence, jsonb_build_array(jsonb_build_object('annotation_id', a.id, 'engine_id', a.engine_id, 'label', ?::text))
+         FROM a WHERE ?::boolean
+       ON CONFLICT (item_id) DO UPDATE SET
+         label = EXCLUDED.label, value = EXCLUDED.value, decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at,
+         annotation_id = EXCLUDED.annotation_id, engine_id = EXCLUDED.engine_id, confidence = EXCLUDED.confidence,
+         inputs = EXCLUDED.inputs, details = '{}', updated_at = now()
+       WHERE final_labels.source = 'ai' AND final_labels.decided_at <= EXCLUDED.decided_at
+     )
+     SELECT id FROM a`,
+    [...columns.map((c) => row[c] as Knex.RawBinding), label, label, accepted],
+  )) as { rows: { id: string }[] };
+  return rows.length > 0;
+}
+
+/** The final labels of some items (for job results and exports), keyed by item id. */
+export async function readFinalLabels(db: Db, projectId: string, itemIds: string[]): Promise<Map<string, FinalLabelRow>> {
+  if (!itemIds.length) return new Map();
+  const rows: FinalLabelRow[] = await db('final_labels').where({ project_id: projectId }).whereIn('item_id', itemIds);
+  return new Map(rows.map((r) => [r.item_id, r]));
+}
+
+/**
+ * Writes the final label of every item that has a source and no row: run once, after the
+ * migration that creates the table (existing data), and safe to run again. Pages of 1,000 items.
+ */
+export async function backfillFinalLabels(db: Knex): Promise<number> {
+  let written = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const page: { id: string; project_id: string; tenant_id: string; seq: string }[] = await db('items as i')
+      .where('i.seq', '>', afterSeq)
+      .whereNotExists(db('final_labels as f').whereRaw('f.item_id = i.id'))
+      .where((w) => w.whereNotNull('i.gold_label').orWhereExists(db('annotations as a').whereRaw('a.item_id = i.id')))
+      .orderBy('i.seq')
+      .limit(1000)
+      .select('i.id', 'i.project_id', 'i.tenant_id', 'i.seq');
+    if (!page.length) return written;
+    afterSeq = Number(page[page.length - 1].seq);
+    const byProject = new Map<string, { tenantId: string; ids: string[] }>();
+    for (const r of page) {
+      const p = byProject.get(r.project_id) ?? { tenantId: r.tenant_id, ids: [] };
+      p.ids.push(r.id);
+      byProject.set(r.project_id, p);
+    }
+    for (const [projectId, p] of byProject) written += (await refreshFinalLabelsNow(db, { tenantId: p.tenantId, projectId, itemIds: p.ids })).length;
+  }
+}
+
+/**
+ * Final labels of items just imported with a gold label, in the import's transaction. New items
+ * have no other source, and nobody else can see them before commit, so no lock or read is needed
+ * (and an import of 100,000 items takes no 100,000 locks).
+ */
+export async function insertGoldFinalLabels(trx: Knex.Transaction, req: { tenantId: string; projectId: string; items: { itemId: string; gold: unknown }[] }): Promise<void> {
+  const rows = req.items.flatMap((i) => {
+    const label = valueCategory(i.gold);
+    return label === null ? [] : [{ item_id: i.itemId, label, value: i.gold }];
+  });
+  if (!rows.length) return;
+  await trx.raw(
+    `INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at)
+     SELECT r.item_id, ?, ?, 'labelled', r.label, r.value, 'gold', 'gold', 'gold', i.created_at
+       FROM jsonb_to_recordset(?::jsonb) AS r(item_id uuid, label text, value jsonb)
+       JOIN items i ON i.id = r.item_id
+     ON CONFLICT (item_id) DO NOTHING`,
+    [req.tenantId, req.projectId, JSON.stringify(rows)],
+  );
+}
