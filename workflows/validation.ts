@@ -58,6 +58,8 @@ export interface ValidationResult {
   near_duplicates: number;
   alerts: number;
   conflicts_opened: number;
+  /** Items that need a conflict beyond this run's `conflict_max_per_validation`: the next validation opens them. */
+  conflicts_deferred?: number;
 }
 
 export const progressQuery = defineQuery<ValidationProgress>('progress');
@@ -182,9 +184,14 @@ export async function validation(input: ValidationInput): Promise<ValidationResu
     await acts.raiseQualityAlerts({ tenantId, projectId, jobId, reportId: report.reportId, alerts: report.alerts });
 
     let conflictsOpened = 0;
+    let conflictsDeferred = 0;
     if (input.openConflicts && report.disagreeingItems.length > 0) {
       phase = 'conflicts';
-      conflictsOpened = (await long.openQualityConflicts({ tenantId, projectId, itemIds: report.disagreeingItems, taskQueue: input.taskQueue })).opened;
+      // The pass scans the scope itself (in item order, skipping settled and open items); the
+      // sample only says there is something to look for.
+      const pass = await long.openQualityConflicts({ tenantId, projectId, scope, pageSize: input.pageSize, taskQueue: input.taskQueue });
+      conflictsOpened = pass.opened;
+      conflictsDeferred = pass.deferred ?? 0;
     }
 
     const result: ValidationResult = {
@@ -195,6 +202,7 @@ export async function validation(input: ValidationInput): Promise<ValidationResu
       near_duplicates: near.found,
       alerts: report.alerts.length,
       conflicts_opened: conflictsOpened,
+      conflicts_deferred: conflictsDeferred,
     };
     await acts.finishValidationJob({ tenantId, projectId, jobId, status: 'completed', total: s.total, processed: s.processed, result: { ...result } });
     phase = 'done';

@@ -111,9 +111,9 @@ function rowOf(tenantId: string, projectId: string, d: FinalLabelDecision) {
 }
 
 /**
- * Recomputes and writes the final label of each item (an item nothing decides loses its row).
- * Call it in the transaction that changed a source, after the change: locks, five reads, one
- * upsert, one delete, whatever the number of items.
+ * Recomputes and writes the final label of each item (an item nothing decides loses its row; a
+ * row that would not change is not written). Call it in the transaction that changed a source,
+ * after the change: locks, five reads, one upsert, one delete, whatever the number of items.
  */
 export async function refreshFinalLabels(trx: Knex.Transaction, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
   const itemIds = [...new Set(req.itemIds)];
@@ -134,7 +134,13 @@ export async function refreshFinalLabels(trx: Knex.Transaction, req: { tenantId:
          status = EXCLUDED.status, label = EXCLUDED.label, value = EXCLUDED.value, source = EXCLUDED.source, method = EXCLUDED.method,
          decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at, conflict_id = EXCLUDED.conflict_id,
          annotation_id = EXCLUDED.annotation_id, engine_id = EXCLUDED.engine_id, confidence = EXCLUDED.confidence,
-         inputs = EXCLUDED.inputs, details = EXCLUDED.details, updated_at = now()`,
+         inputs = EXCLUDED.inputs, details = EXCLUDED.details, updated_at = now()
+       WHERE (final_labels.status, final_labels.label, final_labels.value, final_labels.source, final_labels.method, final_labels.decided_by,
+              final_labels.decided_at, final_labels.conflict_id, final_labels.annotation_id, final_labels.engine_id, final_labels.confidence,
+              final_labels.inputs, final_labels.details)
+             IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.label, EXCLUDED.value, EXCLUDED.source, EXCLUDED.method, EXCLUDED.decided_by,
+              EXCLUDED.decided_at, EXCLUDED.conflict_id, EXCLUDED.annotation_id, EXCLUDED.engine_id, EXCLUDED.confidence,
+              EXCLUDED.inputs, EXCLUDED.details)`,
       [JSON.stringify(decided.map((d) => rowOf(req.tenantId, req.projectId, d)))],
     );
   }

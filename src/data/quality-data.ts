@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { AnnotationRow, FinalLabelRow, InconsistencyRecord } from '../db/models';
+import type { AnnotationRow, InconsistencyRecord } from '../db/models';
+import { refreshFinalLabelsNow } from './final-labels';
 import { finalLabelOf } from '../quality/final-label';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
@@ -30,6 +31,15 @@ export interface PageQuery {
 }
 
 export type LoadedItem = QualityItem & { seq: number; text?: string };
+
+/** The ids of the next `limit` items in scope after `afterSeq`, in order, with the last seq (keyset paging). */
+export async function scopeItemIds(db: Knex, q: Omit<PageQuery, 'beforeSeq'> & { limit: number }): Promise<{ ids: string[]; lastSeq: number | null }> {
+  const rows: { id: string; seq: string | number }[] =
+    q.scope.kind === 'project'
+      ? await db('items').where({ project_id: q.projectId, tenant_id: q.tenantId }).andWhere('seq', '>', q.afterSeq).orderBy('seq').limit(q.limit).select('id', 'seq')
+      : await db('job_items').where({ job_id: q.scope.jobId }).andWhere('seq', '>', q.afterSeq).orderBy('seq').limit(q.limit).select('item_id as id', 'seq');
+  return { ids: rows.map((r) => r.id), lastSeq: rows.length ? Number(rows[rows.length - 1].seq) : null };
+}
 
 /**
  * One page of items in scope, in order, with their annotations: the latest human annotation per
@@ -74,13 +84,12 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
         ORDER BY a.item_id, a.source, a.annotator_id, a.created_at DESC, a.id DESC`,
       [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],
     ).then((r: { rows: never[] }) => r.rows);
-  // The final label of each item, as the decisions that set it wrote it (src/data/final-labels.ts).
-  const finals: Pick<FinalLabelRow, 'item_id' | 'status' | 'label' | 'source'>[] = await db('final_labels')
-    .where({ project_id: q.projectId })
-    .whereIn('item_id', [...items.keys()])
-    .select('item_id', 'status', 'label', 'source');
+  // The final label of each item. The decisions that set it keep `final_labels` current in their
+  // own transactions; validation derives the page's labels again from their sources and writes
+  // what differs, so annotations loaded around the API (SQL bulk loads) are measured too.
+  const finals = await refreshFinalLabelsNow(db, { tenantId: q.tenantId, projectId: q.projectId, itemIds: [...items.keys()] });
   for (const item of items.values()) item.final = null;
-  for (const f of finals) items.get(f.item_id)!.final = { status: f.status, label: f.label, source: f.source };
+  for (const f of finals) items.get(f.itemId)!.final = { status: f.status, label: f.label, source: f.source };
   for (const a of annotations) {
     const item = items.get(a.item_id)!;
     const value = valueCategory(a.value);

@@ -13,13 +13,20 @@ import { latestHumanValues, type HumanValue } from '../data/human-annotations';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
 
 export const CONFLICT_JOB_TYPE = 'conflict';
+/**
+ * Most conflicts one validation run opens (routing `conflict_max_per_validation`). The pass fills
+ * it in item order with items that need a decision (settled and already open ones are skipped), so
+ * each validation of a large backlog opens the next ones and an unchanged, settled project opens none.
+ */
+export const DEFAULT_CONFLICTS_PER_VALIDATION = 1000;
 /** Deadline of an expert's conflict task when the project's routing names none (24 h). */
 export const DEFAULT_EXPERT_DUE_IN_SECONDS = 24 * 3600;
 
 /**
  * Project-level knobs, read from `projects.routing` when present:
  * `annotators_per_item` (conflicts are looked for only when ≥ 2), `conflict_min_margin`,
- * `conflict_ds_min_items`, `conflict_expert_due_in_seconds`, `conflict_max_reassignments`.
+ * `conflict_ds_min_items`, `conflict_expert_due_in_seconds`, `conflict_max_reassignments`,
+ * `conflict_max_per_validation`.
  */
 export function conflictSettings(routing: Record<string, unknown> | null | undefined) {
   const num = (k: string, d: number) => (typeof routing?.[k] === 'number' && Number.isFinite(routing[k]) ? (routing[k] as number) : d);
@@ -29,6 +36,7 @@ export function conflictSettings(routing: Record<string, unknown> | null | undef
     dsMinItems: num('conflict_ds_min_items', DEFAULT_DS_MIN_ITEMS),
     expertDueInSeconds: num('conflict_expert_due_in_seconds', DEFAULT_EXPERT_DUE_IN_SECONDS),
     maxReassignments: num('conflict_max_reassignments', DEFAULT_MAX_REASSIGNMENTS),
+    maxPerValidation: num('conflict_max_per_validation', DEFAULT_CONFLICTS_PER_VALIDATION),
   };
 }
 
@@ -47,12 +55,50 @@ export interface OpenedConflict {
   suggestion?: ConflictSuggestion;
 }
 
-/** An item's latest resolved (or auto-resolved) conflict, as the settled check reads it. */
-interface PriorResolution {
+/** An item's open conflict, else its latest resolved (or auto-resolved) one, as the settled check reads it. */
+interface ConflictState {
   id: string;
   item_id: string;
   status: ConflictRow['status'];
-  inputs: { annotation_id: string }[];
+  inputs: { annotation_id: string }[] | null;
+  workflow_id: string;
+  workflow_started_at: Date | string | null;
+}
+
+/** Each item's open conflict if it has one, else its latest closed one: one indexed statement. */
+async function conflictStates(db: Knex | Knex.Transaction, projectId: string, itemIds: string[]): Promise<Map<string, ConflictState>> {
+  const { rows } = (await db.raw(
+    `SELECT DISTINCT ON (item_id) id, item_id, status, inputs, workflow_id, workflow_started_at FROM conflicts
+      WHERE project_id = ? AND item_id = ANY(?::uuid[])
+      ORDER BY item_id, (status = 'open') DESC, resolved_at DESC NULLS LAST, created_at DESC, id DESC`,
+    [projectId, itemIds],
+  )) as { rows: ConflictState[] };
+  return new Map(rows.map((r) => [r.item_id, r]));
+}
+
+/** The item's current inputs the latest resolution did not see (all of them when there is none). */
+function unseenInputs(prior: ConflictState | undefined, rows: readonly HumanValue[]): string[] {
+  const seen = new Set((prior?.inputs ?? []).map((i) => i.annotation_id));
+  return rows.filter((r) => !seen.has(r.id)).map((r) => r.id);
+}
+
+/**
+ * Of the items whose human values disagree, those a conflict pass would open a conflict for: no
+ * open conflict, and no resolution decided on all of their current inputs. Read-only (the
+ * conflict command re-checks under its locks); validation's conflict pass uses it to fill its
+ * quota with items that need a decision, in item order.
+ */
+export async function unsettledDisagreements(db: Knex, projectId: string, itemIds: string[]): Promise<string[]> {
+  const disagreeing = disagreeingItems(await latestHumanValues(db, projectId, itemIds));
+  if (!disagreeing.size) return [];
+  const states = await conflictStates(db, projectId, [...disagreeing.keys()]);
+  return itemIds.filter((id) => {
+    const rows = disagreeing.get(id);
+    if (!rows) return false;
+    const state = states.get(id);
+    if (state?.status === 'open') return false;
+    return !state || unseenInputs(state, rows).length > 0;
+  });
 }
 
 /**
@@ -90,24 +136,23 @@ export async function openConflicts(
   const disagreeing = disagreeingItems(await latestHumanValues(trx, req.projectId, [...new Set(req.itemIds)]));
   if (!disagreeing.size) return [];
 
-  const { rows: priors } = (await trx.raw(
-    `SELECT DISTINCT ON (item_id) id, item_id, status, inputs FROM conflicts
-      WHERE item_id = ANY(?::uuid[]) AND status <> 'open'
-      ORDER BY item_id, resolved_at DESC NULLS LAST, created_at DESC, id DESC`,
-    [[...disagreeing.keys()]],
-  )) as { rows: PriorResolution[] };
-  const priorOf = new Map(priors.map((p) => [p.item_id, p]));
-
+  const states = await conflictStates(trx, req.projectId, [...disagreeing.keys()]);
+  const alreadyOpen = [...disagreeing.keys()].flatMap((itemId) => {
+    const s = states.get(itemId);
+    return s?.status === 'open' ? [s] : [];
+  });
   const candidates = [...disagreeing].flatMap(([itemId, rows]) => {
-    const prior = priorOf.get(itemId);
-    const seen = new Set((prior?.inputs ?? []).map((i) => i.annotation_id));
-    const unseen = rows.filter((r) => !seen.has(r.id)).map((r) => r.id);
+    const prior = states.get(itemId);
+    if (prior?.status === 'open') return []; // one open conflict per item: returned as it is
+    const unseen = unseenInputs(prior, rows);
     if (prior && unseen.length === 0) return []; // settled: decided on exactly these inputs
     const id = crypto.randomUUID();
     const reopens = prior ? { previous_conflict_id: prior.id, previous_status: prior.status, new_annotation_ids: unseen } : null;
     return [{ id, itemId, workflowId: workflowIds.conflict(req.tenantId, id), rows, reopens, suggestion: req.decide?.(itemId, rows) }];
   });
-  if (!candidates.length) return [];
+  const base = { tenantId: req.tenantId, projectId: req.projectId };
+  const open = alreadyOpen.map((e) => ({ ...base, itemId: e.item_id, conflictId: e.id, workflowId: e.workflow_id, created: false, workflowStarted: e.workflow_started_at !== null }));
+  if (!candidates.length) return open;
   const { rows: inserted } = await trx.raw(
     `INSERT INTO conflicts (id, tenant_id, project_id, item_id, status, workflow_id, detected_by, inputs)
      SELECT c.id, ?, ?, c.item_id, 'open', c.workflow_id, ?, c.inputs
@@ -145,6 +190,7 @@ export async function openConflicts(
       ...created.filter((c) => c.reopens).map((c) => entry(c, 'conflict.reopened', { item_id: c.itemId, ...c.reopens })),
     ]);
   }
+  // Under the locks no other writer can have opened one meanwhile; the unique index is the last word all the same.
   const waiting = candidates.filter((c) => !createdIds.has(c.id));
   const existing: (Pick<ConflictRow, 'id' | 'item_id' | 'workflow_started_at'> & { workflow_id: string })[] = !waiting.length
     ? []
@@ -153,11 +199,11 @@ export async function openConflicts(
         .whereIn('item_id', waiting.map((c) => c.itemId))
         .select('id', 'item_id', 'workflow_id', 'workflow_started_at');
   const suggestionOf = new Map(candidates.map((c) => [c.itemId, c.suggestion]));
-  const base = { tenantId: req.tenantId, projectId: req.projectId };
   const withSuggestion = (itemId: string) => (suggestionOf.get(itemId) ? { suggestion: suggestionOf.get(itemId) } : {});
   return [
     ...created.map((c) => ({ ...base, itemId: c.itemId, conflictId: c.id, workflowId: c.workflowId, created: true, workflowStarted: false, ...withSuggestion(c.itemId) })),
-    ...existing.map((e) => ({ ...base, itemId: e.item_id, conflictId: e.id, workflowId: e.workflow_id, created: false, workflowStarted: e.workflow_started_at !== null, ...withSuggestion(e.item_id) })),
+    ...existing.map((e) => ({ ...base, itemId: e.item_id, conflictId: e.id, workflowId: e.workflow_id, created: false, workflowStarted: e.workflow_started_at !== null })),
+    ...open,
   ];
 }
 

@@ -173,3 +173,36 @@ test('validation decides its conflicts against one read of the history (one mode
   const row = await waitFor(() => tdb.db('conflicts').where({ project_id: projectId }).first(), (c) => c.status !== 'open' || c.task_id !== null);
   expect(row.status).toBe(expected.resolved ? 'auto_resolved' : 'open');
 }, 60_000);
+
+test('the conflict pass fills its quota in item order with items that need a decision: a backlog beyond it is opened by the next validations, then nothing', async () => {
+  const project = await call('/projects', {
+    method: 'POST',
+    json: { name: 'Backlog', label_schema: { type: 'single_label', labels: ['positive', 'negative', 'neutral'] }, routing: { annotators_per_item: 3 } },
+  });
+  const projectId = project.body.id as string;
+  await tdb.db('projects').where({ id: projectId }).update({ routing: tdb.db.raw(`routing || '{"conflict_max_per_validation": 3}'::jsonb`) });
+  const imported = await call(`/projects/${projectId}/items`, { method: 'POST', json: { items: Array.from({ length: 8 }, (_, i) => ({ data: { text: `Item ${i}.` } })) } });
+  const itemIds = imported.body.item_ids as string[];
+  // Seven 2–1 disagreements (each auto-resolves), one agreed item.
+  await annotate(
+    projectId,
+    itemIds.flatMap((itemId, i) => ['positive', 'positive', i === 3 ? 'positive' : 'negative'].map((label, a) => ({ itemId, annotator: `a${a + 1}`, label }))),
+  );
+  const runs: { opened: number; deferred: number }[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = (await validate(projectId)) as { conflicts_opened: number; conflicts_deferred: number };
+    runs.push({ opened: r.conflicts_opened, deferred: r.conflicts_deferred });
+    await counts(projectId);
+  }
+  console.log(`conflict backlog, quota 3, 7 disagreeing items: ${JSON.stringify(runs)}`);
+  expect(runs).toEqual([
+    { opened: 3, deferred: 4 },
+    { opened: 3, deferred: 1 },
+    { opened: 1, deferred: 0 },
+    { opened: 0, deferred: 0 },
+  ]);
+  // In item order: the first validation took the first three disagreeing items.
+  const byItem = await tdb.db('conflicts').where({ project_id: projectId }).orderBy('created_at').pluck('item_id');
+  expect(byItem.slice(0, 3).sort()).toEqual([itemIds[0], itemIds[1], itemIds[2]].sort());
+  expect(new Set(byItem).size).toBe(7);
+}, 120_000);

@@ -265,6 +265,7 @@ describe('listing items', () => {
       data: { text: 'text 3' },
       gold_label: null,
       created_at: expect.any(String),
+      final_label: null,
     });
     const one = (await (await api.request(`/api/v1/projects/${projectId}/items?external_id=e6`, { token: annotator })).json()) as any;
     expect(one.total).toBe(1);

@@ -32,7 +32,7 @@ test('a fresh database migrates in file-name order', async () => {
   expect(await tdb.db.schema.hasTable('conflicts')).toBe(true);
 });
 
-test('a database migrated in the old order has nothing left to run, and rolls back and forward', async () => {
+test('a database migrated in the old order has only the later migrations left to run, and rolls back and forward', async () => {
   await tdb.db.migrate.rollback({ migrationSource }, true);
   expect(await tdb.db.schema.hasTable('jobs')).toBe(false);
 
@@ -40,7 +40,8 @@ test('a database migrated in the old order has nothing left to run, and rolls ba
   await tdb.db.migrate.latest({ migrationSource: migrationSourceOf(OLD_ORDER.map((name) => [name, byName.get(name)!] as const)) });
   expect(await applied()).toEqual(OLD_ORDER);
 
-  expect(await migrateLatest(tdb.db)).toEqual([]);
+  // Only the migrations added since remain to run.
+  expect(await migrateLatest(tdb.db)).toEqual(MIGRATIONS.map(([name]) => name).filter((name) => !OLD_ORDER.includes(name)));
   await tdb.db.migrate.rollback({ migrationSource }, true);
   expect(await tdb.db.schema.hasTable('suggestions')).toBe(false);
   expect(await migrateLatest(tdb.db)).toEqual(MIGRATIONS.map(([name]) => name));
