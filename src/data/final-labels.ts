@@ -149,9 +149,21 @@ export async function refreshFinalLabels(trx: Knex.Transaction, req: { tenantId:
   return decided;
 }
 
-/** Refreshes in a transaction of its own (callers whose change is already committed, and tests). */
-export function refreshFinalLabelsNow(db: Knex, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
-  return db.transaction((trx) => refreshFinalLabels(trx, req));
+/**
+ * Items per transaction when refreshing outside a decision: each item's lock is held to commit, and
+ * PostgreSQL's lock table is shared and small (max_locks_per_transaction × connections, 6,400 by
+ * default), so a page of 5,000 items is refreshed in transactions of this many.
+ */
+export const REFRESH_ITEMS_PER_TRANSACTION = 250;
+
+/** Refreshes in transactions of their own (validation pages, the backfill, tests: callers whose change is already committed). */
+export async function refreshFinalLabelsNow(db: Knex, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
+  const out: FinalLabelDecision[] = [];
+  for (let i = 0; i < req.itemIds.length; i += REFRESH_ITEMS_PER_TRANSACTION) {
+    const itemIds = req.itemIds.slice(i, i + REFRESH_ITEMS_PER_TRANSACTION);
+    out.push(...(await db.transaction((trx) => refreshFinalLabels(trx, { ...req, itemIds }))));
+  }
+  return out;
 }
 
 /**

@@ -7,10 +7,12 @@
  *   npm run bench:quality -- --items 100000 --page 5000 [--worker-heap-mb 160]
  *   npm run bench:quality -- --conflicts      (20,000 items by default)
  *
- * --conflicts: the project wants 3 annotators per item, so validation opens conflicts for the
- * disagreeing items (the sample's cap, 1,000), in sets, each with the automatic decision computed
- * against one model fit; prints the conflicts opened and, after their workflows have run, a
- * second validation of the unchanged project (conflicts opened and expert tasks before/after).
+ * --conflicts: the project wants 3 annotators per item, so validation's conflict pass opens
+ * conflicts for the disagreeing items that need a decision, in item order, up to the project's
+ * `conflict_max_per_validation` (--quota, default 1,000), in sets, each with the automatic decision
+ * computed against one model fit. After their workflows have run, the unchanged project is
+ * validated again, and again, until a validation opens nothing: each run prints the conflicts it
+ * opened and deferred, the expert tasks, and how many items were re-opened (none should be).
  *
  * Memory figures are the worker process's (VmRSS / VmHWM of the spawned `anno worker`), not this
  * process's. RSS includes garbage V8 has not collected yet; --worker-heap-mb caps the heap to show
@@ -31,6 +33,8 @@ const { values } = parseArgs({
   options: {
     items: { type: 'string' },
     conflicts: { type: 'boolean', default: false },
+    /** conflict_max_per_validation of the project (--conflicts). */
+    quota: { type: 'string', default: '1000' },
     page: { type: 'string', default: '5000' },
     /** Cap the worker's V8 heap (MB): the job still finishing shows its memory does not grow with N. */
     'worker-heap-mb': { type: 'string' },
@@ -46,7 +50,7 @@ async function main() {
   const [tdb, env] = await Promise.all([createTestDatabase('anno_bench'), startTestTemporal()]);
   try {
     const db = tdb.db;
-    const { tenantId, projectId } = await seedProject(db, CONFLICTS ? { routing: { high_confidence_threshold: 0.85, low_confidence_threshold: 0.5, annotators_per_item: 3 } } : {});
+    const { tenantId, projectId } = await seedProject(db, CONFLICTS ? { routing: { high_confidence_threshold: 0.85, low_confidence_threshold: 0.5, annotators_per_item: 3, conflict_max_per_validation: Number(values.quota) } } : {});
     const warm = await seedProject(db, { tenantId });
     console.log(`bench: ${N} items × 3 human annotators + 1 AI annotation each, page size ${PAGE}${CONFLICTS ? ', conflicts on' : ''}`);
 
@@ -151,13 +155,13 @@ async function main() {
       console.log(`worker RSS before the job    ${baseMb.toFixed(0)} MB (worker process, after warm-up)`);
       console.log(`worker RSS during the job    ${jobRssMb.toFixed(0)} MB (worker process; max of samples every 100 ms)`);
       console.log(`worker peak RSS since start  ${peakMb.toFixed(0)} MB (worker process VmHWM; includes bundling workflow code at start-up)`);
-      if (CONFLICTS) await repeatValidation(result.conflicts_opened);
+      if (CONFLICTS) await repeatValidations(result);
 
-      /** Waits for every conflict workflow's first step, then validates the unchanged project again. */
-      async function repeatValidation(opened: number) {
-        const [{ n: rows }] = await db('conflicts').where({ project_id: projectId }).count({ n: '*' });
-        console.log(`conflicts opened             ${opened} (rows ${rows}; the validation's sample of disagreeing items is capped at 1,000)`);
-        const w0 = performance.now();
+      /**
+       * Waits for every conflict workflow's first step, then validates the unchanged project again,
+       * until a validation opens nothing (at most 12 runs).
+       */
+      async function repeatValidations(first: { conflicts_opened: number; conflicts_deferred?: number }) {
         const counts = async () => {
           const [c] = await db('conflicts').where({ project_id: projectId }).select(
             db.raw('count(*)::int AS conflicts'),
@@ -167,26 +171,41 @@ async function main() {
           const [{ n }] = await db('tasks').where({ project_id: projectId, kind: 'expert' }).count({ n: '*' });
           return { ...c, tasks: Number(n) };
         };
-        let before = await counts();
-        while (before.undecided > 0 && performance.now() - w0 < 300_000) {
-          await new Promise((r) => setTimeout(r, 500));
-          before = await counts();
+        const settle = async () => {
+          const w0 = performance.now();
+          let c = await counts();
+          while (c.undecided > 0 && performance.now() - w0 < 300_000) {
+            await new Promise((r) => setTimeout(r, 500));
+            c = await counts();
+          }
+          return { ...c, settledMs: performance.now() - w0 };
+        };
+        const reopenings = async () => {
+          const [{ n: reopened }] = await db('audit_log').where({ project_id: projectId, action: 'conflict.reopened' }).count({ n: '*' });
+          const [{ n: twice }] = await db
+            .from(db('conflicts').where({ project_id: projectId }).groupBy('item_id').havingRaw('count(*) > 1').select('item_id').as('x'))
+            .count({ n: '*' });
+          return { reopened: Number(reopened), itemsWithTwoConflicts: Number(twice) };
+        };
+        let state = await settle();
+        console.log(`conflicts opened             ${first.conflicts_opened}, deferred ${first.conflicts_deferred ?? 0} (quota ${values.quota} per validation)`);
+        console.log(`conflict workflows settled   ${seconds(state.settledMs)} s after the validation: ${JSON.stringify({ ...state, settledMs: undefined })}`);
+        for (let run = 2; run <= 12; run++) {
+          const before = state;
+          const t1 = performance.now();
+          const again = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId, trigger: 'validate', pageSize: PAGE });
+          const r = await env.client.workflow.getHandle(again.workflowId).result();
+          const ms = performance.now() - t1;
+          state = await settle();
+          console.log(
+            `validation ${String(run).padEnd(2)}                ${seconds(ms)} s, opened ${r.conflicts_opened}, deferred ${r.conflicts_deferred ?? 0}; ` +
+              `conflicts ${before.conflicts} → ${state.conflicts}, expert tasks ${before.tasks} → ${state.tasks}, ${JSON.stringify(await reopenings())}`,
+          );
+          if (r.conflicts_opened === 0) break;
         }
-        console.log(`conflict workflows settled   ${seconds(performance.now() - w0)} s after the validation: ${JSON.stringify(before)}`);
-        const t1 = performance.now();
-        const again = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId, trigger: 'validate', pageSize: PAGE });
-        const second = await env.client.workflow.getHandle(again.workflowId).result();
-        const secondMs = performance.now() - t1;
-        await new Promise((r) => setTimeout(r, 2000));
-        const after = await counts();
-        console.log(`repeat validation            ${seconds(secondMs)} s, conflicts opened ${second.conflicts_opened}; before ${JSON.stringify(before)} after ${JSON.stringify(after)}`);
-        // New conflicts on items that had one before are re-openings (audited); the rest are items
-        // the first run's sample did not reach (the sample is capped at 1,000 and pages finish in any order).
-        const [{ n: reopened }] = await db('audit_log').where({ project_id: projectId, action: 'conflict.reopened' }).count({ n: '*' });
-        const [{ n: itemsTwice }] = await db
-          .from(db('conflicts').where({ project_id: projectId }).groupBy('item_id').havingRaw('count(*) > 1').select('item_id').as('x'))
-          .count({ n: '*' });
-        console.log(`  of them re-openings        ${reopened} audited, items with 2+ conflicts ${itemsTwice}`);
+        const [{ n: finals }] = await db('final_labels').where({ project_id: projectId }).count({ n: '*' });
+        const sources = await db('final_labels').where({ project_id: projectId }).groupBy('source').select('source').count({ n: '*' });
+        console.log(`final labels                 ${finals} ${JSON.stringify(Object.fromEntries(sources.map((x: any) => [x.source, Number(x.n)])))}`);
       }
     } finally {
       clearInterval(sampler);
