@@ -166,6 +166,53 @@ export async function refreshFinalLabelsNow(db: Knex, req: { tenantId: string; p
   return out;
 }
 
+/** The final labels the sources decide now, read-only (no lock, no write): what a refresh would write. */
+export async function deriveFinalLabels(db: Db, projectId: string, itemIds: string[]): Promise<FinalLabelDecision[]> {
+  if (!itemIds.length) return [];
+  const { labels, sources } = await readFinalLabelSources(db, projectId, itemIds);
+  return sources.map((s) => decideFinalLabel(s, labels)).filter((d): d is FinalLabelDecision => d !== null);
+}
+
+/** JSON with object keys sorted (jsonb hands keys back in its own order). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/** The compared fields of a row, normalised (times to ISO ms, numbers from numeric strings). */
+function comparable(r: Omit<ReturnType<typeof rowOf>, 'item_id' | 'tenant_id' | 'project_id' | 'decided_at' | 'inputs'> & { decided_at: Date | string; inputs: unknown }) {
+  return canonical({
+    status: r.status, label: r.label, value: r.value ?? null, source: r.source, method: r.method, decided_by: r.decided_by,
+    decided_at: new Date(r.decided_at).toISOString(), conflict_id: r.conflict_id, annotation_id: r.annotation_id, engine_id: r.engine_id,
+    confidence: r.confidence === null ? null : Number(r.confidence), inputs: r.inputs ?? [], details: r.details ?? {},
+  });
+}
+
+/** Whether a stored row already says what a decision says. */
+function storedAs(row: FinalLabelRow | undefined, d: FinalLabelDecision): boolean {
+  return row !== undefined && comparable(row) === comparable(rowOf(row.tenant_id, row.project_id, d));
+}
+
+/**
+ * Validation's check of a page: derives the page's final labels read-only and compares them with
+ * the stored rows; only items whose row is missing, stale or superfluous (written around the API,
+ * e.g. an SQL bulk load) are refreshed, under their locks. Where the decisions kept the table
+ * current — the normal case — it takes no lock and writes nothing. Returns the page's decisions.
+ */
+export async function reconcileFinalLabels(db: Knex, req: { tenantId: string; projectId: string; itemIds: string[] }): Promise<FinalLabelDecision[]> {
+  const [derived, stored] = await Promise.all([deriveFinalLabels(db, req.projectId, req.itemIds), readFinalLabels(db, req.projectId, req.itemIds)]);
+  const derivedIds = new Set(derived.map((d) => d.itemId));
+  const stale = [
+    ...derived.filter((d) => !storedAs(stored.get(d.itemId), d)).map((d) => d.itemId),
+    ...[...stored.keys()].filter((id) => !derivedIds.has(id)),
+  ];
+  if (!stale.length) return derived;
+  const refreshed = new Map((await refreshFinalLabelsNow(db, { ...req, itemIds: stale })).map((d) => [d.itemId, d]));
+  const staleIds = new Set(stale);
+  return [...derived.filter((d) => !staleIds.has(d.itemId)), ...refreshed.values()];
+}
+
 /**
  * An AI annotation and, when it is accepted, its final label, in ONE statement: the row is
  * written only where nothing above AI decides the item (no row yet, or an AI row not newer), which

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AnnotationRow, InconsistencyRecord } from '../db/models';
-import { refreshFinalLabelsNow } from './final-labels';
+import { deriveFinalLabels, reconcileFinalLabels } from './final-labels';
 import { finalLabelOf } from '../quality/final-label';
 import { majorityVote } from '../quality/majority-vote';
 import { valueCategory, type QualityItem } from '../quality/report-accumulate';
@@ -85,9 +85,12 @@ export async function loadQualityPage(db: Knex, q: PageQuery, withText = false):
       [[...items.keys()], q.projectId, NON_JUDGEMENT_STATUSES],
     ).then((r: { rows: never[] }) => r.rows);
   // The final label of each item. The decisions that set it keep `final_labels` current in their
-  // own transactions; validation derives the page's labels again from their sources and writes
-  // what differs, so annotations loaded around the API (SQL bulk loads) are measured too.
-  const finals = await refreshFinalLabelsNow(db, { tenantId: q.tenantId, projectId: q.projectId, itemIds: [...items.keys()] });
+  // own transactions; validation derives the page's labels again from their sources and repairs
+  // what differs, so annotations loaded around the API (SQL bulk loads) are measured too. The
+  // near-duplicate pass (withText, beside the metrics pages) only derives: one writer per page.
+  const finals = withText
+    ? await deriveFinalLabels(db, q.projectId, [...items.keys()])
+    : await reconcileFinalLabels(db, { tenantId: q.tenantId, projectId: q.projectId, itemIds: [...items.keys()] });
   for (const item of items.values()) item.final = null;
   for (const f of finals) items.get(f.itemId)!.final = { status: f.status, label: f.label, source: f.source };
   for (const a of annotations) {

@@ -186,3 +186,33 @@ test('a resolution and its final label commit together: while the final label ca
   expect(resolved.body).toMatchObject({ status: 'resolved', resolved_by: 'boss' });
   expect((await finals(projectId)).get(itemId)).toMatchObject({ source: 'expert', value: { label: 'neutral' }, decided_by: 'boss' });
 }, 90_000);
+
+test('validation repairs final labels written around the API (an SQL bulk load) and, once they are current, writes none', async () => {
+  const projectId = await newProject({ annotators_per_item: 1 });
+  const imported = await call(`/projects/${projectId}/items`, { method: 'POST', json: { items: [{ data: { text: 'Loaded by SQL.' } }, { data: { text: 'Through the API.' } }] } });
+  const [bulk, viaApi] = imported.body.item_ids as string[];
+  await tdb.db('annotations').insert(
+    ['negative', 'negative', 'neutral'].map((label, i) => ({
+      id: crypto.randomUUID(),
+      tenant_id: TENANT,
+      project_id: projectId,
+      item_id: bulk,
+      source: 'human',
+      annotator_id: `bulk-${i}`,
+      value: JSON.stringify({ label }),
+      status: 'submitted',
+    })),
+  );
+  expect((await submit('h1', viaApi, 'positive')).status).toBe(201);
+  expect((await finals(projectId)).get(bulk)).toBeNull();
+
+  const validate = async () => {
+    const v = await call('/annotation/validate', { method: 'POST', json: { project_id: projectId } });
+    await waitFor(() => call(`/annotation/jobs/${v.body.job_id}`), (r) => r.body.status === 'completed', 30_000);
+  };
+  await validate();
+  expect((await finals(projectId)).get(bulk)).toMatchObject({ source: 'consensus', method: 'majority', value: { label: 'negative' } });
+  const written = await tdb.db('final_labels').where({ project_id: projectId }).orderBy('item_id').select('item_id', 'updated_at');
+  await validate();
+  expect(await tdb.db('final_labels').where({ project_id: projectId }).orderBy('item_id').select('item_id', 'updated_at')).toEqual(written);
+}, 60_000);
