@@ -56,6 +56,8 @@ export async function startTestApi(opts: {
   ws?: WebSocketHubOptions;
   /** The resolver whose answers the engine egress policy checks (default: the system's). */
   resolveHost?: ResolveHost;
+  /** Turn on POST /api/v1/dev/sign-in, as `anno dev` does. */
+  devSignIn?: boolean;
 }): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -76,6 +78,7 @@ export async function startTestApi(opts: {
     logger: createLogger(config),
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
     switcher: createApiSwitcher(config, opts.db, undefined, opts.resolveHost),
+    devSignIn: opts.devSignIn,
   };
   const app = createApp(deps);
   const server = createApiServer(app);
