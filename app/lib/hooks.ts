@@ -63,7 +63,11 @@ export function useProjectEvents(projectIds: string[], handler: (e: LiveEvent) =
 export function useLiveState(): LiveState {
   const { live } = useApp();
   const [state, setState] = useState<LiveState>(live.state);
-  useEffect(() => live.onState(setState), [live]);
+  useEffect(() => {
+    const off = live.onState(setState);
+    setState(live.state); // it may have changed between the render and this effect
+    return off;
+  }, [live]);
   return state;
 }
 

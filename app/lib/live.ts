@@ -14,6 +14,10 @@ export class LiveConnection {
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly lastEventId = new Map<string, string>();
   private readonly stateListeners = new Set<(s: LiveState) => void>();
+  /** Projects whose subscription the hub acknowledged on this socket (presence needs one). */
+  private readonly acked = new Set<string>();
+  /** The presence to announce per project, sent once its subscription is acknowledged (and again after a reconnect). */
+  private readonly wantedPresence = new Map<string, Record<string, unknown>>();
   private retryMs = 500;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
@@ -34,13 +38,18 @@ export class LiveConnection {
       set!.delete(handler);
       if (!set!.size) {
         this.handlers.delete(projectId);
+        this.acked.delete(projectId);
+        this.wantedPresence.delete(projectId);
         this.send({ type: 'unsubscribe_project', project_id: projectId });
       }
     };
   }
 
+  /** Announces where this user is in a subscribed project; held until the hub acknowledged the subscription. */
   presence(projectId: string, itemId: string | undefined, state: 'viewing' | 'editing' | 'idle'): void {
-    this.send({ type: 'user_presence', project_id: projectId, ...(itemId ? { item_id: itemId } : {}), state });
+    const message = { type: 'user_presence', project_id: projectId, ...(itemId ? { item_id: itemId } : {}), state };
+    this.wantedPresence.set(projectId, message);
+    if (this.acked.has(projectId)) this.send(message);
   }
 
   onState(listener: (s: LiveState) => void): () => void {
@@ -62,8 +71,8 @@ export class LiveConnection {
     this.setState('connecting');
     socket.onopen = () => {
       this.retryMs = 500;
-      this.setState('open');
       for (const projectId of this.handlers.keys()) this.sendSubscribe(projectId);
+      this.setState('open');
     };
     socket.onmessage = (msg) => {
       let frame: ServerFrame;
@@ -72,12 +81,19 @@ export class LiveConnection {
       } catch {
         return;
       }
+      if (frame.type === 'ack' && frame.for === 'subscribe_project' && typeof frame.project_id === 'string') {
+        this.acked.add(frame.project_id);
+        const wanted = this.wantedPresence.get(frame.project_id);
+        if (wanted) this.send(wanted);
+        return;
+      }
       if (frame.type !== 'event') return;
       if (frame.id !== null) this.lastEventId.set(frame.project_id, frame.id);
       for (const h of this.handlers.get(frame.project_id) ?? []) h(frame);
     };
     socket.onclose = (ev) => {
       this.socket = null;
+      this.acked.clear();
       this.setState('closed');
       // 1008: the token was refused; reconnecting would be refused again.
       if (this.closed || ev.code === 1008) return;

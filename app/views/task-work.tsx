@@ -66,13 +66,8 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
   useEffect(() => {
     if (!task || !itemId || gone) return;
     shownAt.current = Date.now();
-    const announce = () => live.presence(task.project_id, itemId, 'viewing');
-    announce();
-    const offState = live.onState((s) => s === 'open' && setTimeout(announce, 50));
-    return () => {
-      offState();
-      live.presence(task.project_id, undefined, 'idle');
-    };
+    live.presence(task.project_id, itemId, 'viewing');
+    return () => live.presence(task.project_id, undefined, 'idle');
   }, [task?.project_id, itemId, gone]);
 
   useProjectEvents(task ? [task.project_id] : [], (e) => {

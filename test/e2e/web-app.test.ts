@@ -1,0 +1,289 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { tokenFor, type TestApi } from '../helpers/api';
+import { NO_BROWSER_MESSAGE, artifactsDir, findChromium, launchChromium } from '../helpers/browser';
+import type { TestDatabase } from '../helpers/db';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
+import { sentimentTexts } from '../helpers/seed';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
+
+/**
+ * The web app at /app in a real Chromium (playwright-core driving the system's browser), against
+ * the real stack: API + WebSocket hub, Temporal dev server with this service's workers, PostgreSQL,
+ * and a fake OpenAI-compatible provider for a job slow enough to pause. Screenshots of every
+ * scenario go to test-artifacts/web-app/; UPDATE_SCREENSHOTS=1 also copies one of each view to
+ * docs/screenshots/ for the README.
+ */
+jest.setTimeout(120_000);
+
+const executablePath = findChromium();
+if (!executablePath) {
+  console.warn(`\n\n  ${NO_BROWSER_MESSAGE}\n\n`);
+  if (process.env.CI) throw new Error(NO_BROWSER_MESSAGE);
+}
+const describeWithBrowser = executablePath ? describe : describe.skip;
+
+const TENANT = 'acme-web';
+const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
+const LABELS = ['positive', 'negative', 'neutral'];
+const SHOTS = artifactsDir('web-app');
+const DOCS_SHOTS = path.resolve(__dirname, '../../docs/screenshots');
+
+let stack: TestStack;
+let api: TestApi;
+let tdb: TestDatabase;
+let fake: FakeOpenAI;
+let browser: Browser;
+
+describeWithBrowser('web app in a browser', () => {
+  beforeAll(async () => {
+    [stack, fake, browser] = await Promise.all([startTestStack({}, { devSignIn: true }), startFakeOpenAI({ latencyMs: 0 }), launchChromium(executablePath!)]);
+    ({ api, tdb } = stack);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await fake?.close();
+    await stack?.stop();
+  });
+
+  async function call(method: string, p: string, json?: unknown, token = manager) {
+    const res = await api.request(`/api/v1${p}`, { method, token, json });
+    const body = (await res.json()) as any;
+    if (res.status >= 300) throw new Error(`${method} ${p} → ${res.status} ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  async function project(name: string, members: [string, string][], texts: string[], routing?: Record<string, unknown>) {
+    const p = await call('POST', '/projects', { name, label_schema: { type: 'single_label', labels: LABELS }, ...(routing ? { routing } : {}) });
+    for (const [user_id, role] of members) await call('POST', `/projects/${p.id}/members`, { user_id, role });
+    const items = await call('POST', `/projects/${p.id}/items`, { items: texts.map((text) => ({ data: { text } })) });
+    return { projectId: p.id as string, itemIds: items.item_ids as string[] };
+  }
+
+  async function openPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err.message));
+    page.on('console', (msg) => msg.type() === 'error' && console.error('page console:', msg.text()));
+    return page;
+  }
+
+  /** Signs in through the development sign-in form, as a newcomer on `anno dev` would. */
+  async function devSignIn(page: Page, user: string, roles: string[]) {
+    await page.goto(`${api.baseUrl}/app/`);
+    await page.getByLabel('Tenant').fill(TENANT);
+    await page.getByLabel('User id').fill(user);
+    for (const role of ['admin', 'manager', 'annotator', 'reviewer', 'viewer']) {
+      await page.getByRole('checkbox', { name: role, exact: true }).setChecked(roles.includes(role));
+    }
+    await page.getByRole('button', { name: 'Sign in as this user' }).click();
+    await page.getByTestId('who').waitFor();
+  }
+
+  /** Signs in by pasting a bearer token (what every deployment other than `anno dev` offers). */
+  async function tokenSignIn(page: Page, token: string, then: string) {
+    await page.goto(`${api.baseUrl}/app/`);
+    await page.getByLabel('Token', { exact: true }).fill(token);
+    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    await page.getByTestId('who').waitFor();
+    await page.goto(`${api.baseUrl}/app${then}`);
+    await page.locator('[data-testid=live-state][data-state=open]').waitFor();
+  }
+
+  const shot = async (page: Page, name: string, docsName?: string) => {
+    const file = path.join(SHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    if (docsName && process.env.UPDATE_SCREENSHOTS) {
+      fs.mkdirSync(DOCS_SHOTS, { recursive: true });
+      fs.copyFileSync(file, path.join(DOCS_SHOTS, `${docsName}.png`));
+    }
+  };
+
+  test('/app is served with a fallback to the app for its own routes; the dev sign-in mints a token the API accepts', async () => {
+    const index = await fetch(`${api.baseUrl}/app/tasks/whatever`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect(index.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(await index.text()).toContain('/app/main.js');
+    expect((await fetch(`${api.baseUrl}/app/main.js`)).headers.get('content-type')).toMatch(/javascript/);
+    const missing = await fetch(`${api.baseUrl}/app/nothing.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('NOT_FOUND');
+    expect((await fetch(`${api.baseUrl}/app/..%2f..%2fpackage.json`)).status).toBe(404);
+
+    const minted = await fetch(`${api.baseUrl}/api/v1/dev/sign-in`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tenant_id: TENANT, user_id: 'zoe', roles: ['viewer'] }),
+    });
+    expect(minted.status).toBe(200);
+    const { token } = (await minted.json()) as any;
+    expect((await api.request('/api/v1/projects', { token })).status).toBe(200);
+    const bad = await fetch(`${api.baseUrl}/api/v1/dev/sign-in`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tenant_id: TENANT, user_id: 'zoe', roles: ['root'] }) });
+    expect(bad.status).toBe(422);
+  });
+
+  test('a reviewer signs in, completes a task with the keyboard while a manager watches, and the manager’s views update live', async () => {
+    const { projectId, itemIds } = await project('Reviews', [['rita', 'reviewer'], ['mia', 'manager']], ['the delivery was awful and broken', 'a wonderful, positive experience']);
+    const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita', due_in_seconds: 1800 });
+
+    const managerPage = await openPage();
+    await tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
+    const managerRow = managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"]`);
+    await expect(managerRow.getAttribute('data-status')).resolves.toBe('open');
+
+    const reviewer = await openPage();
+    await devSignIn(reviewer, 'rita', ['reviewer']);
+    await reviewer.getByRole('heading', { name: 'My tasks' }).waitFor();
+    // Due in 30 minutes: listed as due soon.
+    await reviewer.getByRole('region', { name: 'Due soon (within an hour)' }).locator(`[data-task-id="${task.task_id}"]`).waitFor();
+    await shot(reviewer, '1-reviewer-tasks');
+    // Keyboard only: Tab to the task's link, Enter to open it.
+    const link = reviewer.locator(`[data-task-id="${task.task_id}"] a`);
+    for (let i = 0; i < 20 && !(await link.evaluate((el) => el === document.activeElement)); i++) await reviewer.keyboard.press('Tab');
+    await reviewer.keyboard.press('Enter');
+    await reviewer.getByTestId('item-text').filter({ hasText: 'awful' }).waitFor();
+    await reviewer.getByTestId('suggestion').getByText('confidence').waitFor();
+    await expect(reviewer.getByTestId('due').textContent()).resolves.toMatch(/due in (29|30) min/);
+
+    // The manager opens the same task: the reviewer sees who else is viewing.
+    const watcher = await openPage();
+    await tokenSignIn(watcher, manager, `/tasks/${task.task_id}`);
+    await watcher.getByTestId('item-text').filter({ hasText: 'awful' }).waitFor();
+    await reviewer.getByTestId('presence').filter({ hasText: 'Also viewing: mia' }).waitFor();
+    await shot(reviewer, '1-reviewer-item', 'reviewer');
+    await watcher.context().close();
+
+    // Item 1: key 3 picks "neutral", Enter submits (a modification of the AI's label).
+    await reviewer.keyboard.press('3');
+    await expect(reviewer.getByTestId('label-neutral').getAttribute('aria-pressed')).resolves.toBe('true');
+    await reviewer.keyboard.press('Enter');
+    await reviewer.getByTestId('work-status').filter({ hasText: 'Modified: item 1 of 2. 1 left.' }).waitFor();
+    // Item 2 comes up; Enter with the suggestion still picked approves it.
+    await reviewer.getByTestId('item-text').filter({ hasText: 'wonderful' }).waitFor();
+    await reviewer.getByTestId('suggestion').getByText('confidence').waitFor();
+    await reviewer.keyboard.press('Enter');
+    await reviewer.getByTestId('task-done').waitFor();
+    await shot(reviewer, '1-reviewer-done');
+
+    // The manager's page, untouched since it loaded: the task completes and the team figures move.
+    await managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"][data-status=completed]`).waitFor({ timeout: 20_000 });
+    await managerPage.getByTestId('team-figures').filter({ hasText: '2 reviewed' }).waitFor();
+    await shot(managerPage, '1-manager-live');
+
+    const human = await tdb.db('annotations').where({ task_id: task.task_id, source: 'human' }).orderBy('created_at');
+    expect(human.map((a) => [a.item_id, a.value.label, a.annotator_id, a.status])).toEqual([
+      [itemIds[0], 'neutral', 'rita', expect.any(String)],
+      [itemIds[1], expect.any(String), 'rita', expect.any(String)],
+    ]);
+    const decisions = await tdb.db('audit_log').where({ entity_type: 'task', entity_id: task.task_id, action: 'task.decision' }).pluck('details');
+    expect(decisions.map((d: any) => d.decision)).toEqual(['modify', 'approve']);
+    await reviewer.context().close();
+    await managerPage.context().close();
+  });
+
+  test('a reassigned task leaves the reviewer’s screen live', async () => {
+    const { projectId, itemIds } = await project('Reassign', [['rita', 'reviewer'], ['ron', 'reviewer']], ['just an ordinary day']);
+    const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita' });
+    const reviewer = await openPage();
+    await devSignIn(reviewer, 'rita', ['reviewer']);
+    await reviewer.goto(`${api.baseUrl}/app/tasks/${task.task_id}`);
+    await reviewer.getByTestId('item-text').filter({ hasText: 'ordinary' }).waitFor();
+    await reviewer.locator('[data-testid=live-state][data-state=open]').waitFor();
+    await call('POST', `/annotation/tasks/${task.task_id}/reassign`, { assignee_id: 'ron' });
+    await reviewer.getByTestId('task-gone').filter({ hasText: 'reassigned to ron' }).waitFor();
+    await shot(reviewer, '2-reviewer-reassigned');
+    await reviewer.getByRole('heading', { name: 'My tasks' }).waitFor({ timeout: 10_000 });
+    await expect(reviewer.locator(`[data-task-id="${task.task_id}"]`).count()).resolves.toBe(0);
+    await reviewer.context().close();
+  });
+
+  test('an expert resolves a conflict with a reason, the disagreeing inputs side by side', async () => {
+    const { projectId, itemIds } = await project('Disputes', [['ann', 'annotator'], ['ben', 'annotator'], ['erin', 'manager']], ['it was fine, I guess'], { annotators_per_item: 2 });
+    const ann = tokenFor({ tenantId: TENANT, sub: 'ann', roles: ['annotator'] });
+    const ben = tokenFor({ tenantId: TENANT, sub: 'ben', roles: ['annotator'] });
+    await call('POST', '/annotation/submit', { item_id: itemIds[0], value: { label: 'positive' } }, ann);
+    const second = await call('POST', '/annotation/submit', { item_id: itemIds[0], value: { label: 'neutral' } }, ben);
+    const conflictId = second.conflict.conflict_id as string;
+
+    const expert = await openPage();
+    await devSignIn(expert, 'erin', ['manager']);
+    await expert.goto(`${api.baseUrl}/app/conflicts?project=${projectId}`);
+    const card = expert.locator(`[data-conflict-id="${conflictId}"]`);
+    await card.waitFor();
+    await expect(card.getByRole('listitem').allTextContents()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/ann.*positive/), expect.stringMatching(/ben.*neutral/)]));
+    await shot(expert, '3-expert-conflict', 'expert');
+    await card.getByRole('radio', { name: 'neutral' }).check();
+    await card.getByLabel('Reason').fill('“fine, I guess” is lukewarm: neutral per the guidelines');
+    await card.getByRole('button', { name: 'Resolve' }).click();
+    await expert.getByTestId('no-conflicts').waitFor();
+    await shot(expert, '3-expert-resolved');
+
+    const resolved = await call('GET', `/annotation/conflicts/${projectId}?status=resolved`);
+    expect(resolved.items).toEqual([expect.objectContaining({ conflict_id: conflictId, resolved_value: { label: 'neutral' }, resolved_by: 'erin', reason: expect.stringContaining('lukewarm') })]);
+    await expert.context().close();
+  });
+
+  test('an operator pauses and resumes a job and watches the bar move; the quality view charts the report', async () => {
+    const { projectId, itemIds } = await project('Bulk', [['ann', 'annotator'], ['ben', 'annotator'], ['cat', 'annotator']], sentimentTexts(60));
+    const engine = crypto.randomUUID();
+    await tdb.db('engines').insert({ id: engine, tenant_id: TENANT, name: `slow-${engine.slice(0, 6)}`, provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl, params: JSON.stringify({ cache: false }) });
+    fake.setLatency(120);
+
+    const operator = await openPage();
+    await tokenSignIn(operator, manager, `/jobs?project=${projectId}`);
+    const job = await call('POST', '/annotation/pre-annotate', { project_id: projectId, engine_id: engine, batch_size: 3, concurrency: 1 });
+    const row = operator.locator(`[data-job-id="${job.job_id}"]`);
+    const bar = row.getByTestId('job-bar');
+    const percent = async () => Number(await bar.getAttribute('aria-valuenow'));
+    // The job appears and its bar moves, with no reload: job.progress events over the WebSocket.
+    await row.waitFor({ timeout: 20_000 });
+    await waitFor(percent, (p) => p > 0 && p < 60, 30_000, 'bar moving');
+    await shot(operator, '4-operator-running', 'operator');
+
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await row.locator('[data-status=paused]').or(operator.locator(`[data-job-id="${job.job_id}"][data-status=paused]`)).first().waitFor({ timeout: 20_000 });
+    // The batch in flight when the signal came may still land; then the bar stands still.
+    await new Promise((r) => setTimeout(r, 1500));
+    const atPause = await percent();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await percent()).toBe(atPause);
+    expect(atPause).toBeLessThan(100);
+    await expect(row.getByTestId('job-status').textContent()).resolves.toMatch(/paused.*manual/);
+    await shot(operator, '4-operator-paused');
+
+    await row.getByRole('button', { name: 'Resume' }).click();
+    fake.setLatency(10);
+    await waitFor(percent, (p) => p > atPause, 30_000, 'bar moving after resume');
+    await operator.locator(`[data-job-id="${job.job_id}"][data-status=completed]`).waitFor({ timeout: 60_000 });
+    expect(await percent()).toBe(100);
+    await expect(row.getByTestId('job-figures').textContent()).resolves.toMatch(/^60 \/ 60 processed/);
+    await expect(row.getByRole('link', { name: /Temporal UI/ }).getAttribute('href')).resolves.toContain(encodeURIComponent(job.workflow_id).slice(0, 10));
+    await shot(operator, '4-operator-completed');
+
+    // Three annotators label the items (mostly agreeing); a validation run writes the report the view charts.
+    const who = ['ann', 'ben', 'cat'].map((sub) => tokenFor({ tenantId: TENANT, sub, roles: ['annotator'] }));
+    const texts = sentimentTexts(60);
+    for (let i = 0; i < 24; i++) {
+      const truth = LABELS[i % 3];
+      for (let a = 0; a < 3; a++) {
+        const label = a === 2 && i % 4 === 0 ? LABELS[(i + 1) % 3] : truth;
+        await call('POST', '/annotation/submit', { item_id: itemIds[i], value: { label } }, who[a]);
+      }
+      expect(texts[i]).toContain(truth);
+    }
+    const validation = await call('POST', '/annotation/validate', { project_id: projectId });
+    await waitFor(() => call('GET', `/annotation/jobs/${validation.job_id}`), (j) => j.status === 'completed', 60_000, 'validation completed');
+    await operator.goto(`${api.baseUrl}/app/quality?project=${projectId}`);
+    await operator.getByTestId('quality-summary').waitFor();
+    await operator.getByTestId('heatmap').waitFor();
+    await expect(operator.getByTestId('heatmap').locator('rect').count()).resolves.toBe(9);
+    await expect(operator.getByTestId('bar-chart').locator('rect').count()).resolves.toBe(3);
+    await operator.getByTestId('line-chart').waitFor();
+    await shot(operator, '5-quality', 'quality');
+    await operator.context().close();
+  });
+});
