@@ -96,4 +96,6 @@ function Root() {
   );
 }
 
-render(<Root />, document.getElementById('root')!);
+const root = document.getElementById('root')!;
+root.textContent = ''; // the boot message: preact renders next to children it did not make
+render(<Root />, root);

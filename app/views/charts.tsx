@@ -13,7 +13,8 @@ export function agreementColour(v: number | null): string {
 
 export function Heatmap({ names, value, title }: { names: string[]; value: (a: string, b: string) => { v: number | null; n: number }; title: string }) {
   const cell = 44;
-  const pad = 110;
+  // Room for the longest (clipped) name, rotated on top and straight on the left.
+  const pad = 24 + 7 * Math.max(3, ...names.map((n) => clip(n).length));
   const size = pad + cell * names.length;
   return (
     <svg role="img" aria-labelledby="hm-title hm-desc" width={size} height={size} viewBox={`0 0 ${size} ${size}`} data-testid="heatmap">

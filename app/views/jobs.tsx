@@ -30,7 +30,10 @@ export function JobsView({ projectId }: { projectId: string | undefined }) {
       // The event moves the bar at once; the throttled re-read brings spend, ETA and status.
       setLive((m) => new Map(m).set(p.job_id as string, p as Partial<JobProgress>));
       reread();
-    } else if (e.event === 'job.completed') reread();
+    } else if (e.event === 'job.completed') {
+      reread();
+      rereadTasks(); // AI coverage, and review tasks a finished job opened
+    }
     else if (e.event.startsWith('review.') || e.event.startsWith('conflict.')) rereadTasks();
   });
   const anyRunning = (jobs.data ?? []).some((j) => !ENDED.has(j.status));
@@ -176,7 +179,8 @@ function TasksPanel({ data, error }: { data: { tasks: Task[]; team: TeamProgress
         {team.annotated} of {team.items} items annotated by people ({team.percent_annotated.toFixed(0)} %) · {team.ai_annotated} by AI · {team.reviewed} reviewed · tasks: {team.tasks.open} open,{' '}
         {team.tasks.overdue} overdue, {team.tasks.completed} completed · conflicts: {team.conflicts.open} open
       </p>
-      <table class="tasks" data-testid="tasks-table">
+      {!tasks.length && <p>No tasks in this project yet.</p>}
+      <table class="tasks" data-testid="tasks-table" hidden={!tasks.length}>
         <caption class="sr-only">Tasks of this project</caption>
         <thead>
           <tr>

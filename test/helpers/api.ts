@@ -58,6 +58,8 @@ export async function startTestApi(opts: {
   resolveHost?: ResolveHost;
   /** Turn on POST /api/v1/dev/sign-in, as `anno dev` does. */
   devSignIn?: boolean;
+  /** Where the built web app is read from (default: dist/app). */
+  webAppDir?: string;
 }): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -79,6 +81,7 @@ export async function startTestApi(opts: {
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
     switcher: createApiSwitcher(config, opts.db, undefined, opts.resolveHost),
     devSignIn: opts.devSignIn,
+    webAppDir: opts.webAppDir,
   };
   const app = createApp(deps);
   const server = createApiServer(app);
