@@ -6,6 +6,8 @@ import type { Job, JobProgress, Task, TeamProgress } from '../lib/types';
 import { ErrorNote, PageTitle, ProjectPicker } from './common';
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
+/** Open jobs whose live progress is read on each refresh (the newest ones). */
+const LIVE_READS = 10;
 
 /**
  * The operator's view of a project: every job with a progress bar moved by job.progress events
@@ -14,7 +16,12 @@ const ENDED = new Set(['completed', 'failed', 'cancelled']);
  */
 export function JobsView({ projectId }: { projectId: string | undefined }) {
   const liveState = useLiveState();
-  const jobs = useLoad(async () => (projectId ? (await api<{ items: Job[] }>(`/annotation/jobs?project_id=${projectId}&page_size=50`)).items : []), [projectId]);
+  const jobs = useLoad(async () => {
+    if (!projectId) return [];
+    const list = (await api<{ items: Job[] }>(`/annotation/jobs?project_id=${projectId}&page_size=50`)).items;
+    // The list holds the stored progress; a job's own read asks its workflow, so open jobs are read one by one.
+    return Promise.all(list.map((j, i) => (ENDED.has(j.status) || i >= LIVE_READS ? j : api<Job>(`/annotation/jobs/${j.job_id}`).catch(() => j))));
+  }, [projectId]);
   const [live, setLive] = useState<Map<string, Partial<JobProgress> & { status?: string }>>(new Map());
   const reread = useThrottled(() => void jobs.reload(), 700);
   const tasksPanel = useLoad(async () => {

@@ -120,6 +120,7 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
       setError('Pick a label first (keys 1–9).');
       return;
     }
+    if (decision === 'reject' && task.kind === 'annotate') return;
     if (decision === 'approve' && !ai) {
       setError('There is no AI suggestion to approve: pick a label and press Enter.');
       return;
@@ -134,7 +135,11 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
         lead_time_ms: Date.now() - shownAt.current,
         ...(decision === 'approve' ? { value: ai!.value } : decision === 'modify' ? { value } : {}),
       };
-      const verdict = await post<Decision>(`/annotation/tasks/${task.task_id}/decision`, body);
+      // An annotate task takes labels through /submit (the workflow records a `submit`); a review task decides.
+      const verdict =
+        task.kind === 'annotate'
+          ? ((await post<{ verdict: Decision | null }>('/annotation/submit', { item_id: itemId, task_id: task.task_id, value: body.value ?? value, lead_time_ms: body.lead_time_ms })).verdict ?? { remaining: 0 })
+          : await post<Decision>(`/annotation/tasks/${task.task_id}/decision`, body);
       setDecided((m) => new Map(m).set(itemId, decision));
       setStatus(`${decisionWord(decision)}: item ${index + 1} of ${itemIds.length}. ${verdict.remaining} left.`);
       // The learning loop: the switcher learns from what happened to its suggestion.
@@ -242,9 +247,11 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
         <button type="button" class="secondary" onClick={() => decide('approve')} disabled={busy || !!gone || typeof suggestion !== 'object'}>
           Approve AI <kbd>A</kbd>
         </button>
-        <button type="button" class="danger" onClick={() => decide('reject')} disabled={busy || !!gone}>
-          Reject <kbd>R</kbd>
-        </button>
+        {task.kind !== 'annotate' && (
+          <button type="button" class="danger" onClick={() => decide('reject')} disabled={busy || !!gone}>
+            Reject <kbd>R</kbd>
+          </button>
+        )}
         <button type="button" class="secondary" onClick={() => move(-1)} disabled={index === 0} aria-label="Previous item">
           ← Prev
         </button>

@@ -93,7 +93,23 @@ describeWithBrowser('web app in a browser', () => {
     await page.locator('[data-testid=live-state][data-state=open]').waitFor();
   }
 
+  /** Every form control and button of the page has an accessible name (a label, aria-label or text). */
+  async function expectNamedControls(page: Page) {
+    const unnamed = await page.locator('input, select, textarea, button, a[href]').evaluateAll((els) =>
+      els
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          if (e.type === 'hidden' || e.closest('[hidden]')) return false;
+          const labelled = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+          return !labelled && !(e.textContent ?? '').trim();
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
+    expect(unnamed).toEqual([]);
+  }
+
   const shot = async (page: Page, name: string, docsName?: string) => {
+    await expectNamedControls(page);
     const file = path.join(SHOTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     if (docsName && process.env.UPDATE_SCREENSHOTS) {
@@ -284,6 +300,44 @@ describeWithBrowser('web app in a browser', () => {
     await expect(operator.getByTestId('bar-chart').locator('rect').count()).resolves.toBe(3);
     await operator.getByTestId('line-chart').waitFor();
     await shot(operator, '5-quality', 'quality');
+    await operator.context().close();
+  });
+
+  test('with the WebSocket unreachable, the jobs view says so and polls: the bar still moves to the end', async () => {
+    const { projectId } = await project('Polling', [], sentimentTexts(60));
+    const engine = crypto.randomUUID();
+    await tdb.db('engines').insert({ id: engine, tenant_id: TENANT, name: `poll-${engine.slice(0, 6)}`, provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl, params: JSON.stringify({ cache: false }) });
+    await call('PUT', '/annotation/routing/config', { project_id: projectId, default_engine_id: engine });
+    fake.setLatency(800); // the job takes several seconds at the default batch size and concurrency
+    const operator = await openPage();
+    // Every WebSocket the page opens is refused by the network (a proxy that drops upgrades).
+    await operator.context().routeWebSocket(/\/api\/v1\/annotation\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
+    await operator.goto(`${api.baseUrl}/app/`);
+    await operator.getByLabel('Token', { exact: true }).fill(manager);
+    await operator.getByRole('button', { name: 'Sign in with token' }).click();
+    await operator.getByTestId('who').waitFor();
+    await operator.goto(`${api.baseUrl}/app/jobs?project=${projectId}`);
+    await operator.locator('[data-testid=live-state][data-state=closed]').waitFor();
+    await expect(operator.getByTestId('live-state').textContent()).resolves.toBe('Offline (polling)');
+    // Started on the page; progress then arrives only by polling.
+    await operator.getByRole('button', { name: 'Pre-annotate new items' }).click();
+    const row = operator.getByTestId('job').first();
+    await row.waitFor();
+    const seen = new Set<number>();
+    await waitFor(
+      async () => {
+        seen.add(Number(await row.getByTestId('job-bar').getAttribute('aria-valuenow')));
+        return row.getAttribute('data-status');
+      },
+      (status) => status === 'completed',
+      60_000,
+      'job completed by polling',
+    );
+    expect(Number(await row.getByTestId('job-bar').getAttribute('aria-valuenow'))).toBe(100);
+    // Polled every 2 s over a job of a few seconds: the bar showed it part-way.
+    expect([...seen].some((p) => p > 0 && p < 100)).toBe(true);
+    await shot(operator, '6-operator-polling');
+    fake.setLatency(0);
     await operator.context().close();
   });
 });
