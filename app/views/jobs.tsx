@@ -43,14 +43,15 @@ export function JobsView({ projectId }: { projectId: string | undefined }) {
     }
     else if (e.event.startsWith('review.') || e.event.startsWith('conflict.')) rereadTasks();
   });
+  // While the socket is down: every 2 s while a job runs, else every 10 s (a job started elsewhere shows up).
   const anyRunning = (jobs.data ?? []).some((j) => !ENDED.has(j.status));
   useInterval(
     () => {
       void jobs.reload();
       void tasksPanel.reload();
     },
-    2000,
-    liveState !== 'open' && !!projectId && anyRunning,
+    anyRunning ? 2000 : 10_000,
+    liveState !== 'open' && !!projectId,
   );
 
   const [starting, setStarting] = useState(false);

@@ -307,8 +307,9 @@ describeWithBrowser('web app in a browser', () => {
     const { projectId } = await project('Polling', [], sentimentTexts(60));
     const engine = crypto.randomUUID();
     await tdb.db('engines').insert({ id: engine, tenant_id: TENANT, name: `poll-${engine.slice(0, 6)}`, provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl, params: JSON.stringify({ cache: false }) });
-    await call('PUT', '/annotation/routing/config', { project_id: projectId, default_engine_id: engine });
-    fake.setLatency(800); // the job takes several seconds at the default batch size and concurrency
+    fake.setLatency(300);
+    // Small batches, so the progress moves in steps a 2 s poll sees; it reaches the page only by polling.
+    const job = await call('POST', '/annotation/pre-annotate', { project_id: projectId, engine_id: engine, batch_size: 4, concurrency: 2 });
     const operator = await openPage();
     // Every WebSocket the page opens is refused by the network (a proxy that drops upgrades).
     await operator.context().routeWebSocket(/\/api\/v1\/annotation\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
@@ -319,10 +320,8 @@ describeWithBrowser('web app in a browser', () => {
     await operator.goto(`${api.baseUrl}/app/jobs?project=${projectId}`);
     await operator.locator('[data-testid=live-state][data-state=closed]').waitFor();
     await expect(operator.getByTestId('live-state').textContent()).resolves.toBe('Offline (polling)');
-    // Started on the page; progress then arrives only by polling.
-    await operator.getByRole('button', { name: 'Pre-annotate new items' }).click();
-    const row = operator.getByTestId('job').first();
-    await row.waitFor();
+    const row = operator.locator(`[data-job-id="${job.job_id}"]`);
+    await row.waitFor({ timeout: 15_000 });
     const seen = new Set<number>();
     await waitFor(
       async () => {
@@ -334,7 +333,7 @@ describeWithBrowser('web app in a browser', () => {
       'job completed by polling',
     );
     expect(Number(await row.getByTestId('job-bar').getAttribute('aria-valuenow'))).toBe(100);
-    // Polled every 2 s over a job of a few seconds: the bar showed it part-way.
+    // Polled every 2 s over a job of several seconds: the bar showed it part-way.
     expect([...seen].some((p) => p > 0 && p < 100)).toBe(true);
     await shot(operator, '6-operator-polling');
     fake.setLatency(0);
