@@ -263,8 +263,17 @@ describeWithBrowser('web app in a browser', () => {
     await row.getByRole('button', { name: 'Pause' }).click();
     await row.locator('[data-status=paused]').or(operator.locator(`[data-job-id="${job.job_id}"][data-status=paused]`)).first().waitFor({ timeout: 20_000 });
     // The batch in flight when the signal came may still land; then the bar stands still.
-    await new Promise((r) => setTimeout(r, 1500));
-    const atPause = await percent();
+    let atPause = -1;
+    await waitFor(
+      async () => {
+        const before = await percent();
+        await new Promise((r) => setTimeout(r, 1000));
+        return [before, (atPause = await percent())];
+      },
+      ([before, after]) => before === after,
+      20_000,
+      'bar settled after the pause',
+    );
     await new Promise((r) => setTimeout(r, 2000));
     expect(await percent()).toBe(atPause);
     expect(atPause).toBeLessThan(100);
