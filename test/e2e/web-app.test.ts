@@ -201,6 +201,33 @@ describeWithBrowser('web app in a browser', () => {
     await managerPage.context().close();
   });
 
+  test('a pre-annotation started from the manager’s page sends its low-confidence items to the reviewer’s list, live on both pages', async () => {
+    // Every AI label below 0.99 confidence goes to review.
+    const { projectId } = await project('Routed', [['rex', 'reviewer'], ['mia', 'manager']], ['meh, it arrived', 'no idea what to think'], {
+      high_confidence_threshold: 0.995,
+      low_confidence_threshold: 0.99,
+    });
+    const reviewer = await openPage();
+    await devSignIn(reviewer, 'rex', ['reviewer']);
+    await reviewer.getByTestId('no-tasks').waitFor();
+    await reviewer.locator('[data-testid=live-state][data-state=open]').waitFor();
+
+    const managerPage = await openPage();
+    await tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
+    await managerPage.getByRole('button', { name: 'Pre-annotate new items' }).click();
+    const job = managerPage.getByTestId('job').first();
+    await job.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: 30_000 });
+    await expect(job.getByTestId('job-figures').textContent()).resolves.toMatch(/^2 \/ 2 processed \(100 %\).* 2 to review/);
+    // The review task the job opened shows in the manager's table and, without a reload, in the reviewer's list.
+    const [task] = (await call('GET', `/annotation/tasks?project_id=${projectId}`)).items;
+    expect(task).toMatchObject({ kind: 'review', assignee_id: 'rex', status: 'open', source: expect.stringMatching(/pre/) });
+    await managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"][data-status=open]`).waitFor();
+    await reviewer.getByRole('region', { name: 'Open' }).locator(`[data-task-id="${task.task_id}"]`).waitFor();
+    await shot(managerPage, '1b-manager-job-routed');
+    await reviewer.context().close();
+    await managerPage.context().close();
+  });
+
   test('a reassigned task leaves the reviewer’s screen live', async () => {
     const { projectId, itemIds } = await project('Reassign', [['rita', 'reviewer'], ['ron', 'reviewer']], ['just an ordinary day']);
     const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita' });
