@@ -95,15 +95,15 @@ describeWithBrowser('web app in a browser', () => {
 
   /** Every form control and button of the page has an accessible name (a label, aria-label or text). */
   async function expectNamedControls(page: Page) {
-    const unnamed = await page.locator('input, select, textarea, button, a[href]').evaluateAll((els) =>
+    // Runs in the page: DOM elements, typed loosely (this project's types have no DOM library).
+    const unnamed = await page.locator('input, select, textarea, button, a[href]').evaluateAll((els: any[]) =>
       els
-        .filter((el) => {
-          const e = el as HTMLInputElement;
+        .filter((e: any) => {
           if (e.type === 'hidden' || e.closest('[hidden]')) return false;
           const labelled = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
           return !labelled && !(e.textContent ?? '').trim();
         })
-        .map((el) => el.outerHTML.slice(0, 120)),
+        .map((el: any) => String(el.outerHTML).slice(0, 120)),
     );
     expect(unnamed).toEqual([]);
   }
@@ -159,7 +159,7 @@ describeWithBrowser('web app in a browser', () => {
     await shot(reviewer, '1-reviewer-tasks');
     // Keyboard only: Tab to the task's link, Enter to open it.
     const link = reviewer.locator(`[data-task-id="${task.task_id}"] a`);
-    for (let i = 0; i < 20 && !(await link.evaluate((el) => el === document.activeElement)); i++) await reviewer.keyboard.press('Tab');
+    for (let i = 0; i < 20 && !(await link.evaluate((el) => el === (globalThis as any).document.activeElement)); i++) await reviewer.keyboard.press('Tab');
     await reviewer.keyboard.press('Enter');
     await reviewer.getByTestId('item-text').filter({ hasText: 'awful' }).waitFor();
     await reviewer.getByTestId('suggestion').getByText('confidence').waitFor();
