@@ -197,6 +197,17 @@ describeWithBrowser('web app in a browser', () => {
     ]);
     const decisions = await tdb.db('audit_log').where({ entity_type: 'task', entity_id: task.task_id, action: 'task.decision' }).pluck('details');
     expect(decisions.map((d: any) => d.decision)).toEqual(['modify', 'approve']);
+    // The suggestions the reviewer saw got their feedback (the learning loop): corrected, then accepted.
+    const feedback = await waitFor(
+      () => tdb.db('suggestions').where({ project_id: projectId }).whereNotNull('feedback_action').orderBy('feedback_at').select('feedback_action', 'feedback_value', 'feedback_by'),
+      (rows) => rows.length === 2,
+      10_000,
+      'feedback on both suggestions',
+    );
+    expect(feedback).toEqual([
+      { feedback_action: 'modify', feedback_value: { label: 'neutral' }, feedback_by: 'rita' },
+      { feedback_action: 'accept', feedback_value: null, feedback_by: 'rita' },
+    ]);
     await reviewer.context().close();
     await managerPage.context().close();
   });
