@@ -1,21 +1,20 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { tokenFor, type TestApi } from '../helpers/api';
-import { NO_BROWSER_MESSAGE, artifactsDir, findChromium, launchChromium } from '../helpers/browser';
+import { NO_BROWSER_MESSAGE, findChromium, launchChromium } from '../helpers/browser';
 import type { TestDatabase } from '../helpers/db';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { sentimentTexts } from '../helpers/seed';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
+import { AppPages } from '../helpers/web-app-pages';
 
 /**
  * The web app at /app in a real Chromium (playwright-core driving the system's browser), against
  * the real stack: API + WebSocket hub, Temporal dev server with this service's workers, PostgreSQL,
  * and a fake OpenAI-compatible provider for a job slow enough to pause. Screenshots of every
  * scenario go to test-artifacts/web-app/; UPDATE_SCREENSHOTS=1 also copies one of each view to
- * docs/screenshots/ for the README.
+ * docs/screenshots/ for the README (test/helpers/web-app-pages.ts).
  */
 jest.setTimeout(120_000);
 
@@ -29,19 +28,19 @@ const describeWithBrowser = executablePath ? describe : describe.skip;
 const TENANT = 'acme-web';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
 const LABELS = ['positive', 'negative', 'neutral'];
-const SHOTS = artifactsDir('web-app');
-const DOCS_SHOTS = path.resolve(__dirname, '../../docs/screenshots');
 
 let stack: TestStack;
 let api: TestApi;
 let tdb: TestDatabase;
 let fake: FakeOpenAI;
 let browser: Browser;
+let pages: AppPages;
 
 describeWithBrowser('web app in a browser', () => {
   beforeAll(async () => {
     [stack, fake, browser] = await Promise.all([startTestStack({}, { devSignIn: true }), startFakeOpenAI({ latencyMs: 0 }), launchChromium(executablePath!)]);
     ({ api, tdb } = stack);
+    pages = new AppPages(browser, api.baseUrl, TENANT, 'web-app');
   });
   afterAll(async () => {
     await browser?.close();
@@ -62,61 +61,6 @@ describeWithBrowser('web app in a browser', () => {
     const items = await call('POST', `/projects/${p.id}/items`, { items: texts.map((text) => ({ data: { text } })) });
     return { projectId: p.id as string, itemIds: items.item_ids as string[] };
   }
-
-  async function openPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => console.error('page error:', err.message));
-    page.on('console', (msg) => msg.type() === 'error' && console.error('page console:', msg.text()));
-    return page;
-  }
-
-  /** Signs in through the development sign-in form, as a newcomer on `anno dev` would. */
-  async function devSignIn(page: Page, user: string, roles: string[]) {
-    await page.goto(`${api.baseUrl}/app/`);
-    await page.getByLabel('Tenant').fill(TENANT);
-    await page.getByLabel('User id').fill(user);
-    for (const role of ['admin', 'manager', 'annotator', 'reviewer', 'viewer']) {
-      await page.getByRole('checkbox', { name: role, exact: true }).setChecked(roles.includes(role));
-    }
-    await page.getByRole('button', { name: 'Sign in as this user' }).click();
-    await page.getByTestId('who').waitFor();
-  }
-
-  /** Signs in by pasting a bearer token (what every deployment other than `anno dev` offers). */
-  async function tokenSignIn(page: Page, token: string, then: string) {
-    await page.goto(`${api.baseUrl}/app/`);
-    await page.getByLabel('Token', { exact: true }).fill(token);
-    await page.getByRole('button', { name: 'Sign in with token' }).click();
-    await page.getByTestId('who').waitFor();
-    await page.goto(`${api.baseUrl}/app${then}`);
-    await page.locator('[data-testid=live-state][data-state=open]').waitFor();
-  }
-
-  /** Every form control and button of the page has an accessible name (a label, aria-label or text). */
-  async function expectNamedControls(page: Page) {
-    // Runs in the page: DOM elements, typed loosely (this project's types have no DOM library).
-    const unnamed = await page.locator('input, select, textarea, button, a[href]').evaluateAll((els: any[]) =>
-      els
-        .filter((e: any) => {
-          if (e.type === 'hidden' || e.closest('[hidden]')) return false;
-          const labelled = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
-          return !labelled && !(e.textContent ?? '').trim();
-        })
-        .map((el: any) => String(el.outerHTML).slice(0, 120)),
-    );
-    expect(unnamed).toEqual([]);
-  }
-
-  const shot = async (page: Page, name: string, docsName?: string) => {
-    await expectNamedControls(page);
-    const file = path.join(SHOTS, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    if (docsName && process.env.UPDATE_SCREENSHOTS) {
-      fs.mkdirSync(DOCS_SHOTS, { recursive: true });
-      fs.copyFileSync(file, path.join(DOCS_SHOTS, `${docsName}.png`));
-    }
-  };
 
   test('/app is served with a fallback to the app for its own routes; the dev sign-in mints a token the API accepts', async () => {
     const index = await fetch(`${api.baseUrl}/app/tasks/whatever`);
@@ -146,17 +90,17 @@ describeWithBrowser('web app in a browser', () => {
     const { projectId, itemIds } = await project('Reviews', [['rita', 'reviewer'], ['mia', 'manager']], ['the delivery was awful and broken', 'a wonderful, positive experience']);
     const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita', due_in_seconds: 1800 });
 
-    const managerPage = await openPage();
-    await tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
+    const managerPage = await pages.open();
+    await pages.tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
     const managerRow = managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"]`);
     await expect(managerRow.getAttribute('data-status')).resolves.toBe('open');
 
-    const reviewer = await openPage();
-    await devSignIn(reviewer, 'rita', ['reviewer']);
+    const reviewer = await pages.open();
+    await pages.devSignIn(reviewer, 'rita', ['reviewer']);
     await reviewer.getByRole('heading', { name: 'My tasks' }).waitFor();
     // Due in 30 minutes: listed as due soon.
     await reviewer.getByRole('region', { name: 'Due soon (within an hour)' }).locator(`[data-task-id="${task.task_id}"]`).waitFor();
-    await shot(reviewer, '1-reviewer-tasks');
+    await pages.shot(reviewer, '1-reviewer-tasks');
     // Keyboard only: Tab to the task's link, Enter to open it.
     const link = reviewer.locator(`[data-task-id="${task.task_id}"] a`);
     for (let i = 0; i < 20 && !(await link.evaluate((el) => el === (globalThis as any).document.activeElement)); i++) await reviewer.keyboard.press('Tab');
@@ -166,11 +110,11 @@ describeWithBrowser('web app in a browser', () => {
     await expect(reviewer.getByTestId('due').textContent()).resolves.toMatch(/due in (29|30) min/);
 
     // The manager opens the same task: the reviewer sees who else is viewing.
-    const watcher = await openPage();
-    await tokenSignIn(watcher, manager, `/tasks/${task.task_id}`);
+    const watcher = await pages.open();
+    await pages.tokenSignIn(watcher, manager, `/tasks/${task.task_id}`);
     await watcher.getByTestId('item-text').filter({ hasText: 'awful' }).waitFor();
     await reviewer.getByTestId('presence').filter({ hasText: 'Also viewing: mia' }).waitFor();
-    await shot(reviewer, '1-reviewer-item', 'reviewer');
+    await pages.shot(reviewer, '1-reviewer-item', 'reviewer');
     await watcher.context().close();
 
     // Item 1: key 3 picks "neutral", Enter submits (a modification of the AI's label).
@@ -183,12 +127,12 @@ describeWithBrowser('web app in a browser', () => {
     await reviewer.getByTestId('suggestion').getByText('confidence').waitFor();
     await reviewer.keyboard.press('Enter');
     await reviewer.getByTestId('task-done').waitFor();
-    await shot(reviewer, '1-reviewer-done');
+    await pages.shot(reviewer, '1-reviewer-done');
 
     // The manager's page, untouched since it loaded: the task completes and the team figures move.
     await managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"][data-status=completed]`).waitFor({ timeout: 20_000 });
     await managerPage.getByTestId('team-figures').filter({ hasText: '2 reviewed' }).waitFor();
-    await shot(managerPage, '1-manager-live');
+    await pages.shot(managerPage, '1-manager-live');
 
     const human = await tdb.db('annotations').where({ task_id: task.task_id, source: 'human' }).orderBy('created_at');
     expect(human.map((a) => [a.item_id, a.value.label, a.annotator_id, a.status])).toEqual([
@@ -218,13 +162,13 @@ describeWithBrowser('web app in a browser', () => {
       high_confidence_threshold: 0.995,
       low_confidence_threshold: 0.99,
     });
-    const reviewer = await openPage();
-    await devSignIn(reviewer, 'rex', ['reviewer']);
+    const reviewer = await pages.open();
+    await pages.devSignIn(reviewer, 'rex', ['reviewer']);
     await reviewer.getByTestId('no-tasks').waitFor();
     await reviewer.locator('[data-testid=live-state][data-state=open]').waitFor();
 
-    const managerPage = await openPage();
-    await tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
+    const managerPage = await pages.open();
+    await pages.tokenSignIn(managerPage, manager, `/jobs?project=${projectId}`);
     await managerPage.getByRole('button', { name: 'Pre-annotate new items' }).click();
     const job = managerPage.getByTestId('job').first();
     await job.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: 30_000 });
@@ -234,7 +178,7 @@ describeWithBrowser('web app in a browser', () => {
     expect(task).toMatchObject({ kind: 'review', assignee_id: 'rex', status: 'open', source: expect.stringMatching(/pre/) });
     await managerPage.locator(`[data-testid=tasks-table] [data-task-id="${task.task_id}"][data-status=open]`).waitFor();
     await reviewer.getByRole('region', { name: 'Open' }).locator(`[data-task-id="${task.task_id}"]`).waitFor();
-    await shot(managerPage, '1b-manager-job-routed');
+    await pages.shot(managerPage, '1b-manager-job-routed');
     await reviewer.context().close();
     await managerPage.context().close();
   });
@@ -242,14 +186,14 @@ describeWithBrowser('web app in a browser', () => {
   test('a reassigned task leaves the reviewer’s screen live', async () => {
     const { projectId, itemIds } = await project('Reassign', [['rita', 'reviewer'], ['ron', 'reviewer']], ['just an ordinary day']);
     const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita' });
-    const reviewer = await openPage();
-    await devSignIn(reviewer, 'rita', ['reviewer']);
+    const reviewer = await pages.open();
+    await pages.devSignIn(reviewer, 'rita', ['reviewer']);
     await reviewer.goto(`${api.baseUrl}/app/tasks/${task.task_id}`);
     await reviewer.getByTestId('item-text').filter({ hasText: 'ordinary' }).waitFor();
     await reviewer.locator('[data-testid=live-state][data-state=open]').waitFor();
     await call('POST', `/annotation/tasks/${task.task_id}/reassign`, { assignee_id: 'ron' });
     await reviewer.getByTestId('task-gone').filter({ hasText: 'reassigned to ron' }).waitFor();
-    await shot(reviewer, '2-reviewer-reassigned');
+    await pages.shot(reviewer, '2-reviewer-reassigned');
     await reviewer.getByRole('heading', { name: 'My tasks' }).waitFor({ timeout: 10_000 });
     await expect(reviewer.locator(`[data-task-id="${task.task_id}"]`).count()).resolves.toBe(0);
     await reviewer.context().close();
@@ -263,18 +207,18 @@ describeWithBrowser('web app in a browser', () => {
     const second = await call('POST', '/annotation/submit', { item_id: itemIds[0], value: { label: 'neutral' } }, ben);
     const conflictId = second.conflict.conflict_id as string;
 
-    const expert = await openPage();
-    await devSignIn(expert, 'erin', ['manager']);
+    const expert = await pages.open();
+    await pages.devSignIn(expert, 'erin', ['manager']);
     await expert.goto(`${api.baseUrl}/app/conflicts?project=${projectId}`);
     const card = expert.locator(`[data-conflict-id="${conflictId}"]`);
     await card.waitFor();
     await expect(card.getByRole('listitem').allTextContents()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/ann.*positive/), expect.stringMatching(/ben.*neutral/)]));
-    await shot(expert, '3-expert-conflict', 'expert');
+    await pages.shot(expert, '3-expert-conflict', 'expert');
     await card.getByRole('radio', { name: 'neutral' }).check();
     await card.getByLabel('Reason').fill('“fine, I guess” is lukewarm: neutral per the guidelines');
     await card.getByRole('button', { name: 'Resolve' }).click();
     await expert.getByTestId('no-conflicts').waitFor();
-    await shot(expert, '3-expert-resolved');
+    await pages.shot(expert, '3-expert-resolved');
 
     const resolved = await call('GET', `/annotation/conflicts/${projectId}?status=resolved`);
     expect(resolved.items).toEqual([expect.objectContaining({ conflict_id: conflictId, resolved_value: { label: 'neutral' }, resolved_by: 'erin', reason: expect.stringContaining('lukewarm') })]);
@@ -287,8 +231,8 @@ describeWithBrowser('web app in a browser', () => {
     await tdb.db('engines').insert({ id: engine, tenant_id: TENANT, name: `slow-${engine.slice(0, 6)}`, provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl, params: JSON.stringify({ cache: false }) });
     fake.setLatency(120);
 
-    const operator = await openPage();
-    await tokenSignIn(operator, manager, `/jobs?project=${projectId}`);
+    const operator = await pages.open();
+    await pages.tokenSignIn(operator, manager, `/jobs?project=${projectId}`);
     const job = await call('POST', '/annotation/pre-annotate', { project_id: projectId, engine_id: engine, batch_size: 3, concurrency: 1 });
     const row = operator.locator(`[data-job-id="${job.job_id}"]`);
     const bar = row.getByTestId('job-bar');
@@ -296,7 +240,7 @@ describeWithBrowser('web app in a browser', () => {
     // The job appears and its bar moves, with no reload: job.progress events over the WebSocket.
     await row.waitFor({ timeout: 20_000 });
     await waitFor(percent, (p) => p > 0 && p < 60, 30_000, 'bar moving');
-    await shot(operator, '4-operator-running', 'operator');
+    await pages.shot(operator, '4-operator-running', 'operator');
 
     await row.getByRole('button', { name: 'Pause' }).click();
     await row.locator('[data-status=paused]').or(operator.locator(`[data-job-id="${job.job_id}"][data-status=paused]`)).first().waitFor({ timeout: 20_000 });
@@ -316,7 +260,7 @@ describeWithBrowser('web app in a browser', () => {
     expect(await percent()).toBe(atPause);
     expect(atPause).toBeLessThan(100);
     await expect(row.getByTestId('job-status').textContent()).resolves.toMatch(/paused.*manual/);
-    await shot(operator, '4-operator-paused');
+    await pages.shot(operator, '4-operator-paused');
 
     await row.getByRole('button', { name: 'Resume' }).click();
     fake.setLatency(10);
@@ -325,7 +269,7 @@ describeWithBrowser('web app in a browser', () => {
     expect(await percent()).toBe(100);
     await expect(row.getByTestId('job-figures').textContent()).resolves.toMatch(/^60 \/ 60 processed/);
     await expect(row.getByRole('link', { name: /Temporal UI/ }).getAttribute('href')).resolves.toContain(encodeURIComponent(job.workflow_id).slice(0, 10));
-    await shot(operator, '4-operator-completed');
+    await pages.shot(operator, '4-operator-completed');
 
     // Three annotators label the items (mostly agreeing); a validation run writes the report the view charts.
     const who = ['ann', 'ben', 'cat'].map((sub) => tokenFor({ tenantId: TENANT, sub, roles: ['annotator'] }));
@@ -346,7 +290,7 @@ describeWithBrowser('web app in a browser', () => {
     await expect(operator.getByTestId('heatmap').locator('rect').count()).resolves.toBe(9);
     await expect(operator.getByTestId('bar-chart').locator('rect').count()).resolves.toBe(3);
     await operator.getByTestId('line-chart').waitFor();
-    await shot(operator, '5-quality', 'quality');
+    await pages.shot(operator, '5-quality', 'quality');
     await operator.context().close();
   });
 
@@ -357,14 +301,10 @@ describeWithBrowser('web app in a browser', () => {
     fake.setLatency(300);
     // Small batches, so the progress moves in steps a 2 s poll sees; it reaches the page only by polling.
     const job = await call('POST', '/annotation/pre-annotate', { project_id: projectId, engine_id: engine, batch_size: 4, concurrency: 2 });
-    const operator = await openPage();
+    const operator = await pages.open();
     // Every WebSocket the page opens is refused by the network (a proxy that drops upgrades).
     await operator.context().routeWebSocket(/\/api\/v1\/annotation\/ws/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
-    await operator.goto(`${api.baseUrl}/app/`);
-    await operator.getByLabel('Token', { exact: true }).fill(manager);
-    await operator.getByRole('button', { name: 'Sign in with token' }).click();
-    await operator.getByTestId('who').waitFor();
-    await operator.goto(`${api.baseUrl}/app/jobs?project=${projectId}`);
+    await pages.tokenSignIn(operator, manager, `/jobs?project=${projectId}`, { live: false });
     await operator.locator('[data-testid=live-state][data-state=closed]').waitFor();
     await expect(operator.getByTestId('live-state').textContent()).resolves.toBe('Offline (polling)');
     const row = operator.locator(`[data-job-id="${job.job_id}"]`);
@@ -382,7 +322,7 @@ describeWithBrowser('web app in a browser', () => {
     expect(Number(await row.getByTestId('job-bar').getAttribute('aria-valuenow'))).toBe(100);
     // Polled every 2 s over a job of several seconds: the bar showed it part-way.
     expect([...seen].some((p) => p > 0 && p < 100)).toBe(true);
-    await shot(operator, '6-operator-polling');
+    await pages.shot(operator, '6-operator-polling');
     fake.setLatency(0);
     await operator.context().close();
   });
