@@ -152,6 +152,21 @@ module.exports = {
       to: { dependencyTypes: ['npm-dev'], ...RUNTIME },
     },
     {
+      name: 'app-is-browser-code',
+      comment:
+        'The web app (app/) runs in the browser and talks to the service through its HTTP and WebSocket API only: at run time it imports other app/ modules and preact, nothing of the service.',
+      severity: 'error',
+      from: { path: '^app/' },
+      to: { pathNot: ['^app/', npm('preact')], ...RUNTIME },
+    },
+    {
+      name: 'service-not-to-app',
+      comment: 'The service serves the built app (dist/app) as files; no code of it imports app/ sources.',
+      severity: 'error',
+      from: { path: '^(src|workflows|activities|migrations|scripts)/' },
+      to: { path: '^app/' },
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'Every import resolves.',
       severity: 'error',

@@ -23,8 +23,11 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY migrations ./migrations
+# The web app (app/), bundled by scripts/build-app.ts into dist/app, served at /app.
+COPY app ./app
+COPY scripts/build-app.ts ./scripts/build-app.ts
 
-# tsc -p tsconfig.build.json -> dist/src, dist/workflows, dist/activities, dist/migrations
+# tsc -p tsconfig.build.json -> dist/src, dist/workflows, dist/activities, dist/migrations; esbuild -> dist/app
 RUN npm run build \
  && npm prune --omit=dev \
  && npm cache clean --force

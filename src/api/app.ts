@@ -15,13 +15,15 @@ import { requestLogger } from './middleware/request-logger';
 import { responseTime } from './middleware/response-time';
 import { ErrorResponse, buildOpenApiDocument, defineRoute } from './openapi';
 import { createApiRouter } from './router';
+import { serveWebApp } from './web-app/static';
+import './web-app/route-doc';
 
 /** How long /ready waits for each dependency before calling it down. */
 const READY_TIMEOUT_MS = 2000;
 
 /**
  * The HTTP API. Global chain, outermost first: timing → correlation id → request log → error
- * shape → token (lenient) → rate limit → routes → 404/405 (with Allow). Routes add auth(role) → body →
+ * shape → token (lenient) → rate limit → the web app at /app → routes → 404/405 (with Allow). Routes add auth(role) → body →
  * validate → handler (see `defineRoute`).
  */
 export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
@@ -38,6 +40,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState, ApiContextExtras> {
   app.use(errorHandler());
   app.use(identify(createTokenVerifier(deps.config)));
   app.use(rateLimit(new ClientRateLimit(deps.config.RATE_LIMIT_PER_MINUTE)));
+  app.use(serveWebApp(deps.webAppDir));
   app.use(routeNotFound);
   app.use(methodNotAllowed([opsRouter, api]));
   app.use(opsRouter.routes());

@@ -15,6 +15,10 @@ export interface ApiDeps {
   temporal: { client: Client; namespace: string };
   /** The LLM switcher for live suggestions, engine health and compare (routes answer 503 without it). */
   switcher?: Switcher;
+  /** POST /api/v1/dev/sign-in mints tokens (only `anno dev` turns it on; see src/api/dev-sign-in). */
+  devSignIn?: boolean;
+  /** The built web app served at /app (default: dist/app of this checkout). */
+  webAppDir?: string;
 }
 
 /** What the middleware chain leaves on `ctx.state` for the next link. */

@@ -73,6 +73,9 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'GET /annotation/quality-report/:project_id': { id: 'getQualityReport' },
   'GET /annotation/inconsistencies/:project_id': { id: 'listInconsistencies' },
   'GET /annotation/quality-metrics': { id: 'getQualityMetrics', errors: { 404: 'The project was not found' } },
+
+  'GET /app': { id: 'getWebApp', errors: { 503: 'The web app is not built (`npm run build:app`)' } },
+  'POST /dev/sign-in': { id: 'devSignIn', errors: { 404: 'Development sign-in is off (anything but `anno dev`)' } },
 };
 
 /** The table's entry, or `postAnnotationTasksTaskIdClaim`-style id derived from method and path. */

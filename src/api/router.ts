@@ -16,6 +16,7 @@ import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
 import { wsStatsRouter } from '../ws/stats-route';
 import { qualityRouter } from './quality/routes';
+import { devSignInRouter } from './dev-sign-in/routes';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -39,6 +40,7 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   aiMetricsRouter,
   wsStatsRouter,
   qualityRouter,
+  devSignInRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */

@@ -36,11 +36,14 @@ export function createApiSwitcher(config: Config, db: Knex, logger?: Logger, res
   });
 }
 
-/** Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. */
-export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection): Promise<RunningApi> {
+/**
+ * Starts the HTTP API on `config.PORT` with a Temporal client on `connection`. `devSignIn`: the
+ * web app's development sign-in (`anno dev` only).
+ */
+export async function startApi(config: Config, db: Knex, logger: Logger, connection: Connection, opts: { devSignIn?: boolean } = {}): Promise<RunningApi> {
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const switcher = createApiSwitcher(config, db, logger);
-  const deps = { config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher };
+  const deps = { config, db, logger, temporal: { client, namespace: config.TEMPORAL_NAMESPACE }, switcher, devSignIn: opts.devSignIn };
   const app = createApp(deps);
   const server = createApiServer(app);
   const hub = attachWebSocketHub(server, deps);

@@ -45,7 +45,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const workers = await buildWorkers(devConfig, db, nativeConnection);
-  const api = await startApi(devConfig, db, logger, connection);
+  const api = await startApi(devConfig, db, logger, connection, { devSignIn: true });
   const stopPruning = scheduleCachePruning(db, logger);
   const sweepClient = new Client({ connection, namespace: devConfig.TEMPORAL_NAMESPACE });
   const stopConflictSweep = scheduleConflictSweep(db, sweepClient, devConfig, logger, devConfig.CONFLICT_SWEEP_INTERVAL_MS);
@@ -58,7 +58,7 @@ export async function runDevProcess(config: Config, db: Knex, logger: Logger): P
     'annotation orchestrator is up',
   );
   process.stdout.write(
-    `\n  API          ${api.url}/api/v1\n  OpenAPI      ${api.url}/openapi.json\n  Temporal UI  ${uiUrl}\n  Temporal     ${address}\n` +
+    `\n  Web app      ${api.url}/app  (development sign-in on)\n  API          ${api.url}/api/v1\n  OpenAPI      ${api.url}/openapi.json\n  Temporal UI  ${uiUrl}\n  Temporal     ${address}\n` +
       `  SDK metrics  ${temporalMetricsUrl(config) ?? 'off (TEMPORAL_METRICS_BIND)'}\n\n` +
       `  Mint a token: npm run anno -- token --tenant demo --sub me --roles admin\n\n`,
   );

@@ -56,6 +56,10 @@ export async function startTestApi(opts: {
   ws?: WebSocketHubOptions;
   /** The resolver whose answers the engine egress policy checks (default: the system's). */
   resolveHost?: ResolveHost;
+  /** Turn on POST /api/v1/dev/sign-in, as `anno dev` does. */
+  devSignIn?: boolean;
+  /** Where the built web app is read from (default: dist/app). */
+  webAppDir?: string;
 }): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -76,6 +80,8 @@ export async function startTestApi(opts: {
     logger: createLogger(config),
     temporal: { client, namespace: config.TEMPORAL_NAMESPACE },
     switcher: createApiSwitcher(config, opts.db, undefined, opts.resolveHost),
+    devSignIn: opts.devSignIn,
+    webAppDir: opts.webAppDir,
   };
   const app = createApp(deps);
   const server = createApiServer(app);

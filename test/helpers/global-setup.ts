@@ -4,13 +4,14 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { TEST_PG_ADMIN_URL } from './db';
+import { buildApp } from '../../scripts/build-app';
 import { cachedWorkflowBundlePath } from './workflow-bundle';
 
 /**
  * Runs once before the suite: makes sure a Temporal CLI is at hand (exported as
  * TEMPORAL_CLI_PATH for every test file), bundles the workflows once for the whole run
  * (ANNO_TEST_WORKFLOW_BUNDLE, a file cached by content: workflow-bundle.ts) and removes
- * databases left by killed earlier runs.
+ * databases left by killed earlier runs. Builds the web app (dist/app) the API serves at /app.
  */
 export default async function globalSetup(): Promise<void> {
   const cli = resolveTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log: (m) => console.log(m) });
@@ -21,6 +22,7 @@ export default async function globalSetup(): Promise<void> {
   // Every history the suite produces is replayed at the end (test/replay-last/).
   process.env.ANNO_SUITE_HISTORIES_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'anno-suite-histories-'));
   process.env.ANNO_TEST_WORKFLOW_BUNDLE = await cachedWorkflowBundlePath();
+  await buildApp();
 
   const admin = knexFactory({ client: 'pg', connection: TEST_PG_ADMIN_URL, pool: { min: 0, max: 1 } });
   try {

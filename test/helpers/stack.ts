@@ -18,9 +18,9 @@ export interface TestStack {
  * Starts a fresh database and Temporal dev server, this service's workers (with the workflow
  * bundle shared by the file) and the real API, all configured with `settings` (env names).
  */
-export async function startTestStack(settings: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(settings: Record<string, string> = {}, opts: { devSignIn?: boolean } = {}): Promise<TestStack> {
   const [tdb, env] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  const api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings });
+  const api = await startTestApi({ db: tdb.db, temporalClient: env.client, env: settings, devSignIn: opts.devSignIn });
   const config = loadConfig({ ...process.env, ...settings, LOG_LEVEL: 'silent' });
   const workers = await buildWorkers(config, tdb.db, env.nativeConnection, await testWorkflowBundle());
   let release!: () => void;

@@ -16,7 +16,7 @@ const CONFIG = path.join(ROOT, '.dependency-cruiser.cjs');
 const DEPCRUISE = path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
 
 const FILES: Record<string, string> = {
-  'package.json': JSON.stringify({ name: 'fixture', dependencies: { knex: '*', openai: '*', '@temporalio/workflow': '*' }, devDependencies: { yaml: '*' } }),
+  'package.json': JSON.stringify({ name: 'fixture', dependencies: { knex: '*', openai: '*', '@temporalio/workflow': '*', preact: '*' }, devDependencies: { yaml: '*' } }),
   'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', esModuleInterop: true, strict: true } }),
 
   // Allowed: the targets and the imports every layer may make.
@@ -62,10 +62,15 @@ const FILES: Record<string, string> = {
   'src/cli.ts': "export { startApi } from './processes/api';\n",
   'src/api/starts-a-process.ts': "export { startApi } from '../processes/api';\n",
   'src/tasks/missing.ts': "export { nothing } from './not-there';\n",
+  'app/good.ts': "import { render } from 'preact';\nimport type { Thing } from '../activities/thing';\nimport { y } from './other';\nexport const r = (t: Thing) => [render, y, t];\n",
+  'app/other.ts': 'export const y = 1;\n',
+  'app/uses-service.ts': "export { FIXED_ID } from '../src/annotation/pure';\n",
+  'src/api/uses-app.ts': "export { y } from '../../app/other';\n",
 };
 
 const EXPECTED = [
   ['activities-not-to-edges', 'activities/uses-api.ts', 'src/api/engine-guard.ts'],
+  ['app-is-browser-code', 'app/uses-service.ts', 'src/annotation/pure.ts'],
   ['data-access-below-commands', 'src/data/uses-api.ts', 'src/api/engine-guard.ts'],
   ['migrations-import-pure-only', 'migrations/20200102000000_second.ts', 'src/db/thing.ts'],
   ['no-runtime-cycles', 'src/jobs/cycle-a.ts', 'src/jobs/cycle-b.ts'],
@@ -78,6 +83,7 @@ const EXPECTED = [
   ['production-not-to-test', 'src/ws/uses-test.ts', 'test/helper.ts'],
   ['pure-imports-no-io', 'src/annotation/reads-files.ts', 'fs'],
   ['pure-imports-pure-only', 'src/quality/uses-db.ts', 'src/db/thing.ts'],
+  ['service-not-to-app', 'src/api/uses-app.ts', 'app/other.ts'],
   ['src-not-to-activities', 'src/api/uses-activities.ts', 'activities/thing.ts'],
   ['src-not-to-activities', 'src/temporal/worker-helper.ts', 'activities/index.ts'],
   ['worker-imports-activities-index-only', 'src/temporal/worker.ts', 'activities/thing.ts'],
@@ -114,7 +120,7 @@ afterAll(() => {
 });
 
 test('the layer checker reports each forbidden import under its rule, and nothing that is allowed', async () => {
-  const run = await promisify(execFile)(process.execPath, [DEPCRUISE, 'src', 'workflows', 'activities', 'migrations', '--config', CONFIG], { cwd: dir }).then(
+  const run = await promisify(execFile)(process.execPath, [DEPCRUISE, 'src', 'workflows', 'activities', 'migrations', 'app', '--config', CONFIG], { cwd: dir }).then(
     (done) => ({ code: 0, stdout: done.stdout }),
     (failed: { code: number; stdout: string }) => failed,
   );
