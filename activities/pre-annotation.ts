@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
 import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
+import { FairSemaphore } from '../src/annotation/fair-semaphore';
 import { Semaphore } from '../src/annotation/semaphore';
 import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
@@ -50,7 +51,8 @@ export function itemText(data: PendingItem['data']): string {
 /** Pre-annotation activities, built from their dependencies so tests pass real or fake ones. */
 export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
   const { db, switcher } = deps;
-  const workerLimit = new Semaphore(deps.llmConcurrency);
+  // The worker's provider slots, shared round robin between tenants and their jobs (not first come first served).
+  const workerLimit = new FairSemaphore(deps.llmConcurrency);
   // One limiter per job in this process, so a job's `concurrency` holds across its batches.
   const jobLimits = new Map<string, { sem: Semaphore; users: number }>();
 
@@ -154,7 +156,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         await Promise.all(
           pending.map((item) =>
             limiter.sem.use(() =>
-              workerLimit.use(async () => {
+              workerLimit.use({ tenantId: input.tenantId, jobId: input.jobId }, async () => {
                 await annotateOne(input, project, item, ctx.cancellationSignal);
                 done++;
               }),
