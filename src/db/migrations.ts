@@ -9,6 +9,7 @@ import * as oneRoundTripWrites from '../../migrations/20261125000500_one_round_t
 import * as ledgerWriteAhead from '../../migrations/20261202000100_ledger_write_ahead';
 import * as eventsSettledBound from '../../migrations/20261202000200_events_settled_bound';
 import * as conflictWorkflowStarted from '../../migrations/20261202000300_conflict_workflow_started';
+import * as providerBatches from '../../migrations/20261202164800_provider_batches';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,6 +40,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261202000100_ledger_write_ahead', ledgerWriteAhead],
   ['20261202000200_events_settled_bound', eventsSettledBound],
   ['20261202000300_conflict_workflow_started', conflictWorkflowStarted],
+  ['20261202164800_provider_batches', providerBatches],
 ];
 
 /** A knex migration source over a list of named migrations (tests build one over another order). */

@@ -15,3 +15,4 @@ export { Suggestion, FewShotExample, type SuggestionRow, type FewShotExampleRow 
 export { QualityReport, QualityAlert, Inconsistency, type QualityReportRow, type QualityAlertRow, type InconsistencyRecord } from './quality';
 export { EventRecord, AuditEntry, type EventRow, type AuditRow } from './event';
 export { LlmUsage, LlmCacheEntry, type LlmUsageRow, type LlmCacheRow } from './llm';
+export { ProviderBatch, type ProviderBatchRow } from './provider-batch';
