@@ -88,7 +88,7 @@ export interface SdkClientOptions {
  * bounded (the oldest of 256 goes). The key is read from the engine's `api_key_env` in `env` at
  * each call, so a rotated key takes effect at once; it is never stored in the database.
  */
-export function sdkClientCache<C>(env: NodeJS.ProcessEnv, create: (options: SdkClientOptions) => C): (request: ProviderRequest) => C {
+export function sdkClientCache<C>(env: NodeJS.ProcessEnv, create: (options: SdkClientOptions) => C): (request: Pick<ProviderRequest, 'engine' | 'timeoutMs'>) => C {
   const clients = new Map<string, C>();
   return (request) => {
     const { engine } = request;
