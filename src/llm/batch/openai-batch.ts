@@ -116,11 +116,13 @@ function resultOf(line: string): BatchResult {
     return { customId: '', ok: false, outcome: 'error', reason: 'provider_error: unreadable result line' };
   }
   const customId = String(row.custom_id ?? '');
+  if (row.error?.code === 'batch_expired') return { customId, ok: false, outcome: 'expired', reason: 'batch_expired: the provider batch expired before this request was processed' };
+  if (row.error?.code === 'batch_cancelled') return { customId, ok: false, outcome: 'cancelled', reason: 'batch_cancelled: the provider batch was cancelled before this request was processed' };
   if (row.error) return { customId, ok: false, outcome: 'error', reason: `batch_request_failed: ${row.error.code ?? 'error'}: ${row.error.message ?? ''}`.slice(0, 500) };
   const status = row.response?.status_code ?? 0;
   if (status !== 200) {
     const message = (row.response?.body as { error?: { message?: string } } | undefined)?.error?.message ?? '';
-    return { customId, ok: false, outcome: status === 429 ? 'error' : 'error', reason: `http ${status}: ${message}`.slice(0, 500) };
+    return { customId, ok: false, outcome: 'error', reason: `http ${status}: ${message}`.slice(0, 500) };
   }
   try {
     const answer = openAIAnswer(row.response!.body as OpenAI.Chat.Completions.ChatCompletion);

@@ -61,13 +61,27 @@ export function providerFetchFor(egress: Egress): SdkFetch {
     const { protocol, hostname } = new URL(url);
     if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
     return nodeFetch(url, {
-      ...(init as object),
+      ...((await encodeFormData(init)) as object),
       redirect: 'manual',
       agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
     }) as unknown as Promise<Response>;
   };
   fetches.set(egress, fetch);
   return fetch;
+}
+
+/**
+ * node-fetch (v2) cannot send a WHATWG FormData (it would send "[object FormData]"), which is
+ * what the SDKs build for uploads (OpenAI's files.create for batch input). Encode it with the
+ * platform's own multipart encoder into bytes and its boundary's content-type.
+ */
+async function encodeFormData(init: RequestInit | undefined): Promise<RequestInit | undefined> {
+  if (!init || typeof FormData === 'undefined' || !(init.body instanceof FormData)) return init;
+  const encoded = new Response(init.body);
+  const headers = Object.fromEntries(new Headers(init.headers).entries());
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
+  headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+  return { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) as unknown as BodyInit };
 }
 
 let envEgress: Egress | undefined;
