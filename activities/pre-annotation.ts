@@ -315,7 +315,8 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
 export type PreAnnotationActivities = ReturnType<typeof createPreAnnotationActivities>;
 
-async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise<void> {
+/** The annotation writer of both modes: one row per (job, item), a repeat is a no-op. */
+export async function insertAnnotation(db: Knex, row: Record<string, unknown> | Record<string, unknown>[]): Promise<void> {
   await db('annotations')
     .insert(row)
     .onConflict(db.raw('(job_id, item_id) WHERE job_id IS NOT NULL'))
@@ -323,12 +324,12 @@ async function insertAnnotation(db: Knex, row: Record<string, unknown>): Promise
 }
 
 /** The job's spend so far (jobs.cost_usd, equal to the sum of its ledger rows). */
-async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {
+export async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {
   const job = await db('jobs').where({ id: jobId, tenant_id: tenantId }).first('cost_usd');
   return canonicalDecimal(job?.cost_usd);
 }
 
-async function batchCounters(db: Knex, input: AnnotateBatchInput): Promise<JobCounters> {
+export async function batchCounters(db: Knex, input: Pick<AnnotateBatchInput, "jobId" | "fromSeq" | "toSeq">): Promise<JobCounters> {
   // Driven by the batch's job_items range (primary key), then one index lookup per item: the
   // cost stays that of the batch however many annotations the job already has.
   const rows: { status: string; count: string }[] = await db('job_items as ji')

@@ -11,3 +11,4 @@ export { ANTHROPIC_BATCH_LIMITS } from './anthropic-batch';
 export function createBatchProviders(options: { env?: NodeJS.ProcessEnv; egress?: Egress } = {}): BatchProviders {
   return { openai: createOpenAIBatchAdapter(options), anthropic: createAnthropicBatchAdapter(options) };
 }
+export { ZERO_USAGE } from '../providers/types';

@@ -81,7 +81,7 @@ async function encodeFormData(init: RequestInit | undefined): Promise<RequestIni
   const headers = Object.fromEntries(new Headers(init.headers).entries());
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
   headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
-  return { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) as unknown as BodyInit };
+  return { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) as unknown as RequestInit['body'] };
 }
 
 let envEgress: Egress | undefined;
