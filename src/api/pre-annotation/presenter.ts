@@ -1,3 +1,4 @@
+import type { ProviderBatchRow } from '../../db/models';
 import type { PreAnnotationResultRow } from '../../jobs/job-results';
 import { iso } from '../../formats';
 
@@ -12,5 +13,20 @@ export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
     created_at: iso(r.created_at),
+  };
+}
+
+/** A provider batch of a batch-mode job as progress shows it. */
+export function presentProviderBatch(row: ProviderBatchRow) {
+  return {
+    id: row.provider_batch_id,
+    provider: row.provider,
+    status: row.status,
+    request_counts: row.request_counts ?? {},
+    requests: row.request_count,
+    attempt: row.attempt,
+    created_at: iso(row.created_at) as string,
+    expires_at: iso(row.expires_at),
+    collected: row.collected_at !== null && row.collected_at !== undefined,
   };
 }

@@ -36,6 +36,10 @@ export const PreAnnotateBody = z
       description:
         'Spend limit in USD. When the job’s LLM spend reaches it, no new batch starts and the job pauses (reason `budget`) until POST …/budget raises it; batches already running finish, so the spend can exceed the budget by at most the batches in flight.',
     }),
+    mode: z.enum(['sync', 'batch']).optional().meta({
+      description:
+        '`sync` (default, unless the project’s routing sets `default_mode`): one LLM call per item. `batch`: the items go through the engine’s provider batch API (OpenAI Batch, Anthropic Message Batches) at its batch price (default half the sync price); results arrive within the provider’s window (24 h, usually minutes). An engine without a batch API (`local`, or `"batch": false`) is a 422 naming it.',
+    }),
   })
   .strict()
   .meta({ id: 'PreAnnotateRequest' });
@@ -82,8 +86,26 @@ export const PreAnnotationResult = z
   })
   .meta({ id: 'PreAnnotationResult' });
 
+export const ProviderBatchProgress = z
+  .object({
+    id: z.string().nullable().meta({ description: 'The provider’s batch id (null while it is being submitted)' }),
+    provider: z.string(),
+    status: z.string().meta({ description: 'The provider’s status (OpenAI: validating, in_progress, finalizing, completed, failed, expired, cancelling, cancelled; Anthropic: in_progress, canceling, ended), or `submitting` / `abandoned`' }),
+    request_counts: z.record(z.string(), z.number()).meta({ description: 'total, succeeded, errored, processing, expired, cancelled, as the provider last reported' }),
+    requests: z.number().int(),
+    attempt: z.number().int().meta({ description: '0: the chunk’s first batch; n: its n-th retry of the items that came back failed' }),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    collected: z.boolean().meta({ description: 'Its results are written' }),
+  })
+  .meta({ id: 'ProviderBatchProgress' });
+
 // The job's progress view (the same fields GET /annotation/jobs/{id} shows) with its id.
-export const PreAnnotationProgressResponse = JobProgress.extend({ job_id: z.uuid() }).meta({ id: 'PreAnnotationProgress' });
+export const PreAnnotationProgressResponse = JobProgress.extend({
+  job_id: z.uuid(),
+  mode: z.enum(['sync', 'batch']),
+  provider_batches: z.array(ProviderBatchProgress).optional().meta({ description: 'Batch mode: the job’s provider batches, newest first (at most 100)' }),
+}).meta({ id: 'PreAnnotationProgress' });
 
 export const JobActionResponse = z
   .object({
