@@ -117,13 +117,15 @@ export async function runBatchMode(run: BatchModeRun): Promise<void> {
       run.batches.set(submitted.batch.rowId, submitted.batch);
       run.reportProgress();
       await waitUntilEnded(submitted.batch);
-      const finalAttempt = attempt === run.settings.retries || run.cancelled();
+      // After a cancel, what the batch answered is kept and nothing more is asked (as in sync mode,
+      // unasked items stay without an annotation).
+      const finalAttempt = attempt === run.settings.retries && !run.cancelled();
       const collected = await pb.collectProviderBatch({ ...base, rowId: submitted.batch.rowId, finalAttempt });
       run.addCounters(subtractCounters(collected.counters, counted));
       counted = collected.counters;
       run.noteSpend(collected.spentUsd);
       run.reportProgress();
-      if (collected.remaining === 0 || finalAttempt) return;
+      if (collected.remaining === 0 || finalAttempt || run.cancelled()) return;
       if (collected.remaining <= run.settings.syncRetryBelow) {
         await sync(fromSeq, end, counted);
         return;

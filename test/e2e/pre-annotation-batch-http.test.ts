@@ -76,7 +76,10 @@ async function expectLedgerAtBatchPrice(jobId: string, engineId: string, answere
   expect(ok.length).toBe(answered);
   const engine = await stack.tdb.db('engines').where({ id: engineId }).first();
   for (const r of ok) {
-    expect(canonicalDecimal(r.cost_usd)).toBe(canonicalDecimal(computeCostUsd({ promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, cachedTokens: 0 }, batchPrices(engine))));
+    // The ledger's numeric(20,10), as for sync calls.
+    const exact = computeCostUsd({ promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, cachedTokens: 0 }, batchPrices(engine));
+    const stored = (await stack.tdb.db.raw('SELECT ?::numeric(20,10)::text AS v', [exact])).rows[0].v;
+    expect(canonicalDecimal(r.cost_usd)).toBe(canonicalDecimal(stored));
   }
   const job = await stack.tdb.db('jobs').where({ id: jobId }).first('cost_usd');
   expect(compareDecimals(job.cost_usd, sumDecimals(rows.map((r) => r.cost_usd)))).toBe(0);
@@ -119,7 +122,7 @@ test.each(['openai', 'anthropic'] as const)('a %s batch job annotates every item
   const jobId = started.body.job_id;
 
   // While a provider batch runs, progress lists it with the provider's status and counts.
-  const waiting = await waitFor(() => progressOf(jobId), (p) => p.provider_batches?.length > 0, 30_000, 'a provider batch in progress');
+  const waiting = await waitFor(() => progressOf(jobId), (p) => p.provider_batches?.[0]?.id, 30_000, 'a provider batch in progress');
   expect(waiting.mode).toBe('batch');
   expect(waiting.provider_batches[0]).toMatchObject({ provider, id: expect.any(String), created_at: expect.any(String), expires_at: expect.any(String) });
 
@@ -186,7 +189,9 @@ test('cancel cancels the running provider batch, then the job ends cancelled', a
   const jobId = started.body.job_id;
   const waiting = await waitFor(() => progressOf(jobId), (p) => p.provider_batches?.[0]?.status === 'in_progress', 30_000, 'the provider batch to run');
   expect((await call('POST', `/annotation/pre-annotate/${jobId}/cancel`)).status).toBe(202);
-  const done = await ended(jobId);
+  await ended(jobId);
+  // The job is cancelled at once; its workflow then cancels the provider batch and collects it.
+  const done = await waitFor(() => progressOf(jobId), (p) => p.provider_batches?.[0]?.collected, 30_000, 'the cancelled batch collected');
   expect(done.status).toBe('cancelled');
   expect(openai.batches.cancelCalls - cancels).toBe(1);
   expect(openai.batches.get(waiting.provider_batches[0].id)!.endReason).toBe('cancelled');
