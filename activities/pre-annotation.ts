@@ -12,6 +12,7 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { schedulingRunId } from './run-id';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from '../src/data/project-context';
+import { providerBatchesOf, providerBatchSummary } from '../src/data/provider-batches';
 
 /** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
 function heartbeatEveryMs(timeoutMs: number | undefined): number {
@@ -244,8 +245,11 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       status: JobStatus;
       /** The retry round the run belongs to (its progress starts below the last round's). */
       round?: number;
+      /** Batch mode: the row and the event list the job's provider batches too. */
+      mode?: 'batch';
     }): Promise<{ spentUsd: string }> {
-      const progress = { total: input.total, ...input.counters };
+      const batches = input.mode === 'batch' ? (await providerBatchesOf(db, input.tenantId, input.jobId, 20)).map(providerBatchSummary) : null;
+      const progress = { total: input.total, ...input.counters, ...(batches ? { provider_batches: batches } : {}) };
       const eventKey = input.round ? `retry-${input.round}:${progress.processed}` : undefined;
       await recordJobProgress(db, { ...input, jobType: PRE_ANNOTATION_JOB_TYPE, runId: schedulingRunId() }, progress, eventKey);
       return { spentUsd: await jobSpend(db, input.tenantId, input.jobId) };

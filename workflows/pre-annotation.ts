@@ -202,6 +202,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     counters: state.counters,
     status: status(),
     ...(input.retryRound ? { round: input.retryRound } : {}),
+    ...(input.mode === 'batch' ? { mode: 'batch' as const } : {}),
   });
   // The job row and its job.progress events follow the counters through one regular activity
   // at a time; batches that finish meanwhile are folded into the next one.

@@ -136,6 +136,11 @@ test.each(['openai', 'anthropic'] as const)('a %s batch job annotates every item
   expect((provider === 'openai' ? openai.requestCount : anthropic.requests.length) - syncCalls).toBe(0);
   expect(done.provider_batches.every((b: any) => b.collected && b.attempt === 0)).toBe(true);
   await expectLedgerAtBatchPrice(jobId, engineId, n);
+  // job.progress events as results arrive, listing the provider batches.
+  const events = await stack.tdb.db('events').where({ type: 'job.progress' }).whereRaw("payload->>'job_id' = ?", [jobId]).orderBy('id');
+  const withBatches = events.filter((e) => Array.isArray(e.payload.provider_batches));
+  expect(withBatches.length).toBeGreaterThanOrEqual(Math.ceil(n / 25));
+  expect(withBatches.at(-1)!.payload).toMatchObject({ processed: n, provider_batches: expect.arrayContaining([expect.objectContaining({ provider, collected: true })]) });
 });
 
 test('per-request errors and an expired batch: those items are retried in a new batch, then synchronously when few remain', async () => {

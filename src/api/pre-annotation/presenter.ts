@@ -1,4 +1,4 @@
-import type { ProviderBatchRow } from '../../db/models';
+import { providerBatchSummary } from '../../data/provider-batches';
 import type { PreAnnotationResultRow } from '../../jobs/job-results';
 import { iso } from '../../formats';
 
@@ -16,17 +16,6 @@ export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
   };
 }
 
-/** A provider batch of a batch-mode job as progress shows it. */
-export function presentProviderBatch(row: ProviderBatchRow) {
-  return {
-    id: row.provider_batch_id,
-    provider: row.provider,
-    status: row.status,
-    request_counts: row.request_counts ?? {},
-    requests: row.request_count,
-    attempt: row.attempt,
-    created_at: iso(row.created_at) as string,
-    expires_at: iso(row.expires_at),
-    collected: row.collected_at !== null && row.collected_at !== undefined,
-  };
-}
+
+/** A provider batch of a batch-mode job as progress shows it (one shape with the job row's). */
+export const presentProviderBatch = providerBatchSummary;
