@@ -8,6 +8,7 @@ import { loadProjectContext } from '../src/data/project-context';
 import { ProviderBatch, type EngineRecord, type ProviderBatchRow } from '../src/db/models';
 import { createBatchProviders, type BatchProviders, type BatchResult, type BatchSnapshot, type ProviderBatchAdapter } from '../src/llm/batch';
 import { batchPrices, computeCostUsd, sumDecimals } from '../src/llm/cost';
+import { EngineCallError } from '../src/llm/errors';
 import { loadVisibleEngine } from '../src/llm/engine-store';
 import { openUsageBatch, settleUsageBatch, type OpenCall, type OpenedCall, type Settlement } from '../src/llm/ledger';
 import { parseModelOutput } from '../src/llm/parse';
@@ -263,7 +264,18 @@ export function createProviderBatchActivities(deps: ProviderBatchDeps) {
       }));
       for (let i = 0; i < calls.length; i += WRITE_CHUNK) await openUsageBatch(db, calls.slice(i, i + WRITE_CHUNK));
 
-      const snap = await adapter.submit(engine, key, lines);
+      let snap: BatchSnapshot;
+      try {
+        snap = await adapter.submit(engine, key, lines);
+      } catch (err) {
+        // A refusal that asking again cannot change (a 4xx other than 408, 409 and 429): the
+        // workflow abandons the batch and annotates the chunk synchronously.
+        const status = err instanceof EngineCallError ? err.details.status : undefined;
+        if (status !== undefined && status >= 400 && status < 500 && ![408, 409, 429].includes(status)) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, 'ProviderBatchRefused');
+        }
+        throw err;
+      }
       return { kind: 'submitted', batch: presentProviderBatch(await recordSnapshot(rowId, snap)) };
     },
 

@@ -46,11 +46,18 @@ export interface BatchModeRun {
 }
 
 export async function runBatchMode(run: BatchModeRun): Promise<void> {
+  // A provider that keeps refusing a submission: the chunk goes the sync way instead.
+  const submit = proxyActivities<ProviderBatchActivities>({
+    taskQueue: run.llmTaskQueue,
+    startToCloseTimeout: '10 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 8 },
+  });
+  // A submitted batch is waited for through any outage of the provider's API: polls, cancel and
+  // collect retry without limit (each attempt short, backing off to minutes).
   const pb = proxyActivities<ProviderBatchActivities>({
     taskQueue: run.llmTaskQueue,
     startToCloseTimeout: '10 minutes',
-    // A provider that keeps refusing a submission: the chunk goes the sync way instead.
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 8 },
+    retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
   });
   const base = { tenantId: run.tenantId, projectId: run.projectId, jobId: run.jobId };
   const chunks = new Map<number, Promise<void>>();
@@ -96,7 +103,7 @@ export async function runBatchMode(run: BatchModeRun): Promise<void> {
       if (run.cancelled()) return;
       let submitted;
       try {
-        submitted = await pb.submitProviderBatch({ ...base, engineId: run.engineId, instructions: run.instructions, fromSeq, toSeq: end, attempt, maxCostUsd: run.maxCostUsd() });
+        submitted = await submit.submitProviderBatch({ ...base, engineId: run.engineId, instructions: run.instructions, fromSeq, toSeq: end, attempt, maxCostUsd: run.maxCostUsd() });
       } catch {
         planned.set(fromSeq, end);
         await pb.abandonProviderBatch({ tenantId: run.tenantId, jobId: run.jobId, fromSeq, attempt });

@@ -223,3 +223,38 @@ test('a budget stops submission: no provider batch whose upper-bound cost does n
   expect(openai.batches.created - created).toBe(2);
   await expectLedgerAtBatchPrice(jobId, engineId, 30);
 });
+
+test('a provider that refuses to create the batch: the chunk is annotated synchronously and the abandoned batch costs nothing', async () => {
+  const { projectId, engineId } = await setup(12, 'openai');
+  openai.setBatchCreateFault(400);
+  try {
+    const syncCalls = openai.requestCount;
+    const started = await call('POST', '/annotation/pre-annotate', { project_id: projectId, engine_id: engineId, mode: 'batch' });
+    const done = await ended(started.body.job_id);
+    expect(done).toMatchObject({ status: 'completed', processed: 12, succeeded: 12 });
+    expect(openai.requestCount - syncCalls).toBe(12);
+    const rows = await stack.tdb.db('provider_batches').where({ job_id: started.body.job_id });
+    expect(rows.map((r) => r.status)).toEqual(['abandoned']);
+    // The batch's write-ahead rows settled at 0, the sync calls at the sync price.
+    const ledger = await stack.tdb.db('llm_usage').where({ job_id: started.body.job_id });
+    expect(ledger.filter((r) => r.outcome === 'error').every((r) => Number(r.cost_usd) === 0)).toBe(true);
+    expect(ledger.filter((r) => r.outcome === 'ok')).toHaveLength(12);
+    expect(ledger.every((r) => r.state === 'settled')).toBe(true);
+  } finally {
+    openai.setBatchCreateFault(null);
+  }
+});
+
+test('a project whose routing says default_mode batch pre-annotates in batch mode when the request gives no mode', async () => {
+  const { projectId, engineId } = await setup(5, 'anthropic');
+  const routed = await call('PUT', '/annotation/routing/config', { project_id: projectId, default_engine_id: engineId, default_mode: 'batch' });
+  expect(routed.status).toBe(200);
+  expect(routed.body.default_mode).toBe('batch');
+  const created = anthropic.batches.created;
+  const started = await call('POST', '/annotation/pre-annotate', { project_id: projectId });
+  const done = await ended(started.body.job_id);
+  expect(done).toMatchObject({ status: 'completed', mode: 'batch', succeeded: 5 });
+  expect(anthropic.batches.created - created).toBe(1);
+  // An explicit mode wins over the project's default.
+  expect((await call('POST', '/annotation/pre-annotate', { project_id: projectId, mode: 'sync' })).status).toBe(202);
+});

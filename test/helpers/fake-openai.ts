@@ -117,6 +117,8 @@ export interface FakeOpenAI {
   resetStats(): void;
   /** The Batch API's batches and counters (created, createCalls, cancelCalls, …). */
   batches: FakeBatchStore;
+  /** While set, POST /v1/batches answers this HTTP status (the provider refusing batches). */
+  setBatchCreateFault(status: number | null): void;
   /** Files uploaded (purpose batch), by id. */
   files: Map<string, { filename: string; purpose: string; content: Buffer }>;
   close(): Promise<void>;
@@ -139,6 +141,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const srv: FakeHttpServer = await startFakeHttpServer((req, res, raw) => route(req, res, raw));
   const files = new Map<string, { filename: string; purpose: string; content: Buffer }>();
   let fileSeq = 0;
+  let batchCreateFault: number | null = null;
   const batchStore = createFakeBatchStore(options.batch ?? {}, (request, fault) => {
     const described = describe(request.body, {}, -1, options.labels ?? []);
     const content = answerContent(described, fault);
@@ -213,6 +216,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.content.length });
       return void res.end(file.content);
     }
+    if (req.method === 'POST' && path === '/v1/batches' && batchCreateFault !== null) return fail(batchCreateFault, `fake batch create refused (${batchCreateFault})`);
     if (req.method === 'POST' && path === '/v1/batches') {
       let body: Record<string, any>;
       try {
@@ -414,6 +418,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     batches: batchStore,
     files,
+    setBatchCreateFault: (status) => void (batchCreateFault = status),
     close: () => {
       batchStore.close();
       return srv.close();
