@@ -60,8 +60,10 @@ export function providerFetchFor(egress: Egress): SdkFetch {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const { protocol, hostname } = new URL(url);
     if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
+    // Only an upload waits here: any other request goes out in this tick, as before.
+    const sent = typeof FormData !== 'undefined' && init?.body instanceof FormData ? await encodeFormData(init as RequestInit & { body: FormData }) : init;
     return nodeFetch(url, {
-      ...((await encodeFormData(init)) as object),
+      ...(sent as object),
       redirect: 'manual',
       agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
     }) as unknown as Promise<Response>;
@@ -75,8 +77,7 @@ export function providerFetchFor(egress: Egress): SdkFetch {
  * what the SDKs build for uploads (OpenAI's files.create for batch input). Encode it with the
  * platform's own multipart encoder into bytes and its boundary's content-type.
  */
-async function encodeFormData(init: RequestInit | undefined): Promise<RequestInit | undefined> {
-  if (!init || typeof FormData === 'undefined' || !(init.body instanceof FormData)) return init;
+async function encodeFormData(init: RequestInit & { body: FormData }): Promise<RequestInit> {
   const encoded = new Response(init.body);
   const headers = Object.fromEntries(new Headers(init.headers).entries());
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
