@@ -136,6 +136,8 @@ test.each(['openai', 'anthropic'] as const)('a %s batch job annotates every item
   expect((provider === 'openai' ? openai.requestCount : anthropic.requests.length) - syncCalls).toBe(0);
   expect(done.provider_batches.every((b: any) => b.collected && b.attempt === 0)).toBe(true);
   await expectLedgerAtBatchPrice(jobId, engineId, n);
+  const view = (await call('GET', `/annotation/jobs/${jobId}`)).body;
+  expect(view.progress.provider_batches).toHaveLength(Math.ceil(n / 25));
   // job.progress events as results arrive, listing the provider batches.
   const events = await stack.tdb.db('events').where({ type: 'job.progress' }).whereRaw("payload->>'job_id' = ?", [jobId]).orderBy('id');
   const withBatches = events.filter((e) => Array.isArray(e.payload.provider_batches));

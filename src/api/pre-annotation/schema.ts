@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_VIEW_STATUSES, JobProgress } from '../jobs/schema';
+import { JOB_VIEW_STATUSES, JobProgress, ProviderBatchProgress } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
 import { normalizeBudget } from '../../annotation/budget';
 
@@ -86,25 +86,10 @@ export const PreAnnotationResult = z
   })
   .meta({ id: 'PreAnnotationResult' });
 
-export const ProviderBatchProgress = z
-  .object({
-    id: z.string().nullable().meta({ description: 'The provider’s batch id (null while it is being submitted)' }),
-    provider: z.string(),
-    status: z.string().meta({ description: 'The provider’s status (OpenAI: validating, in_progress, finalizing, completed, failed, expired, cancelling, cancelled; Anthropic: in_progress, canceling, ended), or `submitting` / `abandoned`' }),
-    request_counts: z.record(z.string(), z.number()).meta({ description: 'total, succeeded, errored, processing, expired, cancelled, as the provider last reported' }),
-    requests: z.number().int(),
-    attempt: z.number().int().meta({ description: '0: the chunk’s first batch; n: its n-th retry of the items that came back failed' }),
-    created_at: z.string(),
-    expires_at: z.string().nullable(),
-    collected: z.boolean().meta({ description: 'Its results are written' }),
-  })
-  .meta({ id: 'ProviderBatchProgress' });
-
 // The job's progress view (the same fields GET /annotation/jobs/{id} shows) with its id.
 export const PreAnnotationProgressResponse = JobProgress.extend({
   job_id: z.uuid(),
   mode: z.enum(['sync', 'batch']),
-  provider_batches: z.array(ProviderBatchProgress).optional().meta({ description: 'Batch mode: the job’s provider batches, newest first (at most 100)' }),
 }).meta({ id: 'PreAnnotationProgress' });
 
 export const JobActionResponse = z
