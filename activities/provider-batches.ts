@@ -199,7 +199,8 @@ export function createProviderBatchActivities(deps: ProviderBatchDeps) {
       const engine = await engineOf(input.tenantId, input.engineId);
       const adapter = adapterFor(engine);
       const toSeq = existing?.to_seq ?? input.toSeq;
-      const items = await pendingItems(input.jobId, input.fromSeq, toSeq, existing ? undefined : adapter.limits.maxRequests);
+      // One past the provider's request limit, to see whether the chunk must be cut short.
+      const items = await pendingItems(input.jobId, input.fromSeq, toSeq, existing ? undefined : adapter.limits.maxRequests + 1);
       if (!items.length) return { kind: 'nothing', toSeq };
 
       if (existing) {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { createProviderBatchActivities, derivedUuid } from '../../activities/provider-batches';
+import { createBatchProviders } from '../../src/llm/batch';
 import { PRE_ANNOTATION_JOB_TYPE } from '../../src/jobs/job-types';
 import { createJobRow } from '../../src/jobs/lifecycle';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -91,6 +92,26 @@ test('a budget smaller than the batch’s upper-bound cost creates nothing; a la
   // The job's spend now counts the batch at its upper bound until it is collected.
   const job = await tdb.db('jobs').where({ id: jobId }).first('cost_usd');
   expect(Number(job.cost_usd)).toBeCloseTo(Number(upper), 10);
+});
+
+test('a chunk larger than the provider’s limits is cut short at the last request that fits', async () => {
+  const { tenantId, projectId, engineId, jobId } = await jobWith(12, 'openai');
+  const real = createBatchProviders().openai!;
+  const lineBytes = Buffer.byteLength(real.requestLine(
+    { id: engineId, tenant_id: tenantId, name: 'x', provider: 'openai', model: 'fake', base_url: null, api_key_env: null, params: {}, price_input_per_1k: '0', price_output_per_1k: '0', batch: true, batch_price_input_per_1k: null, batch_price_output_per_1k: null, rate_limit: null, fallback_engine_ids: [], enabled: true },
+    { type: 'single_label', labels: ['positive', 'negative', 'neutral'] }, crypto.randomUUID(), [{ role: 'user', content: 'x' }],
+  ));
+  const bytesLimited = createProviderBatchActivities({ db: tdb.db, batchProviders: { openai: { ...real, limits: { maxRequests: 50_000, maxBytes: lineBytes * 4 } } } });
+  const cut = await bytesLimited.submitProviderBatch({ tenantId, projectId, jobId, engineId, fromSeq: 0, toSeq: 12, attempt: 0 });
+  // Real lines are longer than the probe line (prompts, item text): fewer than 4 fit, at least 1.
+  expect(cut.kind).toBe('submitted');
+  const first = cut.kind === 'submitted' ? cut.batch : null;
+  expect(first!.requestCount).toBeGreaterThanOrEqual(1);
+  expect(first!.requestCount).toBeLessThan(4);
+  expect(first!.toSeq).toBe(first!.requestCount);
+  const countLimited = createProviderBatchActivities({ db: tdb.db, batchProviders: { openai: { ...real, limits: { maxRequests: 5, maxBytes: 200 * 1024 * 1024 } } } });
+  const next = await countLimited.submitProviderBatch({ tenantId, projectId, jobId, engineId, fromSeq: first!.toSeq, toSeq: 12, attempt: 0 });
+  expect(next.kind === 'submitted' && [next.batch.requestCount, next.batch.fromSeq, next.batch.toSeq]).toEqual([5, first!.toSeq, first!.toSeq + 5]);
 });
 
 test('batch keys are deterministic per job, chunk and attempt', () => {
