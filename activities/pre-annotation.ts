@@ -13,7 +13,8 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { schedulingRunId } from './run-id';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from '../src/data/project-context';
-import { insertAiAnnotation } from '../src/data/final-labels';
+import { insertAiAnnotations, type AiAnnotationRow } from '../src/data/final-labels';
+import { providerBatchesOf, providerBatchSummary } from '../src/data/provider-batches';
 
 /** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
 function heartbeatEveryMs(timeoutMs: number | undefined): number {
@@ -247,8 +248,11 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       status: JobStatus;
       /** The retry round the run belongs to (its progress starts below the last round's). */
       round?: number;
+      /** Batch mode: the row and the event list the job's provider batches too. */
+      mode?: 'batch';
     }): Promise<{ spentUsd: string }> {
-      const progress = { total: input.total, ...input.counters };
+      const batches = input.mode === 'batch' ? (await providerBatchesOf(db, input.tenantId, input.jobId, 20)).map(providerBatchSummary) : null;
+      const progress = { total: input.total, ...input.counters, ...(batches ? { provider_batches: batches } : {}) };
       const eventKey = input.round ? `retry-${input.round}:${progress.processed}` : undefined;
       await recordJobProgress(db, { ...input, jobType: PRE_ANNOTATION_JOB_TYPE, runId: schedulingRunId() }, progress, eventKey);
       return { spentUsd: await jobSpend(db, input.tenantId, input.jobId) };
@@ -318,18 +322,21 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
 export type PreAnnotationActivities = ReturnType<typeof createPreAnnotationActivities>;
 
-/** An AI annotation, and its final label when it is accepted, in one statement (a retry inserts nothing twice). */
-async function insertAnnotation(db: Knex, row: Record<string, unknown> & { value: string | null; status: string }): Promise<void> {
-  await insertAiAnnotation(db, row);
+/**
+ * The annotation writer of both modes: one row per (job, item), a repeat is a no-op; an accepted
+ * AI label becomes the item's final label in the same statement where nothing above AI decides it.
+ */
+export async function insertAnnotation(db: Knex, row: AiAnnotationRow | AiAnnotationRow[]): Promise<void> {
+  await insertAiAnnotations(db, Array.isArray(row) ? row : [row]);
 }
 
 /** The job's spend so far (jobs.cost_usd, equal to the sum of its ledger rows). */
-async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {
+export async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {
   const job = await db('jobs').where({ id: jobId, tenant_id: tenantId }).first('cost_usd');
   return canonicalDecimal(job?.cost_usd);
 }
 
-async function batchCounters(db: Knex, input: AnnotateBatchInput): Promise<JobCounters> {
+export async function batchCounters(db: Knex, input: Pick<AnnotateBatchInput, "jobId" | "fromSeq" | "toSeq">): Promise<JobCounters> {
   // Driven by the batch's job_items range (primary key), then one index lookup per item: the
   // cost stays that of the batch however many annotations the job already has.
   const rows: { status: string; count: string }[] = await db('job_items as ji')

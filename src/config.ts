@@ -101,6 +101,17 @@ const envSchema = z.object({
   PRE_ANNOTATION_BATCH_SIZE: int(50, 1, 1000),
   /** Batches a preAnnotation run completes before it continues as new (keeps history small). */
   PRE_ANNOTATION_BATCHES_PER_RUN: int(100, 1, 1000),
+  /** Batch mode: items per provider batch (at most the provider's own limit: OpenAI 50,000, Anthropic 100,000). */
+  PROVIDER_BATCH_SIZE: int(10_000, 1, 100_000),
+  /** Batch mode: provider batches of one job waiting at once. */
+  PROVIDER_BATCHES_IN_FLIGHT: int(4, 1, 100),
+  /** Batch mode: first wait before looking at a provider batch, doubling up to the max. */
+  PROVIDER_BATCH_POLL_INITIAL_MS: int(5_000, 10, 3_600_000),
+  PROVIDER_BATCH_POLL_MAX_MS: int(300_000, 10, 3_600_000),
+  /** Batch mode: new provider batches for the items that came back failed, expired or unparseable. */
+  PROVIDER_BATCH_RETRIES: int(2, 0, 10),
+  /** Batch mode: when at most this many items of a chunk remain to retry, retry them synchronously. */
+  PROVIDER_BATCH_SYNC_RETRY_BELOW: int(20, 0, 100_000),
   /** Seconds without a heartbeat before a batch activity is retried on another worker. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3600),
   /** How often workers start the workflows of open conflicts whose start was cut off (a crash after commit). */

@@ -14,6 +14,9 @@ import type { TaskActivities } from '../activities/tasks';
 import { batchesInFlight, nextBatch, type BatchRange } from '../src/annotation/batching';
 import { addCounters, ZERO_COUNTERS, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
 import { budgetReached, compareDecimals } from '../src/annotation/budget';
+import type { ProviderBatchSettings } from '../src/annotation/provider-batching';
+import type { ProviderBatchView } from '../activities/provider-batches';
+import { runBatchMode } from './pre-annotation-batch-mode';
 
 export interface PreAnnotationInput {
   tenantId: string;
@@ -44,6 +47,13 @@ export interface PreAnnotationInput {
    * annotations, once per round however often it is retried, and the run annotates just those.
    */
   retryRound?: number;
+  /**
+   * `batch`: through the engine's provider batch API (workflows/pre-annotation-batch-mode.ts) at
+   * its batch price. Absent (every run from before batch mode): sync.
+   */
+  mode?: 'sync' | 'batch';
+  /** Batch mode's settings (chunk size, polling backoff, retries). */
+  providerBatch?: ProviderBatchSettings;
   /** Carried across continue-as-new; absent on the first run. */
   carried?: CarriedState;
 }
@@ -77,6 +87,8 @@ export interface PreAnnotationProgress {
   spentUsd: string;
   maxCostUsd: string | null;
   pauseReason: PauseReason | null;
+  /** Batch mode: this run's provider batches (id, provider status, request counts, created and expiry times). */
+  providerBatches?: ProviderBatchView[];
 }
 
 export interface PreAnnotationResult {
@@ -145,9 +157,12 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   let ended: PreAnnotationResult['status'] | null = null;
   let updatedAt = new Date().toISOString();
   const seqEnd = () => state.seqEnd ?? state.total;
+  // Batch mode: a provider batch whose upper-bound cost did not fit the budget holds submissions.
+  let batchBudgetHold: { atBudget: string | null } | null = null;
+  const providerBatches = new Map<string, ProviderBatchView>();
   // Paused by a person, or by the budget while items remain (the last batches may overshoot it).
   const holdReason = (): PauseReason | null =>
-    state.paused ? 'manual' : budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < seqEnd() ? 'budget' : null;
+    state.paused ? 'manual' : (budgetReached(state.spentUsd ?? '0', state.maxCostUsd) && state.cursor < seqEnd()) || batchBudgetHold ? 'budget' : null;
   const status = (): JobStatus => ended ?? (cancelled ? 'cancelled' : !started ? 'pending' : holdReason() ? 'paused' : 'running');
 
   setHandler(progressQuery, () => ({
@@ -161,6 +176,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     spentUsd: state.spentUsd ?? '0',
     maxCostUsd: state.maxCostUsd ?? null,
     pauseReason: started && !cancelled && !ended ? holdReason() : null,
+    ...(input.mode === 'batch' ? { providerBatches: [...providerBatches.values()] } : {}),
   }));
   setHandler(setBudgetSignal, ({ maxCostUsd }) => void (state.maxCostUsd = maxCostUsd));
   setHandler(pauseSignal, () => void (state.paused = true));
@@ -186,6 +202,7 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     counters: state.counters,
     status: status(),
     ...(input.retryRound ? { round: input.retryRound } : {}),
+    ...(input.mode === 'batch' ? { mode: 'batch' as const } : {}),
   });
   // The job row and its job.progress events follow the counters through one regular activity
   // at a time; batches that finish meanwhile are folded into the next one.
@@ -245,42 +262,83 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
   const runShouldRollOver = () =>
     batchesThisRun >= input.batchesPerRun || workflowInfo().continueAsNewSuggested;
 
-  while (!cancelled) {
-    const hold = holdReason();
-    if (hold) {
-      // Let running batches finish, record the pause, then wait for resume, a budget or cancel.
-      await Promise.all(inFlight.values());
-      // The finishing batches may settle a budget hold (the last items were among them).
-      if (hold === 'budget' && holdReason() !== hold) continue;
-      if (recordedHold !== hold) {
-        await statusActivities.setPreAnnotationStatus({
-          tenantId: input.tenantId,
-          jobId,
-          status: 'paused',
-          ...(hold === 'budget'
-            ? { reason: hold, projectId: input.projectId, spentUsd: state.spentUsd, maxCostUsd: state.maxCostUsd ?? undefined }
-            : {}),
-        });
+  if (input.mode === 'batch' && input.providerBatch) {
+    await runBatchMode({
+      tenantId: input.tenantId,
+      projectId: input.projectId,
+      jobId,
+      engineId: input.engineId,
+      fallbackEngineIds: input.fallbackEngineIds,
+      concurrency: input.concurrency,
+      instructions: input.instructions,
+      llmTaskQueue: input.llmTaskQueue,
+      batchesPerRun: input.batchesPerRun,
+      settings: input.providerBatch,
+      annotateBatch: llm.annotateBatch,
+      cursor: () => state.cursor,
+      advance: (toSeq) => void (state.cursor = toSeq),
+      seqEnd,
+      addCounters: (delta) => {
+        state.counters = addCounters(state.counters, delta);
+        updatedAt = new Date().toISOString();
+      },
+      noteSpend,
+      reportProgress,
+      cancelled: () => cancelled,
+      paused: () => state.paused,
+      maxCostUsd: () => state.maxCostUsd ?? null,
+      setBudgetHold: (hold) => void (batchBudgetHold = hold),
+      budgetHold: () => batchBudgetHold,
+      syncStatus: async () => {
+        const hold = cancelled ? null : holdReason();
+        if (hold === recordedHold) return;
+        await db.setPreAnnotationStatus(
+          hold
+            ? { tenantId: input.tenantId, jobId, status: 'paused', ...(hold === 'budget' ? { reason: hold, projectId: input.projectId, spentUsd: state.spentUsd, maxCostUsd: state.maxCostUsd ?? undefined } : {}) }
+            : { tenantId: input.tenantId, jobId, status: 'running' },
+        );
         recordedHold = hold;
+      },
+      batches: providerBatches,
+    });
+  } else {
+    while (!cancelled) {
+      const hold = holdReason();
+      if (hold) {
+        // Let running batches finish, record the pause, then wait for resume, a budget or cancel.
+        await Promise.all(inFlight.values());
+        // The finishing batches may settle a budget hold (the last items were among them).
+        if (hold === 'budget' && holdReason() !== hold) continue;
+        if (recordedHold !== hold) {
+          await statusActivities.setPreAnnotationStatus({
+            tenantId: input.tenantId,
+            jobId,
+            status: 'paused',
+            ...(hold === 'budget'
+              ? { reason: hold, projectId: input.projectId, spentUsd: state.spentUsd, maxCostUsd: state.maxCostUsd ?? undefined }
+              : {}),
+          });
+          recordedHold = hold;
+        }
+        await condition(() => holdReason() !== hold || cancelled);
+        continue;
       }
-      await condition(() => holdReason() !== hold || cancelled);
-      continue;
+      if (recordedHold) {
+        await statusActivities.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
+        recordedHold = null;
+      }
+      const range = runShouldRollOver() ? null : nextBatch(state.cursor, seqEnd(), input.batchSize);
+      if (range && inFlight.size < windowSize()) {
+        runBatch(range);
+        state.cursor = range.toSeq;
+        batchesThisRun++;
+        continue;
+      }
+      if (inFlight.size === 0) break; // nothing left to start and nothing running
+      await Promise.race(inFlight.values());
     }
-    if (recordedHold) {
-      await statusActivities.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'running' });
-      recordedHold = null;
-    }
-    const range = runShouldRollOver() ? null : nextBatch(state.cursor, seqEnd(), input.batchSize);
-    if (range && inFlight.size < windowSize()) {
-      runBatch(range);
-      state.cursor = range.toSeq;
-      batchesThisRun++;
-      continue;
-    }
-    if (inFlight.size === 0) break; // nothing left to start and nothing running
-    await Promise.race(inFlight.values());
+    await Promise.all(inFlight.values());
   }
-  await Promise.all(inFlight.values());
   await reporting;
 
   if (!cancelled && state.cursor < seqEnd()) {

@@ -213,28 +213,39 @@ export async function reconcileFinalLabels(db: Knex, req: { tenantId: string; pr
   return [...derived.filter((d) => !staleIds.has(d.itemId)), ...refreshed.values()];
 }
 
+/** An AI annotation row as the pre-annotation writers build it (`value` JSON text or null). */
+export type AiAnnotationRow = Record<string, unknown> & { id: string; value: string | null; status: string };
+
 /**
- * An AI annotation and, when it is accepted, its final label, in ONE statement: the row is
- * written only where nothing above AI decides the item (no row yet, or an AI row not newer), which
- * is what `decideFinalLabel` concludes — a human judgement, resolution or gold label always has
- * its row already, written by its own transaction. The unique (job, item) index makes a retry a
- * no-op. Returns whether the annotation was inserted.
+ * AI annotations and, for those that are accepted, their final labels, in ONE statement: a final
+ * label is written only where nothing above AI decides the item (no row yet, or an AI row not
+ * newer), which is what `decideFinalLabel` concludes — a human judgement, resolution or gold label
+ * always has its row already, written by its own transaction. The unique (job, item) index makes a
+ * retry a no-op. Returns how many annotations were inserted.
  */
-export async function insertAiAnnotation(db: Db, row: Record<string, unknown> & { value: string | null; status: string }): Promise<boolean> {
-  const columns = Object.keys(row);
-  const label = row.value === null ? null : valueCategory(JSON.parse(row.value));
-  const accepted = label !== null && AI_ACCEPTED.includes(row.status);
-  const { rows } = (await db.raw(
-    `WITH a AS (
-       INSERT INTO annotations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+export async function insertAiAnnotations(db: Db, rows: AiAnnotationRow[]): Promise<number> {
+  if (!rows.length) return 0;
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const finals = rows.map((r) => {
+    const label = r.value === null ? null : valueCategory(JSON.parse(r.value));
+    return { id: r.id, label, accepted: label !== null && AI_ACCEPTED.includes(r.status) };
+  });
+  const values = rows.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ');
+  const { rows: inserted } = (await db.raw(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, label text, accepted boolean)
+     ), a AS (
+       INSERT INTO annotations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${values}
        ON CONFLICT (job_id, item_id) WHERE job_id IS NOT NULL DO NOTHING
        RETURNING id, tenant_id, project_id, item_id, COALESCE(engine_id::text, annotator_id) AS engine_id, value, confidence, created_at
      ), f AS (
        INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at,
                                  annotation_id, engine_id, confidence, inputs)
-       SELECT a.item_id, a.tenant_id, a.project_id, 'labelled', ?::text, a.value, 'ai', 'ai', a.engine_id, a.created_at,
-              a.id, a.engine_id, a.confidence, jsonb_build_array(jsonb_build_object('annotation_id', a.id, 'engine_id', a.engine_id, 'label', ?::text))
-         FROM a WHERE ?::boolean
+       SELECT DISTINCT ON (a.item_id) a.item_id, a.tenant_id, a.project_id, 'labelled', i.label, a.value, 'ai', 'ai', a.engine_id, a.created_at,
+              a.id, a.engine_id, a.confidence, jsonb_build_array(jsonb_build_object('annotation_id', a.id, 'engine_id', a.engine_id, 'label', i.label))
+         FROM a JOIN input i ON i.id = a.id
+        WHERE i.accepted
+        ORDER BY a.item_id, a.created_at DESC
        ON CONFLICT (item_id) DO UPDATE SET
          label = EXCLUDED.label, value = EXCLUDED.value, decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at,
          annotation_id = EXCLUDED.annotation_id, engine_id = EXCLUDED.engine_id, confidence = EXCLUDED.confidence,
@@ -242,9 +253,9 @@ export async function insertAiAnnotation(db: Db, row: Record<string, unknown> & 
        WHERE final_labels.source = 'ai' AND final_labels.decided_at <= EXCLUDED.decided_at
      )
      SELECT id FROM a`,
-    [...columns.map((c) => row[c] as Knex.RawBinding), label, label, accepted],
+    [JSON.stringify(finals), ...rows.flatMap((r) => columns.map((c) => (r[c] === undefined ? null : (r[c] as Knex.RawBinding))))],
   )) as { rows: { id: string }[] };
-  return rows.length > 0;
+  return inserted.length;
 }
 
 /** The final labels of some items (for job results and exports), keyed by item id. */

@@ -10,6 +10,7 @@ import * as ledgerWriteAhead from '../../migrations/20261202000100_ledger_write_
 import * as eventsSettledBound from '../../migrations/20261202000200_events_settled_bound';
 import * as conflictWorkflowStarted from '../../migrations/20261202000300_conflict_workflow_started';
 import * as finalLabels from '../../migrations/20261202000400_final_labels';
+import * as providerBatches from '../../migrations/20261202164800_provider_batches';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261202000200_events_settled_bound', eventsSettledBound],
   ['20261202000300_conflict_workflow_started', conflictWorkflowStarted],
   ['20261202000400_final_labels', finalLabels],
+  ['20261202164800_provider_batches', providerBatches],
 ];
 
 /** A knex migration source over a list of named migrations (tests build one over another order). */

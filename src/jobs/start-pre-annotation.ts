@@ -6,6 +6,7 @@ import { BUILTIN_LOCAL_ENGINE_ID } from '../llm/builtin-engines';
 import { workflowIds } from '../temporal/workflow-ids';
 import { preAnnotation, type PreAnnotationInput } from '../../workflows/pre-annotation';
 import { PRE_ANNOTATION_JOB_TYPE } from './job-types';
+import type { ProviderBatchSettings } from '../annotation/provider-batching';
 import { startJob, startJobWorkflow, StartJobRejected, type StartedJob } from './lifecycle';
 
 export interface StartPreAnnotationRequest {
@@ -19,7 +20,12 @@ export interface StartPreAnnotationRequest {
   instructions?: string;
   /** Spend limit in USD, a canonical decimal string (see src/annotation/budget.ts). */
   maxCostUsd?: string;
+  /** `batch`: through the provider's batch API; default the project's `routing.default_mode`, else sync. */
+  mode?: PreAnnotationMode;
 }
+
+export type PreAnnotationMode = 'sync' | 'batch';
+export const PRE_ANNOTATION_MODES = ['sync', 'batch'] as const;
 
 /** The settings a pre-annotation run takes (batch size, queues, …). */
 export type PreAnnotationSettings = Pick<
@@ -30,7 +36,25 @@ export type PreAnnotationSettings = Pick<
   | 'PRE_ANNOTATION_BATCHES_PER_RUN'
   | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'
   | 'LLM_CONCURRENCY'
+  | 'PROVIDER_BATCH_SIZE'
+  | 'PROVIDER_BATCHES_IN_FLIGHT'
+  | 'PROVIDER_BATCH_POLL_INITIAL_MS'
+  | 'PROVIDER_BATCH_POLL_MAX_MS'
+  | 'PROVIDER_BATCH_RETRIES'
+  | 'PROVIDER_BATCH_SYNC_RETRY_BELOW'
 >;
+
+/** Batch mode's settings, as a run carries them. */
+export function providerBatchSettings(settings: PreAnnotationSettings): ProviderBatchSettings {
+  return {
+    chunkSize: settings.PROVIDER_BATCH_SIZE,
+    inFlight: settings.PROVIDER_BATCHES_IN_FLIGHT,
+    pollInitialMs: settings.PROVIDER_BATCH_POLL_INITIAL_MS,
+    pollMaxMs: settings.PROVIDER_BATCH_POLL_MAX_MS,
+    retries: settings.PROVIDER_BATCH_RETRIES,
+    syncRetryBelow: settings.PROVIDER_BATCH_SYNC_RETRY_BELOW,
+  };
+}
 
 /**
  * Creates a pre-annotation job: the job row, its item snapshot and total (one statement), then
@@ -43,8 +67,17 @@ export async function startPreAnnotation(db: Knex, client: Client, settings: Pre
   const engine = await db('engines')
     .where({ id: engineId, enabled: true })
     .andWhere((q) => q.where('tenant_id', req.tenantId).orWhereNull('tenant_id'))
-    .first('id');
+    .first('id', 'provider', 'batch');
   if (!engine) throw new StartJobRejected(req.engineId ? 'engine_id' : 'project.routing.default_engine_id', `engine ${engineId} not found`);
+  const mode: PreAnnotationMode = req.mode ?? (routing.default_mode === 'batch' ? 'batch' : 'sync');
+  if (mode === 'batch' && (engine.provider === 'local' || engine.batch === false || !['openai', 'anthropic'].includes(engine.provider))) {
+    throw new StartJobRejected(
+      req.mode ? 'mode' : 'project.routing.default_mode',
+      engine.provider === 'local'
+        ? `engine ${engineId} is a local engine: it has no batch API (use mode "sync")`
+        : `engine ${engineId} does not allow batch mode ("batch": false); use mode "sync" or another engine`,
+    );
+  }
 
   const jobId = crypto.randomUUID();
   const workflowId = workflowIds.preAnnotation(req.tenantId, jobId);
@@ -61,6 +94,7 @@ export async function startPreAnnotation(db: Knex, client: Client, settings: Pre
     llmTaskQueue: settings.TEMPORAL_LLM_TASK_QUEUE,
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     ...(req.maxCostUsd ? { maxCostUsd: req.maxCostUsd } : {}),
+    ...(mode === 'batch' ? { mode, providerBatch: providerBatchSettings(settings) } : {}),
   };
   const started = await startJob(
     db,
@@ -79,6 +113,7 @@ export async function startPreAnnotation(db: Knex, client: Client, settings: Pre
         concurrency: input.concurrency,
         instructions: input.instructions ?? null,
         item_ids: req.itemIds ? req.itemIds.length : 'unannotated',
+        mode,
         ...(req.maxCostUsd ? { max_cost_usd: req.maxCostUsd } : {}),
       },
     },
@@ -120,6 +155,7 @@ export async function retryFailedPreAnnotation(
     llmTaskQueue: settings.TEMPORAL_LLM_TASK_QUEUE,
     heartbeatTimeoutSeconds: settings.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     ...(typeof p.max_cost_usd === 'string' ? { maxCostUsd: p.max_cost_usd } : {}),
+    ...(p.mode === 'batch' ? { mode: 'batch' as const, providerBatch: providerBatchSettings(settings) } : {}),
     retryRound: round,
   };
   // The job's row says it ended a moment before its run closes (the run's last command).

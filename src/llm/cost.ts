@@ -83,3 +83,30 @@ function tokenCount(n: number | undefined): bigint {
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
+
+/** What a batch-mode call's cost depends on: the sync prices and the engine's batch overrides. */
+export interface EngineBatchPrices extends EnginePrices {
+  batch_price_input_per_1k?: string | number | null;
+  batch_price_output_per_1k?: string | number | null;
+}
+
+/**
+ * The prices a provider batch request is billed at: the engine's batch prices where set, else
+ * half its sync prices (what OpenAI Batch and Anthropic Message Batches charge). A cached-input
+ * price, when the engine has one, is halved too. Exact decimals.
+ */
+export function batchPrices(engine: EngineBatchPrices): EnginePrices {
+  const given = (v: string | number | null | undefined) => v !== undefined && v !== null && String(v).trim() !== '';
+  const cached = engine.params?.cached_input_per_1k;
+  return {
+    price_input_per_1k: given(engine.batch_price_input_per_1k) ? String(engine.batch_price_input_per_1k) : halfDecimal(engine.price_input_per_1k),
+    price_output_per_1k: given(engine.batch_price_output_per_1k) ? String(engine.batch_price_output_per_1k) : halfDecimal(engine.price_output_per_1k),
+    params: given(cached) ? { ...engine.params, cached_input_per_1k: halfDecimal(cached as string | number) } : (engine.params ?? null),
+  };
+}
+
+/** Exactly half of a decimal: ×5 and one more decimal place. */
+export function halfDecimal(value: string | number): string {
+  const { units, scale } = parseDecimal(value);
+  return formatDecimal({ units: units * 5n, scale: scale + 1 });
+}

@@ -14,6 +14,9 @@ const COLUMNS: (keyof EngineRecord)[] = [
   'params',
   'price_input_per_1k',
   'price_output_per_1k',
+  'batch',
+  'batch_price_input_per_1k',
+  'batch_price_output_per_1k',
   'rate_limit',
   'fallback_engine_ids',
   'enabled',
@@ -41,7 +44,7 @@ export async function loadVisibleEngines(db: Knex, tenantId: string, ids: string
  * engines table's alias in that query. Turn the objects into records with `engineFromRow`.
  */
 export function engineJsonSql(alias: string): string {
-  return `json_build_object(${COLUMNS.map((c) => `'${c}', ${alias}.${c}${c.startsWith('price_') ? '::text' : ''}`).join(', ')})`;
+  return `json_build_object(${COLUMNS.map((c) => `'${c}', ${alias}.${c}${c.includes('price_') ? '::text' : ''}`).join(', ')})`;
 }
 
 export function engineFromRow(row: Record<string, any>): EngineRecord {
@@ -65,6 +68,9 @@ function normalize(row: Record<string, any>): EngineRecord {
     params: jsonObject(row.params) ?? {},
     price_input_per_1k: String(row.price_input_per_1k ?? '0'),
     price_output_per_1k: String(row.price_output_per_1k ?? '0'),
+    batch: row.provider !== 'local' && row.batch !== false,
+    batch_price_input_per_1k: row.batch_price_input_per_1k === null || row.batch_price_input_per_1k === undefined ? null : String(row.batch_price_input_per_1k),
+    batch_price_output_per_1k: row.batch_price_output_per_1k === null || row.batch_price_output_per_1k === undefined ? null : String(row.batch_price_output_per_1k),
     rate_limit: jsonObject(row.rate_limit) as EngineRecord['rate_limit'],
     fallback_engine_ids: (jsonValue(row.fallback_engine_ids) as unknown[] | null)?.filter((x): x is string => typeof x === 'string') ?? [],
     enabled: row.enabled !== false,

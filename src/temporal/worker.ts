@@ -84,7 +84,15 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.llmTaskQueue,
-    activities: { annotateBatch: activities.annotateBatch },
+    // The provider batch activities reach a provider too (each call short: the waits are timers).
+    activities: {
+      annotateBatch: activities.annotateBatch,
+      submitProviderBatch: activities.submitProviderBatch,
+      pollProviderBatch: activities.pollProviderBatch,
+      cancelProviderBatch: activities.cancelProviderBatch,
+      collectProviderBatch: activities.collectProviderBatch,
+      abandonProviderBatch: activities.abandonProviderBatch,
+    },
     // Batches hold many LLM calls each; the per-process LLM semaphore bounds the calls.
     maxConcurrentActivityTaskExecutions: Math.max(4, Math.ceil(options.llmConcurrency / 4)),
   });

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http';
+import { createFakeBatchStore, parseMultipart, type FakeBatch, type FakeBatchOptions, type FakeBatchStore } from './fake-batches';
 
 /**
  * A real HTTP server speaking the OpenAI chat-completions API (POST /v1/chat/completions,
@@ -9,6 +10,11 @@ import { sendJson, startFakeHttpServer, type FakeHttpServer } from './fake-http'
  * first label) with confidence 0.9, as JSON content, with a plausible `usage`. A fault hook can
  * turn any request into an HTTP error, a hang, malformed content or an off-schema label, and a
  * seeded fault mix injects those at given rates (`FaultMix`).
+ *
+ * It also speaks the Batch API: POST /v1/files (multipart, purpose `batch`), GET
+ * /v1/files/{id}/content, POST /v1/batches (over /v1/chat/completions), GET /v1/batches[/{id}],
+ * POST /v1/batches/{id}/cancel. Batches answer each line like a chat request after a processing
+ * delay, with per-request faults, expiry and cancellation (`batch` options, fake-batches.ts).
  */
 
 export interface FakeChatMessage {
@@ -80,6 +86,8 @@ export interface FakeOpenAIOptions {
   maxLog?: number;
   /** Random faults (after `fault`, which wins when it returns one). */
   faultMix?: FaultMix | null;
+  /** The Batch API's processing delay, per-request faults and expiry. */
+  batch?: FakeBatchOptions;
 }
 
 export interface FakeOpenAI {
@@ -107,6 +115,12 @@ export interface FakeOpenAI {
   /** Faults the mix injected, by kind. */
   readonly mixFaults: Record<'error500' | 'rateLimited' | 'hang' | 'garbage', number>;
   resetStats(): void;
+  /** The Batch API's batches and counters (created, createCalls, cancelCalls, …). */
+  batches: FakeBatchStore;
+  /** While set, POST /v1/batches answers this HTTP status (the provider refusing batches). */
+  setBatchCreateFault(status: number | null): void;
+  /** Files uploaded (purpose batch), by id. */
+  files: Map<string, { filename: string; purpose: string; content: Buffer }>;
   close(): Promise<void>;
 }
 
@@ -125,9 +139,24 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let maxInFlight = 0;
   let completionId = 0;
   const srv: FakeHttpServer = await startFakeHttpServer((req, res, raw) => route(req, res, raw));
+  const files = new Map<string, { filename: string; purpose: string; content: Buffer }>();
+  let fileSeq = 0;
+  let batchCreateFault: number | null = null;
+  const batchStore = createFakeBatchStore(options.batch ?? {}, (request, fault) => {
+    const described = describe(request.body, {}, -1, options.labels ?? []);
+    const content = answerContent(described, fault);
+    const promptChars = described.messages.reduce((n, m) => n + m.content.length, 0);
+    return { content, promptTokens: Math.max(1, Math.ceil(promptChars / 4)), completionTokens: Math.max(1, Math.ceil(content.length / 4)) };
+  });
+  const storeFile = (filename: string, purpose: string, content: Buffer) => {
+    const id = `file-fake-${++fileSeq}`;
+    files.set(id, { filename, purpose, content });
+    return id;
+  };
 
   function route(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
     const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+    if (path.startsWith('/v1/files') || path.startsWith('/v1/batches')) return routeBatchApi(req, res, raw, path);
     if (req.method === 'GET' && path === '/v1/models') {
       return sendJson(res, 200, {
         object: 'list',
@@ -167,6 +196,144 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return;
     }
     sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: null } });
+  }
+
+  function routeBatchApi(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, path: string): void {
+    const fail = (status: number, message: string) => sendJson(res, status, { error: { message, type: 'invalid_request_error', code: null } });
+    if (req.method === 'POST' && path === '/v1/files') {
+      const fields = parseMultipart(req.headers['content-type'], raw);
+      const file = fields.get('file');
+      const purpose = fields.get('purpose')?.data.toString('utf8') ?? '';
+      if (!file) return fail(400, "'file' is required");
+      if (purpose !== 'batch') return fail(400, `unsupported purpose ${purpose}`);
+      const id = storeFile(file.filename ?? 'upload.jsonl', purpose, file.data);
+      return sendJson(res, 200, { id, object: 'file', bytes: file.data.length, created_at: Math.floor(Date.now() / 1000), filename: file.filename, purpose, status: 'processed' });
+    }
+    const content = /^\/v1\/files\/([^/]+)\/content$/.exec(path);
+    if (req.method === 'GET' && content) {
+      const file = files.get(content[1]);
+      if (!file) return fail(404, `no file ${content[1]}`);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.content.length });
+      return void res.end(file.content);
+    }
+    if (req.method === 'POST' && path === '/v1/batches' && batchCreateFault !== null) return fail(batchCreateFault, `fake batch create refused (${batchCreateFault})`);
+    if (req.method === 'POST' && path === '/v1/batches') {
+      let body: Record<string, any>;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return fail(400, 'invalid JSON body');
+      }
+      const input = files.get(String(body?.input_file_id ?? ''));
+      if (!input) return fail(400, `no file ${body?.input_file_id}`);
+      if (body.endpoint !== '/v1/chat/completions') return fail(400, `unsupported endpoint ${body.endpoint}`);
+      const requests: { customId: string; body: Record<string, any>; lastUserText: string }[] = [];
+      for (const line of input.content.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        let parsed: any;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          return fail(400, 'input file: a line is not JSON');
+        }
+        if (parsed?.method !== 'POST' || parsed?.url !== '/v1/chat/completions' || !Array.isArray(parsed?.body?.messages) || typeof parsed.custom_id !== 'string') {
+          return fail(400, 'input file: each line needs custom_id, method POST, url /v1/chat/completions and a body with messages');
+        }
+        requests.push({ customId: parsed.custom_id, body: parsed.body, lastUserText: describe(parsed.body, {}, -1, []).lastUserText });
+      }
+      if (new Set(requests.map((r) => r.customId)).size !== requests.length) return fail(400, 'input file: custom_id values must be unique');
+      const key = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null;
+      const batch = batchStore.create({ idPrefix: 'batch_fake_', key, metadata: body.metadata ?? null, inputFileId: body.input_file_id, requests });
+      return sendJson(res, 200, presentBatch(batch));
+    }
+    if (req.method === 'GET' && path === '/v1/batches') {
+      batchStore.noteRetrieve();
+      const data = [...batchStore.batches].reverse().map(presentBatch);
+      return sendJson(res, 200, { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false });
+    }
+    const one = /^\/v1\/batches\/([^/]+)(\/cancel)?$/.exec(path);
+    if (one) {
+      const batch = one[2] ? (req.method === 'POST' ? batchStore.cancel(one[1]) : undefined) : req.method === 'GET' ? (batchStore.noteRetrieve(), batchStore.get(one[1])) : undefined;
+      if (!batch) return fail(404, `no batch ${one[1]}`);
+      return sendJson(res, 200, presentBatch(batch));
+    }
+    fail(404, `no route ${req.method} ${path}`);
+  }
+
+  /** A batch as the API shows it; its output and error files are written once, when it ends. */
+  function presentBatch(batch: FakeBatch) {
+    const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+    const files = batch.state === 'ended' ? resultFiles(batch) : { output: null, error: null };
+    const results = [...batch.results.values()];
+    const status =
+      batch.state === 'in_progress' ? 'in_progress' : batch.state === 'cancelling' ? 'cancelling' : batch.endReason === 'completed' ? 'completed' : batch.endReason!;
+    return {
+      id: batch.id,
+      object: 'batch',
+      endpoint: '/v1/chat/completions',
+      errors: null,
+      input_file_id: batch.inputFileId,
+      completion_window: '24h',
+      status,
+      output_file_id: files.output,
+      error_file_id: files.error,
+      created_at: secs(batch.createdAt),
+      in_progress_at: secs(batch.createdAt),
+      expires_at: secs(batch.expiresAt),
+      finalizing_at: null,
+      completed_at: batch.endReason === 'completed' ? secs(batch.endedAt) : null,
+      failed_at: null,
+      expired_at: batch.endReason === 'expired' ? secs(batch.endedAt) : null,
+      cancelling_at: secs(batch.cancelRequestedAt),
+      cancelled_at: batch.endReason === 'cancelled' ? secs(batch.endedAt) : null,
+      request_counts: {
+        total: batch.requests.length,
+        completed: results.filter((r) => r.kind === 'answer').length,
+        failed: results.filter((r) => r.kind !== 'answer').length,
+      },
+      metadata: batch.metadata,
+    };
+  }
+
+  const resultFileIds = new WeakMap<FakeBatch, { output: string | null; error: string | null }>();
+  function resultFiles(batch: FakeBatch): { output: string | null; error: string | null } {
+    let ids = resultFileIds.get(batch);
+    if (ids) return ids;
+    const output: string[] = [];
+    const errors: string[] = [];
+    for (const request of batch.requests) {
+      const r = batch.results.get(request.customId)!;
+      const line = { id: `batch_req_${crypto.randomBytes(6).toString('hex')}`, custom_id: request.customId };
+      if (r.kind === 'answer') {
+        output.push(JSON.stringify({
+          ...line,
+          response: {
+            status_code: 200,
+            request_id: `req_${request.customId}`,
+            body: {
+              id: `chatcmpl-fake-${++completionId}`,
+              object: 'chat.completion',
+              created: Math.floor(Date.now() / 1000),
+              model: String(request.body.model ?? ''),
+              choices: [{ index: 0, message: { role: 'assistant', content: r.content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+              usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens, prompt_tokens_details: { cached_tokens: 0 } },
+            },
+          },
+          error: null,
+        }));
+      } else if (r.kind === 'error') {
+        errors.push(JSON.stringify({ ...line, response: { status_code: r.status, request_id: `req_${request.customId}`, body: { error: { message: r.message, type: 'server_error' } } }, error: null }));
+      } else {
+        const code = r.kind === 'expired' ? 'batch_expired' : 'batch_cancelled';
+        errors.push(JSON.stringify({ ...line, response: null, error: { code, message: `This request could not be executed before the batch ${r.kind === 'expired' ? 'expired' : 'was cancelled'}.` } }));
+      }
+    }
+    ids = {
+      output: output.length ? storeFile(`${batch.id}_output.jsonl`, 'batch_output', Buffer.from(`${output.join('\n')}\n`)) : null,
+      error: errors.length ? storeFile(`${batch.id}_error.jsonl`, 'batch_output', Buffer.from(`${errors.join('\n')}\n`)) : null,
+    };
+    resultFileIds.set(batch, ids);
+    return ids;
   }
 
   async function handleChat(request: FakeChatRequest, res: http.ServerResponse): Promise<void> {
@@ -249,7 +416,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       answeredCount = 0;
       maxInFlight = inFlight;
     },
-    close: () => srv.close(),
+    batches: batchStore,
+    files,
+    setBatchCreateFault: (status) => void (batchCreateFault = status),
+    close: () => {
+      batchStore.close();
+      return srv.close();
+    },
   };
 }
 

@@ -43,6 +43,7 @@ describe('projects', () => {
         fallback_engine_ids: [],
         review_strategy: 'least_loaded',
         annotators_per_item: 1,
+        default_mode: 'sync',
       },
       created_by: 'manager-a',
       created_at: expect.any(String),

@@ -45,6 +45,7 @@ describe('routing config', () => {
       fallback_engine_ids: [],
       review_strategy: 'least_loaded',
       annotators_per_item: 1,
+      default_mode: 'sync',
       updated_at: expect.any(String),
     });
     expect((await api.request('/api/v1/annotation/routing/config', { token: managerA })).status).toBe(422);

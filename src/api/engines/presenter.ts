@@ -1,5 +1,6 @@
 import type { Switcher } from '../../llm/switcher';
 import type { EngineRow } from '../../db/models';
+import { batchPrices } from '../../llm/cost';
 
 /** The one place an engine row becomes its API shape. No key is ever part of it: only the env name. */
 export function presentEngine(row: EngineRow, switcher: Switcher | undefined, usage: UsageStats | undefined) {
@@ -12,6 +13,9 @@ export function presentEngine(row: EngineRow, switcher: Switcher | undefined, us
     api_key_env: row.api_key_env ?? null,
     params: row.params ?? {},
     price: { input_per_1k: trimDecimal(String(row.price_input_per_1k ?? '0')), output_per_1k: trimDecimal(String(row.price_output_per_1k ?? '0')) },
+    batch: row.provider !== 'local' && row.batch !== false,
+    batch_price: presentBatchPrice(row),
+    batch_price_default: row.batch_price_input_per_1k === null || row.batch_price_input_per_1k === undefined,
     rate_limit: row.rate_limit ?? null,
     fallback_engine_ids: row.fallback_engine_ids ?? [],
     enabled: row.enabled !== false,
@@ -21,6 +25,11 @@ export function presentEngine(row: EngineRow, switcher: Switcher | undefined, us
     created_at: row.created_at ? new Date(row.created_at).toISOString() : null,
     updated_at: row.updated_at ? new Date(row.updated_at).toISOString() : null,
   };
+}
+
+function presentBatchPrice(row: EngineRow) {
+  const prices = batchPrices(row);
+  return { input_per_1k: trimDecimal(String(prices.price_input_per_1k)), output_per_1k: trimDecimal(String(prices.price_output_per_1k)) };
 }
 
 /** An engine's usage as the API answers it (from `usageByEngine` rows, or the ledger's totals). */

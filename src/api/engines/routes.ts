@@ -62,10 +62,20 @@ function columnsOf(body: UpdateEngineInput): PartialModelObject<Engine> {
     c.price_input_per_1k = body.price.input_per_1k;
     c.price_output_per_1k = body.price.output_per_1k;
   }
+  if (body.batch !== undefined) c.batch = body.batch;
+  if (body.batch_price !== undefined) {
+    c.batch_price_input_per_1k = body.batch_price?.input_per_1k ?? null;
+    c.batch_price_output_per_1k = body.batch_price?.output_per_1k ?? null;
+  }
   if (body.rate_limit !== undefined) c.rate_limit = body.rate_limit;
   if (body.fallback_engine_ids !== undefined) c.fallback_engine_ids = body.fallback_engine_ids;
   if (body.enabled !== undefined) c.enabled = body.enabled;
   return c;
+}
+
+/** A `local` engine has no batch API: `batch: true` on one is a 422 naming the field. */
+function assertBatchCapable(provider: string, batch: boolean | undefined) {
+  if (provider === 'local' && batch === true) throw validationFailed([{ field: 'batch', message: 'a local engine has no batch API' }]);
 }
 
 /** What the audit log keeps of a change: never a secret (there are none in these columns). */
@@ -147,13 +157,14 @@ defineRoute(
     const { db } = ctx.deps;
     const principal = ctx.state.principal!;
     await assertEngineUrlAllowed(egressOf(ctx.deps), body.provider, body.base_url);
+    assertBatchCapable(body.provider, body.batch);
     await assertUsableEngines(db, principal, fallbackFields(body.fallback_engine_ids));
     await assertNameFree(db, principal.tenantId, body.name);
     const id = crypto.randomUUID();
     const row = await db.transaction(async (trx) => {
       await ensureTenant(trx, principal.tenantId);
       const inserted = await Engine.query(trx)
-        .insert({ id, tenant_id: principal.tenantId, ...columnsOf(body) })
+        .insert({ id, tenant_id: principal.tenantId, ...columnsOf(body), ...(body.provider === 'local' ? { batch: false } : {}) })
         .returning('*');
       await recordAudit(trx, {
         tenant_id: principal.tenantId,
@@ -195,12 +206,13 @@ defineRoute(
     if (body.base_url !== undefined || body.provider !== undefined) {
       await assertEngineUrlAllowed(egressOf(ctx.deps), body.provider ?? existing.provider, body.base_url !== undefined ? body.base_url : existing.base_url);
     }
+    assertBatchCapable(body.provider ?? existing.provider, body.batch);
     await assertUsableEngines(db, principal, fallbackFields(body.fallback_engine_ids), existing.id);
     if (body.name !== undefined) await assertNameFree(db, principal.tenantId, body.name, existing.id);
     const row = await db.transaction(async (trx) => {
       const [updated] = await Engine.query(trx)
         .where({ id: existing.id, tenant_id: principal.tenantId })
-        .patch({ ...columnsOf(body), updated_at: fn.now() })
+        .patch({ ...columnsOf(body), ...((body.provider ?? existing.provider) === 'local' ? { batch: false } : {}), updated_at: fn.now() })
         .returning('*');
       await recordAudit(trx, {
         tenant_id: principal.tenantId,

@@ -62,6 +62,12 @@ const engineFields = {
     .nullish(),
   params: EngineParams.optional(),
   price: EnginePrice.optional(),
+  batch: z.boolean().optional().meta({
+    description: 'Whether pre-annotation may use the provider’s batch API with this engine (`mode: "batch"`); default true for `openai` and `anthropic`. A `local` engine has no batch API: `true` is a 422.',
+  }),
+  batch_price: EnginePrice.nullish().meta({
+    description: 'Prices of batch-mode requests; null or absent: half of `price` (what the providers’ batch APIs charge)',
+  }),
   rate_limit: EngineRateLimit.nullish(),
   fallback_engine_ids: z
     .array(z.uuid())
@@ -83,6 +89,8 @@ export const UpdateEngineBody = z
     api_key_env: engineFields.api_key_env,
     params: engineFields.params,
     price: engineFields.price,
+    batch: engineFields.batch,
+    batch_price: engineFields.batch_price,
     rate_limit: engineFields.rate_limit,
     fallback_engine_ids: engineFields.fallback_engine_ids,
     enabled: engineFields.enabled,
@@ -131,6 +139,11 @@ export const EngineResponse = z
     api_key_env: z.string().nullable().meta({ description: 'The variable’s name; the key is never returned' }),
     params: z.record(z.string(), z.unknown()),
     price: z.object({ input_per_1k: z.string(), output_per_1k: z.string() }),
+    batch: z.boolean().meta({ description: 'Whether batch mode may use this engine (never for `local`)' }),
+    batch_price: z
+      .object({ input_per_1k: z.string(), output_per_1k: z.string() })
+      .meta({ description: 'The prices batch-mode requests are recorded at in the ledger: the engine’s own, else half of `price`' }),
+    batch_price_default: z.boolean().meta({ description: 'true: `batch_price` is the default (half of `price`), not set on the engine' }),
     rate_limit: z.object({ rpm: z.number().optional(), tpm: z.number().optional() }).nullable(),
     fallback_engine_ids: z.array(z.string()),
     enabled: z.boolean(),

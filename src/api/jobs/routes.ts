@@ -7,6 +7,7 @@ import { defineRoute } from '../openapi';
 import { scopeToPrincipal } from '../scope';
 import { findJobForPrincipal, linksFor } from './access';
 import { presentJob } from './presenter';
+import { providerBatchesOf, providerBatchSummary } from '../../data/provider-batches';
 import { JobParams, JobResponse, ListJobsQuery } from './schema';
 
 export const jobsRouter = new Router<ApiState, ApiContextExtras>();
@@ -52,6 +53,10 @@ defineRoute(
   },
   async (ctx) => {
     const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.job_id);
-    ctx.body = presentJob(job, await currentProgress(ctx.deps.temporal.client, job), linksFor(ctx.deps, job));
+    const progress = await currentProgress(ctx.deps.temporal.client, job);
+    // A batch-mode pre-annotation job also lists its provider batches (their rows, updated by every poll).
+    const withBatches =
+      job.params?.mode === 'batch' ? { ...progress, provider_batches: (await providerBatchesOf(ctx.deps.db, job.tenant_id, job.id)).map(providerBatchSummary) } : progress;
+    ctx.body = presentJob(job, withBatches, linksFor(ctx.deps, job));
   },
 );

@@ -18,6 +18,20 @@ export const JobLinks = z
   })
   .meta({ id: 'JobLinks' });
 
+export const ProviderBatchProgress = z
+  .object({
+    id: z.string().nullable().meta({ description: 'The provider’s batch id (null while it is being submitted)' }),
+    provider: z.string(),
+    status: z.string().meta({ description: 'The provider’s status (OpenAI: validating, in_progress, finalizing, completed, failed, expired, cancelling, cancelled; Anthropic: in_progress, canceling, ended), or `submitting` / `abandoned`' }),
+    request_counts: z.record(z.string(), z.number()).meta({ description: 'total, succeeded, errored, processing, expired, cancelled, as the provider last reported' }),
+    requests: z.number().int(),
+    attempt: z.number().int().meta({ description: '0: the chunk’s first batch; n: its n-th retry of the items that came back failed' }),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    collected: z.boolean().meta({ description: 'Its results are written' }),
+  })
+  .meta({ id: 'ProviderBatchProgress' });
+
 export const JobProgress = z
   .object({
     status: z.enum(JOB_VIEW_STATUSES).meta({
@@ -37,6 +51,10 @@ export const JobProgress = z
     max_cost_usd: z.string().nullable().meta({ description: 'Budget in USD (pre-annotation), or null' }),
     pause_reason: z.enum(['manual', 'budget']).optional(),
     error: z.string().optional().meta({ description: 'Why the job is stalled: the workflow task failure' }),
+    provider_batches: z
+      .array(ProviderBatchProgress)
+      .optional()
+      .meta({ description: 'A batch-mode pre-annotation job (one job’s view, not lists): its provider batches, newest first (at most 100)' }),
   })
   .meta({ id: 'JobProgress' });
 

@@ -1,3 +1,4 @@
+import { providerBatchSummary } from '../../data/provider-batches';
 import type { PreAnnotationResultRow } from '../../jobs/job-results';
 import { iso } from '../../formats';
 import { presentFinalLabel } from '../final-labels/presenter';
@@ -16,3 +17,7 @@ export function presentPreAnnotationResult(r: PreAnnotationResultRow) {
     final_label: presentFinalLabel(r.final_label),
   };
 }
+
+
+/** A provider batch of a batch-mode job as progress shows it (one shape with the job row's). */
+export const presentProviderBatch = providerBatchSummary;

@@ -13,7 +13,8 @@ import { JobAccepted, JobParams } from '../jobs/schema';
 import { pageOf, paged } from '../middleware/pagination';
 import { defineRoute } from '../openapi';
 import { findProjectForPrincipal } from '../scope';
-import { presentPreAnnotationResult } from './presenter';
+import { presentPreAnnotationResult, presentProviderBatch } from './presenter';
+import { providerBatchesOf } from '../../data/provider-batches';
 import { BudgetBody, BudgetResponse, JobActionResponse, PreAnnotateBody, PreAnnotationProgressResponse, PreAnnotationResult, ResultsQuery } from './schema';
 
 /** The API's answer to a refused job action: 409 for the job's state, 422 for the request. */
@@ -54,6 +55,7 @@ defineRoute(
         concurrency: body.concurrency,
         instructions: body.instructions,
         maxCostUsd: body.max_cost_usd,
+        mode: body.mode,
       }),
     );
   },
@@ -66,14 +68,20 @@ defineRoute(
     path: '/annotation/pre-annotate/:job_id/progress',
     tags: ['pre-annotation'],
     summary: 'Progress of a pre-annotation job',
-    description: `Live from the workflow’s \`${progressQuery.name}\` query while it runs; from the job row once the run is closed.`,
+    description: `Live from the workflow’s \`${progressQuery.name}\` query while it runs; from the job row once the run is closed. A batch-mode job also lists its provider batches (\`provider_batches\`: provider id, provider status, request counts, created and expiry times), from their rows, which every poll updates.`,
     request: { params: JobParams },
     responses: { 200: { description: 'Progress', schema: PreAnnotationProgressResponse } },
   },
   async (ctx) => {
     const job = await findJobForPrincipal(ctx.deps.db, ctx.state.principal!, ctx.state.input.params.job_id, PRE_ANNOTATION_JOB_TYPE);
     const progress = await currentProgress(ctx.deps.temporal.client, job);
-    ctx.body = { job_id: job.id, ...progress };
+    const mode = job.params?.mode === 'batch' ? 'batch' : 'sync';
+    ctx.body = {
+      job_id: job.id,
+      ...progress,
+      mode,
+      ...(mode === 'batch' ? { provider_batches: (await providerBatchesOf(ctx.deps.db, job.tenant_id, job.id)).map(presentProviderBatch) } : {}),
+    };
   },
 );
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AnnotationValueSchema } from '../input/annotation-value';
 import { FinalLabelSchema } from '../final-labels/schema';
-import { JOB_VIEW_STATUSES, JobProgress } from '../jobs/schema';
+import { JOB_VIEW_STATUSES, JobProgress, ProviderBatchProgress } from '../jobs/schema';
 import { paginationQuery } from '../middleware/pagination';
 import { normalizeBudget } from '../../annotation/budget';
 
@@ -37,6 +37,10 @@ export const PreAnnotateBody = z
     max_cost_usd: BudgetUsd.optional().meta({
       description:
         'Spend limit in USD. When the job’s LLM spend reaches it, no new batch starts and the job pauses (reason `budget`) until POST …/budget raises it; batches already running finish, so the spend can exceed the budget by at most the batches in flight.',
+    }),
+    mode: z.enum(['sync', 'batch']).optional().meta({
+      description:
+        '`sync` (default, unless the project’s routing sets `default_mode`): one LLM call per item. `batch`: the items go through the engine’s provider batch API (OpenAI Batch, Anthropic Message Batches) at its batch price (default half the sync price); results arrive within the provider’s window (24 h, usually minutes). An engine without a batch API (`local`, or `"batch": false`) is a 422 naming it.',
     }),
   })
   .strict()
@@ -84,7 +88,10 @@ export const PreAnnotationResult = z
   .meta({ id: 'PreAnnotationResult' });
 
 // The job's progress view (the same fields GET /annotation/jobs/{id} shows) with its id.
-export const PreAnnotationProgressResponse = JobProgress.extend({ job_id: z.uuid() }).meta({ id: 'PreAnnotationProgress' });
+export const PreAnnotationProgressResponse = JobProgress.extend({
+  job_id: z.uuid(),
+  mode: z.enum(['sync', 'batch']),
+}).meta({ id: 'PreAnnotationProgress' });
 
 export const JobActionResponse = z
   .object({

@@ -70,6 +70,7 @@ export const ROUTING_DEFAULTS = {
   fallback_engine_ids: [] as string[],
   review_strategy: 'least_loaded' as (typeof REVIEW_STRATEGIES)[number],
   annotators_per_item: 1,
+  default_mode: 'sync' as 'sync' | 'batch',
 };
 
 const threshold = z.number().min(0).max(1);
@@ -83,6 +84,7 @@ export const Routing = z
     fallback_engine_ids: z.array(z.uuid()).max(20),
     review_strategy: z.enum(REVIEW_STRATEGIES),
     annotators_per_item: z.number().int().min(1).max(20),
+    default_mode: z.enum(['sync', 'batch']).meta({ description: 'Pre-annotation mode when a request gives none (`batch`: the provider batch API, at its batch price)' }),
   })
   .meta({ id: 'Routing' });
 

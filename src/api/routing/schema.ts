@@ -22,6 +22,7 @@ export const PutRoutingConfigBody = z
       .optional(),
     review_strategy: z.enum(REVIEW_STRATEGIES).optional(),
     annotators_per_item: z.number().int().min(1).max(20).optional(),
+    default_mode: z.enum(['sync', 'batch']).optional().meta({ description: 'Pre-annotation mode when a request gives none; `batch` needs an engine with a batch API' }),
   })
   .refine(
     (b) => b.low_confidence_threshold === undefined || b.high_confidence_threshold === undefined || b.low_confidence_threshold < b.high_confidence_threshold,

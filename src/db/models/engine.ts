@@ -15,6 +15,11 @@ export class Engine extends AppModel {
   params!: Record<string, unknown>;
   price_input_per_1k!: string;
   price_output_per_1k!: string;
+  /** Whether the provider's batch API may be used (never for `local`). */
+  batch!: boolean;
+  /** Batch prices; null: half the sync price (see batchPrices in src/llm/cost.ts). */
+  batch_price_input_per_1k!: string | null;
+  batch_price_output_per_1k!: string | null;
   rate_limit!: { rpm?: number; tpm?: number } | null;
   fallback_engine_ids!: string[];
   enabled!: boolean;

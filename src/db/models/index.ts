@@ -16,3 +16,4 @@ export { QualityReport, QualityAlert, Inconsistency, type QualityReportRow, type
 export { EventRecord, AuditEntry, type EventRow, type AuditRow } from './event';
 export { LlmUsage, LlmCacheEntry, type LlmUsageRow, type LlmCacheRow } from './llm';
 export { FinalLabelRecord, type FinalLabelRow } from './final-label';
+export { ProviderBatch, type ProviderBatchRow } from './provider-batch';

@@ -128,7 +128,8 @@ export async function createJobRow(db: Knex, job: NewJob, items: JobItems): Prom
            SELECT i.id, (row_number() OVER (ORDER BY i.seq)) - 1 AS seq
              FROM items i
             WHERE i.project_id = ? AND i.tenant_id = ?
-              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.id AND a.source = 'ai' AND a.status <> 'failed'))`;
+              -- By (project_id, item_id), the annotations index: by item alone every item scanned the whole table.
+              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.project_id = i.project_id AND a.item_id = i.id AND a.source = 'ai' AND a.status <> 'failed'))`;
   const pickedBindings = items.kind === 'ids' ? [JSON.stringify(unique), job.projectId, job.tenantId] : [job.projectId, job.tenantId];
   const complete = items.kind === 'ids' ? `(SELECT count(*) FROM picked) = ${unique.length}` : 'true';
   const missing =

@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { EngineCallError, InvalidOutputError, withUsage } from '../errors';
-import { jsonSchemaFor } from '../prompt';
+import type { EngineRecord } from '../../db/models';
+import { jsonSchemaFor, type ChatMessage } from '../prompt';
+import type { LabelSchema } from '../types';
 import { classifySdkError, type SdkErrors } from './sdk-errors';
 import type { Egress } from './egress';
 import { defaultEgress, providerFetchFor, sdkClientCache } from './transport';
@@ -22,6 +24,42 @@ export interface OpenAIProviderOptions {
 /** Engine params passed through to the API when set. */
 const PASSTHROUGH = ['max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty', 'stop'] as const;
 
+/**
+ * The chat-completions request body of a classification: what a sync call sends and what each
+ * line of a batch input file carries (src/llm/batch/openai-batch.ts), so both ask the same.
+ */
+export function openAIChatBody(engine: EngineRecord, messages: ChatMessage[], labelSchema: LabelSchema): Record<string, unknown> {
+  const params = engine.params ?? {};
+  const body: Record<string, unknown> = {
+    model: engine.model,
+    messages,
+    temperature: typeof params.temperature === 'number' ? params.temperature : 0,
+  };
+  for (const name of PASSTHROUGH) if (params[name] !== undefined && params[name] !== null) body[name] = params[name];
+  if (params.structured_output !== false) {
+    body.response_format = { type: 'json_schema', json_schema: jsonSchemaFor(labelSchema) };
+  } else if (params.json_mode === true) {
+    body.response_format = { type: 'json_object' };
+  }
+  return body;
+}
+
+/** The answer of a chat completion (sync, or one line of a batch output file): its text and usage. */
+export function openAIAnswer(completion: OpenAI.Chat.Completions.ChatCompletion): ProviderResponse {
+  const choice = completion.choices?.[0];
+  const usage = {
+    promptTokens: completion.usage?.prompt_tokens ?? 0,
+    completionTokens: completion.usage?.completion_tokens ?? 0,
+    cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+  const text = choice?.message?.content;
+  if (typeof text !== 'string' || !text.trim()) {
+    const refusal = choice?.message?.refusal;
+    throw withUsage(new InvalidOutputError(refusal ? `refusal: ${refusal}` : `no content (finish_reason ${choice?.finish_reason ?? 'none'})`), usage);
+  }
+  return { text, usage };
+}
+
 export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provider {
   const env = options.env ?? process.env;
   const fetch = providerFetchFor(options.egress ?? defaultEgress());
@@ -29,19 +67,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
 
   return {
     async call(request: ProviderRequest): Promise<ProviderResponse> {
-      const { engine, messages, project } = request;
-      const params = engine.params ?? {};
-      const body: Record<string, unknown> = {
-        model: engine.model,
-        messages,
-        temperature: typeof params.temperature === 'number' ? params.temperature : 0,
-      };
-      for (const name of PASSTHROUGH) if (params[name] !== undefined && params[name] !== null) body[name] = params[name];
-      if (params.structured_output !== false) {
-        body.response_format = { type: 'json_schema', json_schema: jsonSchemaFor(project.labelSchema) };
-      } else if (params.json_mode === true) {
-        body.response_format = { type: 'json_object' };
-      }
+      const body = openAIChatBody(request.engine, request.messages, request.project.labelSchema);
 
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
@@ -53,18 +79,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
         throw classifyOpenAIError(err, request.timeoutMs);
       }
 
-      const choice = completion.choices?.[0];
-      const usage = {
-        promptTokens: completion.usage?.prompt_tokens ?? 0,
-        completionTokens: completion.usage?.completion_tokens ?? 0,
-        cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
-      };
-      const text = choice?.message?.content;
-      if (typeof text !== 'string' || !text.trim()) {
-        const refusal = choice?.message?.refusal;
-        throw withUsage(new InvalidOutputError(refusal ? `refusal: ${refusal}` : `no content (finish_reason ${choice?.finish_reason ?? 'none'})`), usage);
-      }
-      return { text, usage };
+      return openAIAnswer(completion);
     },
   };
 }

@@ -60,14 +60,29 @@ export function providerFetchFor(egress: Egress): SdkFetch {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const { protocol, hostname } = new URL(url);
     if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
+    // Only an upload waits here: any other request goes out in this tick, as before.
+    const sent = typeof FormData !== 'undefined' && init?.body instanceof FormData ? await encodeFormData(init as RequestInit & { body: FormData }) : init;
     return nodeFetch(url, {
-      ...(init as object),
+      ...(sent as object),
       redirect: 'manual',
       agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
     }) as unknown as Promise<Response>;
   };
   fetches.set(egress, fetch);
   return fetch;
+}
+
+/**
+ * node-fetch (v2) cannot send a WHATWG FormData (it would send "[object FormData]"), which is
+ * what the SDKs build for uploads (OpenAI's files.create for batch input). Encode it with the
+ * platform's own multipart encoder into bytes and its boundary's content-type.
+ */
+async function encodeFormData(init: RequestInit & { body: FormData }): Promise<RequestInit> {
+  const encoded = new Response(init.body);
+  const headers = Object.fromEntries(new Headers(init.headers).entries());
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
+  headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+  return { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) as unknown as RequestInit['body'] };
 }
 
 let envEgress: Egress | undefined;
@@ -88,7 +103,7 @@ export interface SdkClientOptions {
  * bounded (the oldest of 256 goes). The key is read from the engine's `api_key_env` in `env` at
  * each call, so a rotated key takes effect at once; it is never stored in the database.
  */
-export function sdkClientCache<C>(env: NodeJS.ProcessEnv, create: (options: SdkClientOptions) => C): (request: ProviderRequest) => C {
+export function sdkClientCache<C>(env: NodeJS.ProcessEnv, create: (options: SdkClientOptions) => C): (request: Pick<ProviderRequest, 'engine' | 'timeoutMs'>) => C {
   const clients = new Map<string, C>();
   return (request) => {
     const { engine } = request;
