@@ -11,6 +11,7 @@ import * as eventsSettledBound from '../../migrations/20261202000200_events_sett
 import * as conflictWorkflowStarted from '../../migrations/20261202000300_conflict_workflow_started';
 import * as finalLabels from '../../migrations/20261202000400_final_labels';
 import * as providerBatches from '../../migrations/20261202164800_provider_batches';
+import * as llmRateBuckets from '../../migrations/20261202180000_llm_rate_buckets';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -43,6 +44,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261202000300_conflict_workflow_started', conflictWorkflowStarted],
   ['20261202000400_final_labels', finalLabels],
   ['20261202164800_provider_batches', providerBatches],
+  ['20261202180000_llm_rate_buckets', llmRateBuckets],
 ];
 
 /** A knex migration source over a list of named migrations (tests build one over another order). */

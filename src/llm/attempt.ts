@@ -13,7 +13,7 @@ import { parseModelOutput, type ParsedOutput } from './parse';
 import type { ChatMessage } from './prompt';
 import type { Provider } from './providers/types';
 import { ZERO_USAGE } from './providers/types';
-import { estimateTokens, type EngineRateLimiter } from './rate-limiter';
+import { estimateTokens, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
 import { settleDeadlineMs, upperBoundCostUsd } from './write-ahead';
 import { llmEngineLabels, metrics } from '../metrics';
@@ -29,7 +29,7 @@ export interface SwitcherLogger {
 export interface AttemptContext {
   db: Knex;
   providers: Partial<Record<string, Provider>>;
-  limiter: EngineRateLimiter;
+  limiter: RateLimiter;
   breaker: CircuitBreaker;
   timeoutMs: number;
   cacheTtlSeconds: number;

@@ -1,8 +1,46 @@
 /**
  * Token buckets per engine, one for requests per minute and one for tokens per minute. A call
  * that does not fit waits (FIFO, abortable) rather than fails. A 429's Retry-After pauses the
- * engine. Per process: each worker enforces the limits of its own calls.
+ * engine. `EngineRateLimiter` keeps the buckets in this process (tests, one-process setups);
+ * `SharedRateLimiter` (shared-rate-limiter.ts) keeps them in PostgreSQL, so the limit of an
+ * engine's API key holds for every worker and API replica together. Both implement `RateLimiter`.
  */
+
+const MINUTE = 60_000;
+
+/** What the switcher needs of a rate limiter. */
+export interface RateLimiter {
+  /** Waits until the engine may make one request of about `tokens` tokens, then takes them. */
+  acquire(engineId: string, limits: RateLimits | null | undefined, tokens: number, signal?: AbortSignal): Promise<void>;
+  /** Corrects the token bucket once the real usage is known (a refund or a debt). */
+  settle(engineId: string, estimatedTokens: number, actualTokens: number): void;
+  /** No request starts for this engine before `seconds` from now (a 429's Retry-After). */
+  pause(engineId: string, seconds: number): void;
+  /** Milliseconds until the engine is no longer paused, as far as this process knows (0 when it is not). */
+  pausedForMs(engineId: string): number;
+  waiting(engineId: string): number;
+}
+
+/** A bucket's state as both limiters reason about it; `rpm`/`tpm` 0 = unlimited. */
+export interface BucketState {
+  rpm: number;
+  tpm: number;
+  requests: number;
+  tokens: number;
+  pausedMs: number;
+}
+
+/**
+ * Milliseconds until a request of `tokens` fits the bucket (0: now). A request larger than the
+ * whole token bucket waits for a full bucket, never forever.
+ */
+export function bucketWaitMs(b: BucketState, tokens: number): number {
+  let wait = Math.max(0, b.pausedMs);
+  if (b.rpm && b.requests < 1) wait = Math.max(wait, ((1 - b.requests) * MINUTE) / b.rpm);
+  const need = Math.min(tokens, b.tpm);
+  if (b.tpm && b.tokens < need) wait = Math.max(wait, ((need - b.tokens) * MINUTE) / b.tpm);
+  return wait > 0 ? Math.ceil(wait) : 0;
+}
 
 export interface RateLimits {
   rpm?: number | null;
@@ -32,9 +70,8 @@ interface Bucket {
   timer: NodeJS.Timeout | null;
 }
 
-const MINUTE = 60_000;
 
-export class EngineRateLimiter {
+export class EngineRateLimiter implements RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
 
@@ -95,8 +132,8 @@ export class EngineRateLimiter {
       this.buckets.set(engineId, bucket);
     }
     if (limits !== undefined) {
-      const rpm = positive(limits?.rpm);
-      const tpm = positive(limits?.tpm);
+      const rpm = positiveLimit(limits?.rpm);
+      const tpm = positiveLimit(limits?.tpm);
       // A new or changed limit starts with a full bucket (clamped to the new capacity).
       this.refill(bucket);
       if (rpm !== bucket.rpm) bucket.requests = rpm;
@@ -128,13 +165,7 @@ export class EngineRateLimiter {
   /** Milliseconds until a request of `tokens` fits (0: now). */
   private waitMs(bucket: Bucket, tokens: number): number {
     this.refill(bucket);
-    const now = this.now();
-    let wait = Math.max(0, bucket.pausedUntil - now);
-    if (bucket.rpm && bucket.requests < 1) wait = Math.max(wait, ((1 - bucket.requests) * MINUTE) / bucket.rpm);
-    // A request larger than the whole bucket waits for a full bucket, never forever.
-    const need = Math.min(tokens, bucket.tpm);
-    if (bucket.tpm && bucket.tokens < need) wait = Math.max(wait, ((need - bucket.tokens) * MINUTE) / bucket.tpm);
-    return wait > 0 ? Math.ceil(wait) : 0;
+    return bucketWaitMs({ ...bucket, pausedMs: bucket.pausedUntil - this.now() }, tokens);
   }
 
   private pump(bucket: Bucket): void {
@@ -165,7 +196,8 @@ export function estimateTokens(promptChars: number, maxAnswerTokens = 50): numbe
   return Math.ceil(promptChars / 4) + maxAnswerTokens;
 }
 
-function positive(n: number | null | undefined): number {
+/** A configured limit, or 0 for none. */
+export function positiveLimit(n: number | null | undefined): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
 }
 

@@ -14,7 +14,7 @@ import { createOpenAIProvider } from './providers/openai';
 import type { Egress } from './providers/egress';
 import { defaultEgress } from './providers/transport';
 import type { Provider } from './providers/types';
-import { EngineRateLimiter } from './rate-limiter';
+import { EngineRateLimiter, type RateLimiter } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { SingleFlight } from './single-flight';
 import { memoizedEngineLoader, preloadedEngineLoader, resolveRoute } from './route';
@@ -31,7 +31,8 @@ export interface SwitcherOptions {
   providers?: Partial<Record<string, Provider>>;
   /** How long answers stay cached (default one day; 0 disables; `params.cache_ttl_seconds` per engine). */
   cacheTtlSeconds?: number;
-  rateLimiter?: EngineRateLimiter;
+  /** Default: buckets in this process (EngineRateLimiter); the processes pass a SharedRateLimiter. */
+  rateLimiter?: RateLimiter;
   circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
   /** Keep this many recent answers in memory in front of the cache table (default 0: none). */
   memoryCacheEntries?: number;
@@ -50,7 +51,7 @@ export interface SwitcherOptions {
 export interface Switcher extends LlmSwitcher {
   /** Per-engine state for health reporting. */
   readonly circuitBreaker: CircuitBreaker;
-  readonly rateLimiter: EngineRateLimiter;
+  readonly rateLimiter: RateLimiter;
   /**
    * One real call to one engine for the health probe (probe.ts): no route, cache, rate limiter
    * or breaker admission; ledger, deadline, parse and cost as every call.

@@ -11,6 +11,7 @@ import { systemResolve, type ResolveHost } from '../llm/providers/egress';
 import { createSwitcher } from '../llm/switcher';
 import { attachWebSocketHub, type WebSocketHub } from '../ws/hub';
 import { openMetricsWarning } from '../metrics/token';
+import { SharedRateLimiter } from '../llm/shared-rate-limiter';
 
 export interface RunningApi {
   server: http.Server;
@@ -33,6 +34,8 @@ export function createApiSwitcher(config: Config, db: Knex, logger?: Logger, res
     retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
     ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
     egress: { policy: config.engineHostPolicy, resolve: resolveHost },
+    // An engine's rate limit is its API key's: every process takes from the same buckets.
+    rateLimiter: new SharedRateLimiter(db, (err) => logger?.warn({ err }, 'rate limit bucket not updated')),
   });
 }
 

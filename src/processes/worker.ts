@@ -15,6 +15,7 @@ import { scheduleConflictSweep } from '../tasks/conflict-sweep';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createWorkers, runWorkers } from '../temporal/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
+import { SharedRateLimiter } from '../llm/shared-rate-limiter';
 
 /** The workers' switcher: engine rows reused for 2 s, as a batch asks for the same route for every item. */
 export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger, resolveHost: ResolveHost = systemResolve): Switcher {
@@ -26,6 +27,8 @@ export function createWorkerSwitcher(config: Config, db: Knex, logger?: Logger, 
     retry: { maxRetries: config.LLM_RETRIES_PER_ENGINE },
     ledgerSettleMarginMs: config.LLM_LEDGER_SETTLE_MARGIN_MS,
     egress: { policy: config.engineHostPolicy, resolve: resolveHost },
+    // An engine's rate limit is its API key's: every process takes from the same buckets.
+    rateLimiter: new SharedRateLimiter(db, (err) => logger?.warn({ err }, 'rate limit bucket not updated')),
   });
 }
 
