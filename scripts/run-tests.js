@@ -30,6 +30,8 @@ const SERIAL_FILES = {
   'test/integration/api-items.test.ts': 'imports 100,000 items within 30 s (CPU-bound)',
   // Reads the spend right after the job pauses again; on a busy CPU that read came short of the budget.
   'test/e2e/pre-annotation-budget-http.test.ts': 'progress read against a pause, racy under load',
+  // Five service processes and a Temporal server of its own against a provider that enforces an rpm.
+  'test/e2e/shared-rate-limit-processes.test.ts': 'throughput against a provider-side limit, heavy',
 };
 
 const workers = process.env.TEST_WORKERS ?? '3';
