@@ -71,6 +71,11 @@ const envSchema = z.object({
   /** Requests per minute per user (per IP without a token). */
   RATE_LIMIT_PER_MINUTE: int(1200, 1),
   /**
+   * Task-queue fairness weights of tenants, `tenant=weight,tenant=weight` (0.001–1000; others 1):
+   * on a backlogged queue a tenant's jobs get dispatch in proportion to its weight.
+   */
+  TENANT_FAIRNESS_WEIGHTS: optionalString,
+  /**
    * Reverse proxies (load balancers) in front of the API whose X-Forwarded-For entries are
    * trusted: the client IP is the entry this many hops from the right. 0: none (the socket's
    * address; X-Forwarded-* ignored, so no client can spoof its IP).
@@ -144,6 +149,20 @@ export interface Config extends Env {
   engineHostPolicy: HostPolicy;
   /** TEMPORAL_METRICS_BIND resolved: the socket address of the SDK's Prometheus exporter, or undefined (off). */
   temporalMetricsBind: string | undefined;
+  /** TENANT_FAIRNESS_WEIGHTS parsed. */
+  tenantFairnessWeights: Record<string, number>;
+}
+
+/** `tenant=weight,…` → weights, or the problem with it. */
+export function parseFairnessWeights(v: string | undefined): { ok: true; weights: Record<string, number> } | { ok: false; problem: string } {
+  const weights: Record<string, number> = {};
+  for (const part of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)=(\d+(?:\.\d+)?)$/.exec(part);
+    const w = m ? Number(m[2]) : NaN;
+    if (!m || !(w >= 0.001 && w <= 1000)) return { ok: false, problem: `"${part}" is not tenant=weight with a weight from 0.001 to 1000` };
+    weights[m[1]] = w;
+  }
+  return { ok: true, weights };
 }
 
 export class ConfigError extends Error {
@@ -172,11 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const metricsBind = temporalMetricsBind(e.TEMPORAL_METRICS_BIND, e.HOST);
   if (!metricsBind.ok) problems.push(`TEMPORAL_METRICS_BIND: ${metricsBind.problem}`);
+  const fairness = parseFairnessWeights(e.TENANT_FAIRNESS_WEIGHTS);
+  if (!fairness.ok) problems.push(`TENANT_FAIRNESS_WEIGHTS: ${fairness.problem}`);
   if (problems.length) throw new ConfigError(problems);
   return {
     ...e,
     engineHostPolicy,
     temporalMetricsBind: metricsBind.ok ? metricsBind.address : undefined,
+    tenantFairnessWeights: fairness.ok ? fairness.weights : {},
     dataDir: path.resolve(e.DATA_DIR),
     jwtSecret: e.JWT_SECRET ?? (e.JWT_JWKS_URL ? undefined : DEV_JWT_SECRET),
     temporalUiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),

@@ -30,7 +30,7 @@ export interface StartBatchCoverageRequest {
 export async function startBatchCoverage(
   db: Knex,
   client: Client,
-  settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
+  settings: Pick<Config, 'TEMPORAL_TASK_QUEUE'> & Partial<Pick<Config, 'tenantFairnessWeights'>>,
   req: StartBatchCoverageRequest,
 ): Promise<StartedJob> {
   const jobId = crypto.randomUUID();
@@ -66,6 +66,6 @@ export async function startBatchCoverage(
       progress: { total: 0, processed: 0 },
     },
     { kind: 'none' },
-    { workflow: batchCoverage, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+    { workflow: batchCoverage, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE, fairnessWeights: settings.tenantFairnessWeights },
   );
 }

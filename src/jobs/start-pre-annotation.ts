@@ -42,7 +42,8 @@ export type PreAnnotationSettings = Pick<
   | 'PROVIDER_BATCH_POLL_MAX_MS'
   | 'PROVIDER_BATCH_RETRIES'
   | 'PROVIDER_BATCH_SYNC_RETRY_BELOW'
->;
+> &
+  Partial<Pick<Config, 'tenantFairnessWeights'>>;
 
 /** Batch mode's settings, as a run carries them. */
 export function providerBatchSettings(settings: PreAnnotationSettings): ProviderBatchSettings {
@@ -119,7 +120,7 @@ export async function startPreAnnotation(db: Knex, client: Client, settings: Pre
     },
     // Default: every item of the project with no AI annotation yet, in insertion order.
     req.itemIds ? { kind: 'ids', itemIds: req.itemIds } : { kind: 'unannotated' },
-    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE, fairnessWeights: settings.tenantFairnessWeights },
   );
   return { ...started, total: started.total ?? 0 };
 }
@@ -166,7 +167,7 @@ export async function retryFailedPreAnnotation(
     db,
     client,
     { id: job.id, tenantId: job.tenantId, projectId: job.projectId, type: PRE_ANNOTATION_JOB_TYPE, workflowId: job.workflowId },
-    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+    { workflow: preAnnotation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE, fairnessWeights: settings.tenantFairnessWeights },
     { newRunOf: 'retry' },
   );
   return { runId, round, failed };

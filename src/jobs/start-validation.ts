@@ -34,7 +34,7 @@ export interface StartValidationRequest {
 export async function startValidation(
   db: Knex,
   client: Client,
-  settings: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'>,
+  settings: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS'> & Partial<Pick<Config, 'tenantFairnessWeights'>>,
   req: StartValidationRequest,
 ): Promise<StartedJob> {
   if (req.itemIds && req.jobId) throw new StartJobRejected('job_id', 'give item_ids or job_id, not both');
@@ -76,6 +76,6 @@ export async function startValidation(
       },
     },
     req.itemIds ? { kind: 'ids', itemIds: req.itemIds } : { kind: 'none' },
-    { workflow: validation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE },
+    { workflow: validation, args: [input], taskQueue: settings.TEMPORAL_TASK_QUEUE, fairnessWeights: settings.tenantFairnessWeights },
   );
 }

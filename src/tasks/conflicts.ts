@@ -11,6 +11,7 @@ import { workflowIds } from '../temporal/workflow-ids';
 import { conflictResolution, type ConflictResolutionInput, type ConflictSuggestion } from '../../workflows/conflict-resolution';
 import { latestHumanValues, type HumanValue } from '../data/human-annotations';
 import { DEFAULT_MAX_REASSIGNMENTS, taskIdFor } from './start-task';
+import { workflowPriority } from '../temporal/priority';
 
 export const CONFLICT_JOB_TYPE = 'conflict';
 /**
@@ -290,6 +291,7 @@ export async function startConflictWorkflow(client: Client, settings: Pick<Confi
       workflowId: workflowIds.conflict(input.tenantId, input.conflictId),
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      priority: workflowPriority('conflict', input.tenantId),
       typedSearchAttributes: [
         { key: TENANT_ID, value: input.tenantId },
         { key: PROJECT_ID, value: input.projectId },

@@ -8,6 +8,7 @@ import type { LabelSchema } from '../llm/types';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../temporal/search-attributes';
 import { workflowIds } from '../temporal/workflow-ids';
 import { reviewAssignment, type ReviewAssignmentInput } from '../../workflows/review-assignment';
+import { workflowPriority } from '../temporal/priority';
 
 /** Items per review task when a list of items is split (pre-annotation, POST /review-tasks). */
 export const REVIEW_TASK_SIZE = 25;
@@ -98,6 +99,7 @@ export async function startTask(
       workflowId,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      priority: workflowPriority('review', req.tenantId),
       typedSearchAttributes: [
         { key: TENANT_ID, value: req.tenantId },
         { key: PROJECT_ID, value: req.projectId },

@@ -15,6 +15,20 @@ export interface DevServerOptions {
 }
 
 /**
+ * Task-queue priority and fairness (src/temporal/priority.ts): the priority-aware matcher, and
+ * fairness between the fairness keys (tenants) of a task queue. One partition per task queue: the
+ * dev server is one process, and priority orders a backlog within a partition (with several, a
+ * poller takes from any of them). A cluster sets the first two keys in its dynamic config and
+ * keeps its partitions (README, Operating it).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
+/**
  * Starts the Temporal CLI dev server (`temporal server start-dev`) through the SDK's
  * ephemeral-server support, with this service's search attributes registered.
  */
@@ -29,6 +43,7 @@ export async function startDevServer(options: DevServerOptions): Promise<TestWor
       uiPort: options.uiPort,
       port: options.port,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
     },
   });
 }

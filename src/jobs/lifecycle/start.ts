@@ -4,8 +4,9 @@ import type { Knex } from 'knex';
 import type { JobStatus } from '../../annotation/job-progress';
 import { metrics } from '../../metrics';
 import { JOB_TYPE, PROJECT_ID, TENANT_ID } from '../../temporal/search-attributes';
-import type { JobType } from '../job-types';
 import { StartJobRejected } from './errors';
+import { workflowPriority } from '../../temporal/priority';
+import { VALIDATION_JOB_TYPE, type JobType } from '../job-types';
 
 /** The row of a job about to start. */
 export interface NewJob {
@@ -32,6 +33,8 @@ export interface JobWorkflowStart<W extends Workflow> {
   workflow: W;
   args: Parameters<W>;
   taskQueue: string;
+  /** TENANT_FAIRNESS_WEIGHTS (the job's tenant gets its weight on the task queue). */
+  fairnessWeights?: Readonly<Record<string, number>>;
 }
 
 export interface StartedJob {
@@ -73,6 +76,8 @@ export async function startJobWorkflow<W extends Workflow>(
       taskQueue: start.taskQueue,
       workflowId: job.workflowId,
       args: start.args,
+      // Batch jobs behind people and validation; tenants share the queue by weight.
+      priority: workflowPriority(job.type === VALIDATION_JOB_TYPE ? 'validation' : 'batch', job.tenantId, start.fairnessWeights),
       typedSearchAttributes: [
         { key: TENANT_ID, value: job.tenantId },
         { key: PROJECT_ID, value: job.projectId },
