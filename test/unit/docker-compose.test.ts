@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/temporal/dev-server';
 
 /**
  * Static checks of docker-compose.yml and the Dockerfile. No Docker engine runs on the
@@ -115,6 +117,23 @@ describe('docker-compose.yml', () => {
       expect(tag === serverTag || tag.startsWith(`${serverTag}-`)).toBe(true);
     }
     expect(services['temporal-ui'].image).toMatch(/^temporalio\/ui:\d/);
+  });
+
+  it('runs the Temporal server release the dev server and the tests run, with the same priority and fairness switches', () => {
+    const cli = process.env.TEMPORAL_CLI_PATH;
+    if (cli) {
+      // e.g. "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)"
+      const version = execFileSync(cli, ['--version'], { encoding: 'utf8' });
+      expect(services.temporal.image).toBe(`temporalio/server:${/Server (\d+\.\d+\.\d+)/.exec(version)![1]}`);
+    }
+    const mount = ((services.temporal as { volumes?: string[] }).volumes ?? []).find((v) => v.startsWith('./deploy/temporal/'))!;
+    const [hostPath, containerPath] = mount.split(':');
+    expect(containerPath).toBe(`/etc/temporal/${envOf(services.temporal).DYNAMIC_CONFIG_FILE_PATH}`);
+    const dynamic = parse(read(hostPath)) as Record<string, { value: unknown }[]>;
+    for (const kv of DEV_SERVER_DYNAMIC_CONFIG.filter((kv) => !kv.includes('Partitions'))) {
+      const [key, value] = kv.split('=');
+      expect({ key, value: dynamic[key]?.[0]?.value }).toEqual({ key, value: JSON.parse(value) });
+    }
   });
 
   it('points every depends_on at an existing service with a valid condition', () => {
