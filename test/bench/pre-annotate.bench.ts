@@ -4,6 +4,10 @@
  * plain in-process loop doing the same provider calls and database writes.
  *
  *   npm run bench:pre-annotate -- --items 10000 --latency 20 --concurrency 32 --batch 100
+ *   npm run bench:pre-annotate -- --latency 200 --concurrency 64 --workers 1,2,3 --skip-plain
+ *
+ * --workers: run the job once per worker count (N worker processes on the same database and
+ * Temporal, each with LLM concurrency C), a fresh project each time; prints throughput per count.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '100' },
     'batches-per-run': { type: 'string', default: '100' },
     'skip-plain': { type: 'boolean', default: false },
+    workers: { type: 'string' },
   },
 });
 const N = Number(values.items);
@@ -50,6 +55,10 @@ async function main() {
     await tdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'fake', provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl });
     const texts = sentimentTexts(N);
     console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}`);
+    if (values.workers) {
+      await scaleOut(tdb, env, engineId, tenantId, texts, values.workers.split(',').map(Number));
+      return;
+    }
 
     // 1. The plain loop: same calls, same writes, same concurrency, no Temporal; in a database
     //    of its own, so neither phase works on tables the other has grown.
@@ -140,6 +149,49 @@ async function main() {
   } finally {
     await Promise.all([env.teardown(), tdb.drop(), fake.close()]);
   }
+}
+
+/**
+ * The same job with 1, 2, 3… worker processes (same database, same Temporal): throughput per
+ * worker count, and per worker. Each count gets a fresh project of N items and a warm-up job.
+ */
+async function scaleOut(
+  tdb: Awaited<ReturnType<typeof createTestDatabase>>,
+  env: Awaited<ReturnType<typeof startTestTemporal>>,
+  engineId: string,
+  tenantId: string,
+  texts: string[],
+  counts: number[],
+) {
+  const bundlePath = await writeWorkflowBundle(path.join(os.tmpdir(), `anno-bench-bundle-${process.pid}.js`));
+  const config = loadConfig({ ...process.env, PRE_ANNOTATION_BATCHES_PER_RUN: values['batches-per-run'] });
+  const rows: string[] = [];
+  for (const n of counts) {
+    const workers = Array.from({ length: n }, () =>
+      spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url, LLM_CONCURRENCY: String(C), WORKFLOW_BUNDLE_PATH: bundlePath }),
+    );
+    try {
+      const warm = await seedProject(tdb.db, { tenantId });
+      await seedItems(tdb.db, tenantId, warm.projectId, texts.slice(0, 10 * n));
+      const w = await startPreAnnotation(tdb.db, env.client, config, { tenantId, userId: 'bench', project: { id: warm.projectId, routing: {} }, engineId });
+      await env.client.workflow.getHandle(w.workflowId).result();
+      const project = await seedProject(tdb.db, { tenantId });
+      await seedItems(tdb.db, tenantId, project.projectId, texts);
+      const t0 = performance.now();
+      // The job's concurrency is the sum of the workers' slots: each worker runs its own share of batches.
+      const job = await startPreAnnotation(tdb.db, env.client, config, { tenantId, userId: 'bench', project: { id: project.projectId, routing: {} }, engineId, batchSize: B, concurrency: C * n });
+      await env.client.workflow.getHandle(job.workflowId).result();
+      const ms = performance.now() - t0;
+      const ideal = (N * L) / (C * n);
+      rows.push(`${String(n).padEnd(8)} ${seconds(ms).padStart(8)} s  ${(N / (ms / 1000)).toFixed(0).padStart(6)} items/s  ${(N / (ms / 1000) / n).toFixed(0).padStart(6)} items/s per worker  ideal ${seconds(ideal)} s (${(ms / ideal).toFixed(2)}x)`);
+      console.log(rows[rows.length - 1]);
+    } finally {
+      await Promise.all(workers.map((w) => stopProcess(w)));
+    }
+  }
+  console.log('');
+  console.log(`workers  job time     throughput (N = ${N}, L = ${L} ms, C = ${C} per worker)`);
+  for (const r of rows) console.log(r);
 }
 
 main().catch((err) => {
