@@ -139,7 +139,9 @@ export const QualityMetricsResponse = z
         scope: z.record(z.string(), z.unknown()),
         passed: z.boolean(),
         agreement: QualityReport.shape.agreement,
-        coverage: z.record(z.string(), z.number()),
+        coverage: z
+          .record(z.string(), z.union([z.number(), z.record(z.string(), z.number())]))
+          .meta({ description: 'Counts of the report: items, items_with_human, human_ratings, pairable_items, items_with_final_label, unresolved_items, disagreeing_items; final_label_sources: final labels per source (expert, gold, auto, consensus, ai)' }),
         annotators: z.array(z.record(z.string(), z.unknown())),
         ai: QualityReport.shape.ai,
         label_distribution: QualityReport.shape.label_distribution,
