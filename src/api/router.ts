@@ -16,6 +16,8 @@ import { API_PREFIX } from './openapi';
 import { projectsRouter } from './projects/routes';
 import { wsStatsRouter } from '../ws/stats-route';
 import { qualityRouter } from './quality/routes';
+import { exportRouter } from './export/routes';
+import { auditRouter } from './audit/routes';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -39,6 +41,8 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   aiMetricsRouter,
   wsStatsRouter,
   qualityRouter,
+  exportRouter,
+  auditRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */
