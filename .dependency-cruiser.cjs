@@ -131,6 +131,20 @@ module.exports = {
       to: { path: '^src/(processes/|cli\\.ts$)' },
     },
     {
+      name: 'client-talks-http-only',
+      comment: 'src/client/ (the CLI commands that call a running API) reaches the service over HTTP only: it imports no server room, only itself and the CLI\'s UsageError.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { dependencyTypes: ['local'], pathNot: ['^src/client/', '^src/cli-args\\.ts$'] },
+    },
+    {
+      name: 'only-the-cli-imports-the-client',
+      comment: 'The API client and its progress rendering serve the CLI; the server never imports them.',
+      severity: 'error',
+      from: { path: PRODUCTION, pathNot: '^src/(cli\\.ts$|client/)' },
+      to: { path: '^src/client/' },
+    },
+    {
       name: 'activities-not-to-edges',
       comment: 'Activities sit below the HTTP and WebSocket edges and the processes that start them.',
       severity: 'error',

@@ -10,6 +10,7 @@ import { runApiProcess } from './processes/api';
 import { runDevProcess } from './processes/dev';
 import { runWorkerProcess } from './processes/worker';
 import { writeWorkflowBundle } from './temporal/worker';
+import { CLIENT_COMMANDS, runClientCommand } from './client';
 
 const USAGE = `Usage: anno <command>
 
@@ -19,6 +20,13 @@ const USAGE = `Usage: anno <command>
   migrate   apply database migrations
   bundle-workflows  write the workflow bundle for a build [--out FILE] (default dist/workflow-bundle.js)
   token     print a development JWT: --tenant T --sub U --roles admin[,manager...] [--projects id,id] [--expires 24h]
+
+Talking to a running API (--url / ANNO_URL, default http://localhost:3000; --token / ANNO_TOKEN):
+  import        ${CLIENT_COMMANDS.import.usage}
+  pre-annotate  ${CLIENT_COMMANDS['pre-annotate'].usage}
+  jobs          ${CLIENT_COMMANDS.jobs.usage}
+  export        ${CLIENT_COMMANDS.export.usage}
+  On a terminal progress is a bar on stderr; otherwise plain lines, or JSON lines with --json.
 `;
 
 function openDatabase(config: Config) {
@@ -34,6 +42,11 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'bundle-workflows') {
     const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
     process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle(values.out)}\n`);
+    return;
+  }
+  if (Object.hasOwn(CLIENT_COMMANDS, command)) {
+    // A client of the API: no server configuration is read.
+    process.exitCode = await runClientCommand(command, rest);
     return;
   }
   const config = loadConfig();

@@ -65,8 +65,11 @@ defineRoute(
       // Label Studio needs the AI annotations for its predictions.
       annotations: all || format === 'label-studio',
     });
+    // The count when the export starts (items imported meanwhile may be in it too): clients draw a bar with it.
+    const [{ count }] = await ctx.deps.db('items').where({ project_id: project.id, tenant_id: project.tenant_id }).count<{ count: string }[]>({ count: '*' });
     ctx.status = 200;
     ctx.type = CONTENT_TYPES[format];
+    ctx.set('X-Export-Items', String(count));
     ctx.set('Content-Disposition', `attachment; filename="project-${project.id}.${EXTENSIONS[format]}"`);
     ctx.body = Readable.from(exportText(pages, format, all));
   },
