@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { errorOf, tokenFor, type TestApi } from '../helpers/api';
@@ -275,9 +276,11 @@ test('jobs: pre-annotate --watch detaches on Ctrl-C, the job goes on; jobs list,
 
     const paused = await anno(['jobs', 'pause', jobId]);
     expect(paused).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`job ${jobId}: pause accepted`)) });
-    const atPause = await waitFor(status, (p) => p.status === 'paused', 20_000);
+    await waitFor(status, (p) => p.status === 'paused', 20_000);
+    await new Promise((r) => setTimeout(r, 600)); // the batch in flight at the pause finishes
+    const atPause = await status();
     await new Promise((r) => setTimeout(r, 600));
-    expect((await status()).processed).toBe(atPause.processed); // nothing moves while paused
+    expect((await status()).processed).toBe(atPause.processed); // then nothing moves while paused
     expect((await anno(['jobs', 'resume', jobId, '--json'])).code).toBe(0);
     await waitFor(status, (p) => p.status === 'running' && p.processed > atPause.processed, 20_000);
     expect((await anno(['jobs', 'cancel', jobId])).code).toBe(0);
@@ -313,7 +316,11 @@ test('CLI mistakes: usage errors exit 2, API refusals and an unreachable API exi
   const badProject = await anno(['export', '--project', crypto.randomUUID()]);
   expect(badProject.code).toBe(1);
   expect(badProject.stderr.trim()).toMatch(/^anno export: 404 NOT_FOUND/);
-  const unreachable = await anno(['jobs', 'list', '--url', 'http://127.0.0.1:9']);
+  const closed = net.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as net.AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const unreachable = await anno(['jobs', 'list', '--url', `http://127.0.0.1:${port}`]);
   expect(unreachable.code).toBe(1);
   expect(unreachable.stderr).toMatch(/cannot reach the API/);
 });
