@@ -6,7 +6,7 @@ import { defineRoute } from '../openapi';
 import { ProjectParams } from '../projects/schema';
 import { findProjectForPrincipal } from '../scope';
 import { csvCells, csvHeader, csvLine, presentExportLine, presentLabelStudioTask } from './presenter';
-import { ExportJsonlLine, ExportQuery, type ExportFormat } from './schema';
+import { CsvExport, ExportJsonlLine, ExportQuery, LabelStudioExport, type ExportFormat } from './schema';
 
 export const exportRouter = new Router<ApiState, ApiContextExtras>();
 
@@ -52,7 +52,14 @@ defineRoute(
       '`labels=all` adds every annotation (AI with engine and confidence, humans with annotator and status; Label Studio: the human ' +
       'annotations). The body is written page by page while it is read, in bounded memory whatever the number of items.',
     request: { params: ProjectParams, query: ExportQuery },
-    responses: { 200: { description: 'The export (NDJSON shown; see the description for csv and label-studio)', schema: ExportJsonlLine, contentType: 'application/x-ndjson' } },
+    responses: {
+      200: {
+        description: 'The export, in the content type of its format (NDJSON: one ExportLine a line)',
+        schema: ExportJsonlLine,
+        contentType: 'application/x-ndjson',
+        alternatives: { 'text/csv': CsvExport, 'application/json': LabelStudioExport },
+      },
+    },
   },
   async (ctx) => {
     const { params, query } = ctx.state.input;

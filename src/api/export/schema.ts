@@ -36,3 +36,29 @@ export const ExportJsonlLine = z
     annotations: z.array(ExportAnnotation).optional().meta({ description: 'With `labels=all` only, oldest first' }),
   })
   .meta({ id: 'ExportLine' });
+
+const LabelStudioResult = z.object({ from_name: z.string(), to_name: z.string(), type: z.literal('choices'), value: z.object({ choices: z.array(z.string()) }) });
+
+/** `format=label-studio`: a JSON array of Label Studio tasks. */
+export const LabelStudioExport = z
+  .array(
+    z.object({
+      id: z.number().int().meta({ description: 'The item’s import sequence number' }),
+      data: z.record(z.string(), z.unknown()).meta({ description: 'The item’s data (`text`, …)' }),
+      meta: z.object({ item_id: z.uuid(), external_id: z.string().nullable() }),
+      predictions: z.array(z.object({ model_version: z.string(), score: z.number().nullable(), result: z.array(LabelStudioResult), created_at: z.string() })),
+      annotations: z.array(
+        z.object({
+          completed_by: z.string(),
+          ground_truth: z.boolean().meta({ description: 'true: the final label' }),
+          result: z.array(LabelStudioResult),
+          created_at: z.string(),
+          meta: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    }),
+  )
+  .meta({ id: 'LabelStudioExport' });
+
+/** `format=csv`: text, a header row then one row an item. */
+export const CsvExport = z.string().meta({ description: 'RFC 4180 CSV with a header row' });
