@@ -54,7 +54,7 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'POST /annotation/conflicts/resolve': { id: 'resolveConflict', errors: { 404: 'The conflict was not found', 409: STATE_CONFLICT } },
   'GET /annotation/conflicts/:project_id': { id: 'listConflicts' },
   'GET /annotation/progress/:project_id': { id: 'getTeamProgress' },
-  'GET /annotation/audit': { id: 'listAuditEntries' },
+  'GET /annotation/audit': { id: 'listAuditEntries', errors: { 404: 'The project was not found' } },
 
   'GET /annotation/engines': { id: 'listEngines' },
   'POST /annotation/engines': { id: 'createEngine', errors: { 409: 'An engine with this name already exists' } },
