@@ -202,7 +202,20 @@ test('import, pre-annotate --watch, human and expert decisions, then export in e
     ['a1', false, ['negative']],
     ['a2', false, ['neutral']],
   ]);
-  expect(JSON.parse((await get(`/projects/${projectId}/export?format=label-studio`)).text).find((t: any) => t.meta.external_id === 'e-1').annotations).toHaveLength(1);
+  const lsFinal = (await get(`/projects/${projectId}/export?format=label-studio`)).text;
+  expect(JSON.parse(lsFinal).find((t: any) => t.meta.external_id === 'e-1').annotations).toHaveLength(1);
+
+  // The way back: the Label Studio export imported into another project through anno import; its final labels become gold labels.
+  const lsFile = path.join(dir, 'tasks.json');
+  fs.writeFileSync(lsFile, lsFinal);
+  const other = await post('/projects', { name: 'From Label Studio', label_schema: { type: 'single_label', labels: ['positive', 'negative', 'neutral'] } });
+  const fromLs = await anno(['import', '--project', other.body.id, '--format', 'label-studio', '--json', lsFile]);
+  expect(fromLs.code).toBe(0);
+  expect(resultOf(fromLs)).toMatchObject({ items: 6, inserted: 6, duplicates: 0 });
+  const moved = JSON.parse((await get(`/projects/${other.body.id}/items?page_size=10`)).text).items as any[];
+  expect(moved.map((i) => [i.external_id, i.data.text, i.gold_label])).toEqual(
+    exported.map((l) => [l.external_id, l.data.text, l.final_label?.value ?? null]),
+  );
 
   // Bad queries: 422 in the documented shape; another tenant's project: 404.
   for (const q of ['format=xml', 'labels=some', 'format=']) {

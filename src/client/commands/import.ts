@@ -4,8 +4,9 @@ import { ApiClient, ApiRequestError } from '../api-client';
 import { parseClientArgs, positiveInt, required } from '../args';
 import { UsageError } from '../../cli-args';
 import { printResult, processTerminal, progressFor, type Terminal } from '../terminal';
+import { itemFromLabelStudioTask, type LabelStudioTask } from '../label-studio';
 
-export const IMPORT_USAGE = 'anno import --project P [--batch-size 10000] [--url U] [--token T] [--json] items.ndjson|-';
+export const IMPORT_USAGE = 'anno import --project P [--format ndjson|label-studio] [--batch-size 10000] [--url U] [--token T] [--json] FILE|-';
 
 /** The API takes at most this many items a request (POST /projects/{id}/items). */
 const MAX_BATCH = 100_000;
@@ -21,7 +22,8 @@ export interface ImportSummary {
 }
 
 /**
- * `anno import`: reads the NDJSON file line by line and sends it to the item import in requests of
+ * `anno import`: reads the NDJSON file line by line (or a Label Studio task array, converted by
+ * `itemFromLabelStudioTask`) and sends it to the item import in requests of
  * `--batch-size` items (each one transaction on the server), so memory holds one batch whatever
  * the file's size. The bar follows the bytes read. Items already imported (same external_id) count
  * as duplicates, so running it again after a failure finishes the job.
@@ -30,15 +32,41 @@ export async function runImport(args: string[], t?: Terminal): Promise<ImportSum
   const { values, positionals, client: opts, json } = parseClientArgs('import', IMPORT_USAGE, args, {
     project: { type: 'string' },
     'batch-size': { type: 'string' },
+    format: { type: 'string', default: 'ndjson' },
   });
   const term = t ?? processTerminal(json);
   const projectId = required('import', IMPORT_USAGE, values, 'project');
   const batchSize = positiveInt('import', IMPORT_USAGE, values, 'batch-size', 10_000);
   if (batchSize > MAX_BATCH) throw new UsageError('import', `--batch-size is at most ${MAX_BATCH} (the API's limit per request)`, IMPORT_USAGE);
   if (positionals.length !== 1) throw new UsageError('import', 'name one NDJSON file (or - for stdin)', IMPORT_USAGE);
+  const format = values.format as string;
+  if (format !== 'ndjson' && format !== 'label-studio') throw new UsageError('import', `--format is ndjson or label-studio, got ${JSON.stringify(format)}`, IMPORT_USAGE);
   const file = positionals[0];
-  const totalBytes = file === '-' ? null : fs.statSync(file).size;
   const input = file === '-' ? process.stdin : fs.createReadStream(file);
+  let source: { lines: AsyncIterable<string>; totalBytes: number | null; totalItems: number | null };
+  if (format === 'ndjson') {
+    source = { lines: readline.createInterface({ input, crlfDelay: Infinity }), totalBytes: file === '-' ? null : fs.statSync(file).size, totalItems: null };
+  } else {
+    // A Label Studio export is one JSON array: read whole, then sent as NDJSON items in batches.
+    const chunks: Buffer[] = [];
+    for await (const chunk of input) chunks.push(chunk as Buffer);
+    let tasks: unknown;
+    try {
+      tasks = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      throw new UsageError('import', `${file} is not JSON: ${(err as Error).message}`, IMPORT_USAGE);
+    }
+    if (!Array.isArray(tasks)) throw new UsageError('import', `${file} is not a Label Studio task array`, IMPORT_USAGE);
+    const lines = tasks.map((task, i) => {
+      try {
+        return JSON.stringify(itemFromLabelStudioTask(task as LabelStudioTask, i));
+      } catch (err) {
+        throw new UsageError('import', `${file}: ${(err as Error).message}`, IMPORT_USAGE);
+      }
+    });
+    source = { lines: (async function* () { yield* lines; })(), totalBytes: null, totalItems: lines.length };
+  }
+  const { totalBytes, totalItems } = source;
   const api = new ApiClient(opts);
   const progress = progressFor(term);
   const started = Date.now();
@@ -46,13 +74,13 @@ export async function runImport(args: string[], t?: Terminal): Promise<ImportSum
   let bytesSent = 0;
   const snapshot = (status: string) => {
     const seconds = (Date.now() - started) / 1000;
-    // The bar follows the bytes sent of the file's size (a pipe has no size: a count only).
-    const fraction = totalBytes ? Math.min(1, bytesSent / totalBytes) : undefined;
+    // The bar follows the bytes sent of the file's size (a pipe has no size: a count only), or the tasks sent.
+    const fraction = totalBytes ? Math.min(1, bytesSent / totalBytes) : totalItems ? summary.items / totalItems : undefined;
     return {
       label: 'import',
       done: summary.items,
       total: null,
-      fraction: status === 'done' && totalBytes !== null ? 1 : fraction,
+      fraction: status === 'done' && fraction !== undefined ? 1 : fraction,
       rate: seconds > 0 ? summary.items / seconds : null,
       etaSeconds: fraction && fraction < 1 && status !== 'done' ? (seconds * (1 - fraction)) / fraction : null,
       status,
@@ -84,8 +112,7 @@ export async function runImport(args: string[], t?: Terminal): Promise<ImportSum
     bytesSent += bytes;
     progress.update(snapshot('importing'));
   };
-  const rl = readline.createInterface({ input, crlfDelay: Infinity });
-  for await (const line of rl) {
+  for await (const line of source.lines) {
     lineNo += 1;
     if (!line.trim()) {
       if (!batch.length) firstLine = lineNo + 1;

@@ -2,6 +2,7 @@ import { csvLine } from '../../../src/api/export/presenter';
 import { RecordCounter } from '../../../src/client/commands/export';
 import { formatDuration, ProgressReporter, renderProgressLine } from '../../../src/client/progress';
 import { jobSnapshot, RateWindow, type JobView } from '../../../src/client/watch';
+import { itemFromLabelStudioTask } from '../../../src/client/label-studio';
 
 test('a progress line carries the bar, counts, rate, ETA, cost against the budget and status', () => {
   expect(renderProgressLine({ label: 'pre_annotation', done: 250, total: 1000, rate: 31.5, etaSeconds: 24, costUsd: '0.0125', budgetUsd: '2.50', status: 'running', counts: { succeeded: 250, failed: 0 } }, 8)).toBe(
@@ -66,4 +67,12 @@ test('CSV rows are RFC 4180 and the export counter counts rows, not quoted line 
   const jsonl = new RecordCounter('jsonl');
   jsonl.add(Buffer.from('{}\n{}\n'));
   expect(jsonl.records()).toBe(2);
+});
+
+test('a Label Studio task becomes an item: data, external id, the ground truth as gold label', () => {
+  const choices = (c: string[]) => [{ type: 'choices', value: { choices: c } }];
+  expect(itemFromLabelStudioTask({ id: 7, data: { text: 't' }, meta: { external_id: 'e-7' }, annotations: [{ ground_truth: false, result: choices(['a']) }, { ground_truth: true, result: choices(['b']) }] }, 0)).toEqual({ external_id: 'e-7', data: { text: 't' }, gold_label: { label: 'b' } });
+  expect(itemFromLabelStudioTask({ id: 8, data: { text: 'u' }, annotations: [{ ground_truth: true, result: choices(['a', 'b']) }] }, 0)).toEqual({ external_id: 'label-studio-8', data: { text: 'u' }, gold_label: { labels: ['a', 'b'] } });
+  expect(itemFromLabelStudioTask({ data: { text: 'v' }, annotations: [{ ground_truth: true, was_cancelled: true, result: choices(['a']) }] }, 0)).toEqual({ data: { text: 'v' } });
+  expect(() => itemFromLabelStudioTask({ id: 1 } as never, 2)).toThrow('task 3 has no "data" object');
 });
