@@ -50,7 +50,8 @@ defineRoute(
       'predictions: [{model_version, score, result}], annotations: [{completed_by, ground_truth, result}]}` with a `choices` result ' +
       '(from_name `label`, to_name `text`); AI annotations are the predictions, the final label is the ground-truth annotation. ' +
       '`labels=all` adds every annotation (AI with engine and confidence, humans with annotator and status; Label Studio: the human ' +
-      'annotations). The body is written page by page while it is read, in bounded memory whatever the number of items.',
+      'annotations). The body is written page by page while it is read, in bounded memory whatever the number of items; ' +
+      'the `X-Export-Items` header gives the number of items when the export starts.',
     request: { params: ProjectParams, query: ExportQuery },
     responses: {
       200: {
