@@ -34,6 +34,14 @@ export class ApiRequestError extends Error {
   }
 }
 
+/** A command's failure already worded for a person: printed as is (one line), exit 1. */
+export class ClientCommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClientCommandError';
+  }
+}
+
 const API_PREFIX = '/api/v1';
 
 export class ApiClient {

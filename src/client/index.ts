@@ -1,8 +1,8 @@
 import { runExport, EXPORT_USAGE } from './commands/export';
-import { runImport, IMPORT_USAGE, ImportFailed } from './commands/import';
+import { runImport, IMPORT_USAGE } from './commands/import';
 import { runJobs, JOBS_USAGE } from './commands/jobs';
 import { runPreAnnotate, PRE_ANNOTATE_USAGE } from './commands/pre-annotate';
-import { ApiRequestError } from './api-client';
+import { ApiRequestError, ClientCommandError } from './api-client';
 
 /** The commands that talk to a running API (base URL and token from --url/--token or ANNO_URL/ANNO_TOKEN). */
 export const CLIENT_COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
@@ -20,7 +20,7 @@ export async function runClientCommand(command: string, args: string[]): Promise
   try {
     return await CLIENT_COMMANDS[command].run(args);
   } catch (err) {
-    if (err instanceof ImportFailed) process.stderr.write(`\n${err.message}\n`);
+    if (err instanceof ClientCommandError) process.stderr.write(`\n${err.message}\n`);
     else if (err instanceof ApiRequestError) process.stderr.write(`\nanno ${command}: ${err.describe()}\n`);
     else if (err instanceof TypeError && /fetch failed/.test(err.message)) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;

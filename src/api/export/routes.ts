@@ -79,6 +79,8 @@ defineRoute(
     ctx.type = CONTENT_TYPES[format];
     ctx.set('X-Export-Items', String(count));
     ctx.set('Content-Disposition', `attachment; filename="project-${project.id}.${EXTENSIONS[format]}"`);
+    // A failure mid-way (the database gone) errors the stream after the 200: Koa then destroys the
+    // response, so the client's read fails (test/integration/export-outage.test.ts).
     ctx.body = Readable.from(exportText(pages, format, all));
   },
 );

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ApiClient, query } from '../api-client';
+import { ApiClient, ClientCommandError, query } from '../api-client';
 import { parseClientArgs, required } from '../args';
 import { UsageError } from '../../cli-args';
 import { printResult, processTerminal, progressFor, type Terminal } from '../terminal';
@@ -62,7 +62,12 @@ export async function runExport(args: string[], t?: Terminal): Promise<ExportSum
     },
   });
   const sink = out ? fs.createWriteStream(out) : process.stdout;
-  await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), count, sink, { end: out !== null });
+  try {
+    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), count, sink, { end: out !== null });
+  } catch (err) {
+    progress.interrupt();
+    throw new ClientCommandError(`anno export: the export stopped after ${counter.records()} items (${bytes} bytes): ${(err as Error).message}${out ? `; ${out} is incomplete` : ''}`);
+  }
   progress.finish(snapshot('done'));
   const records = counter.records();
   const summary: ExportSummary = { project_id: projectId, format, labels, bytes, records, out, seconds: Number(((Date.now() - started) / 1000).toFixed(3)) };

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { ApiClient, ApiRequestError } from '../api-client';
+import { ApiClient, ApiRequestError, ClientCommandError } from '../api-client';
 import { parseClientArgs, positiveInt, required } from '../args';
 import { UsageError } from '../../cli-args';
 import { printResult, processTerminal, progressFor, type Terminal } from '../terminal';
@@ -134,7 +134,7 @@ export async function runImport(args: string[], t?: Terminal): Promise<ImportSum
 }
 
 /** A batch the API refused: where in the file, and what was written before it. */
-export class ImportFailed extends Error {
+export class ImportFailed extends ClientCommandError {
   constructor(
     readonly apiError: ApiRequestError,
     fromLine: number,
@@ -146,6 +146,5 @@ export class ImportFailed extends Error {
         (apiError.details.some((d) => d.field?.startsWith('line ')) ? ' (line numbers are within this batch)' : '') +
         `; before it ${done.inserted} inserted, ${done.duplicates} duplicates (run again to continue: duplicates are skipped)`,
     );
-    this.name = 'ImportFailed';
   }
 }
