@@ -78,6 +78,7 @@ export interface Writable {
 
 export class ProgressReporter {
   private lastPlainAt = 0;
+  private lastDrawAt = 0;
   private lastStatus: string | undefined;
   private drawn = false;
 
@@ -89,17 +90,17 @@ export class ProgressReporter {
   ) {}
 
   update(s: ProgressSnapshot): void {
-    if (this.mode === 'json') {
-      this.out.write(`${JSON.stringify({ type: 'progress', ...s })}\n`);
+    if (this.mode === 'json' || this.mode === 'tty') {
+      // At most ten a second, and at every status change: an export reports every chunk it receives.
+      const t = this.now();
+      if (this.lastDrawAt && s.status === this.lastStatus && t - this.lastDrawAt < 100) return;
+      this.lastDrawAt = t;
+      this.lastStatus = s.status;
+      if (this.mode === 'json') this.writeJson(s);
+      else this.draw(s);
       return;
     }
     const line = renderProgressLine(s);
-    if (this.mode === 'tty') {
-      const width = this.out.columns ?? 120;
-      this.out.write(`\r\x1b[2K${line.length > width - 1 ? line.slice(0, width - 1) : line}`);
-      this.drawn = true;
-      return;
-    }
     const t = this.now();
     if (s.status !== this.lastStatus || t - this.lastPlainAt >= this.plainIntervalMs) {
       this.out.write(`${line}\n`);
@@ -108,11 +109,22 @@ export class ProgressReporter {
     }
   }
 
+  private writeJson(s: ProgressSnapshot): void {
+    this.out.write(`${JSON.stringify({ type: 'progress', ...s })}\n`);
+  }
+
+  private draw(s: ProgressSnapshot): void {
+    const line = renderProgressLine(s);
+    const width = this.out.columns ?? 120;
+    this.out.write(`\r\x1b[2K${line.length > width - 1 ? line.slice(0, width - 1) : line}`);
+    this.drawn = true;
+  }
+
   /** The last state, always written (the bar's line ends). */
   finish(s: ProgressSnapshot): void {
-    if (this.mode === 'json') this.update(s);
+    if (this.mode === 'json') this.writeJson(s);
     else if (this.mode === 'tty') {
-      this.update(s);
+      this.draw(s);
       this.out.write('\n');
     } else this.out.write(`${renderProgressLine(s)}\n`);
     this.drawn = false;

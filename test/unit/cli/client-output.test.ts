@@ -34,6 +34,17 @@ test('plain output writes a line per interval and at every status change; a term
   expect(tty[0].startsWith('\r\x1b[2K')).toBe(true);
   expect(tty.at(-1)).toBe('\n');
 
+  const throttled: string[] = [];
+  let t = 1000;
+  const fast = new ProgressReporter({ write: (c: string) => throttled.push(c), isTTY: true }, 'tty', 2000, () => t);
+  fast.update(s);
+  t = 1050;
+  fast.update({ ...s, done: 2 }); // within 100 ms: skipped
+  fast.update({ ...s, done: 2, status: 'paused' }); // a status change: drawn
+  t = 1200;
+  fast.update({ ...s, done: 3, status: 'paused' });
+  expect(throttled.map((l) => /(\d+)\/10/.exec(l)![1])).toEqual(['1', '2', '3']);
+
   const json: string[] = [];
   new ProgressReporter({ write: (c: string) => json.push(c) }, 'json').update(s);
   expect(JSON.parse(json[0])).toEqual({ type: 'progress', ...s });
