@@ -249,6 +249,9 @@ test('import, pre-annotate --watch, human and expert decisions, then export in e
   const onConflict = await audit(`entity=conflict&entity_id=${conflictId}`);
   expect(onConflict.body.items.map((e: any) => e.action).sort()).toEqual(expect.arrayContaining(['conflict.detected', 'conflict.resolved']));
   expect(onConflict.body.items.find((e: any) => e.action === 'conflict.resolved')).toMatchObject({ actor: 'boss', project_id: projectId, entity: 'conflict', details: expect.objectContaining({ reason: 'rude is negative' }) });
+  const itemTrail = (await audit(`project_id=${projectId}&item_id=${byExt.get('e-1').id}`)).body.items.map((e: any) => `${e.actor}:${e.action}`);
+  expect(itemTrail).toEqual(expect.arrayContaining(['a1:annotation.submitted', 'a2:annotation.submitted', 'system:conflict.detected']));
+  expect(itemTrail).not.toContain('mia:items.imported');
   expect((await audit(`project_id=${projectId}&actor=a2`)).body).toMatchObject({ total: 1, items: [expect.objectContaining({ action: 'annotation.submitted' })] });
   expect((await audit(`project_id=${projectId}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.total).toBe(0);
   expect((await audit(`project_id=${projectId}&page_size=2&page=2`)).body).toMatchObject({ page: 2, page_size: 2, total: trail.body.total, items: trail.body.items.slice(2, 4) });

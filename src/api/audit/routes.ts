@@ -32,6 +32,10 @@ defineRoute(
     if (query.project_id) base.where('project_id', (await findProjectForPrincipal(ctx.deps.db, principal, query.project_id)).id);
     if (query.entity) base.where('entity_type', query.entity);
     if (query.entity_id) base.where('entity_id', query.entity_id);
+    if (query.item_id) {
+      const itemId = query.item_id;
+      base.where((w) => w.where({ entity_type: 'item', entity_id: itemId }).orWhereRaw("details->>'item_id' = ?", [itemId]));
+    }
     if (query.actor) base.where('actor', query.actor);
     if (query.action) base.where('action', query.action);
     if (query.since) base.where('created_at', '>=', query.since);
