@@ -48,7 +48,8 @@ export class RateWindow {
 
 export function jobSnapshot(job: JobView, rate: number | null): ProgressSnapshot {
   const p = job.progress;
-  const status = p.status === 'paused' && p.pause_reason ? `paused (${p.pause_reason})` : p.status;
+  // A stalled job (its workflow task keeps failing) says why; `anno jobs cancel` ends it.
+  const status = p.status === 'paused' && p.pause_reason ? `paused (${p.pause_reason})` : p.status === 'stalled' && p.error ? `stalled: ${p.error.slice(0, 80)}` : p.status;
   return {
     label: job.type,
     done: p.processed,
