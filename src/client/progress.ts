@@ -70,6 +70,17 @@ export function renderProgressLine(s: ProgressSnapshot, barWidth = 24): string {
   return parts.join(' · ');
 }
 
+/** The line in `width` columns: a shorter bar, then whole ` · ` parts dropped from the end (never a cut word). */
+export function fitLine(s: ProgressSnapshot, width: number): string {
+  for (const bar of [24, 12]) {
+    const line = renderProgressLine(s, bar);
+    if (line.length <= width) return line;
+  }
+  const parts = renderProgressLine(s, 12).split(' · ');
+  while (parts.length > 1 && parts.join(' · ').length > width) parts.pop();
+  return parts.join(' · ').slice(0, Math.max(0, width));
+}
+
 export interface Writable {
   write(chunk: string): unknown;
   isTTY?: boolean;
@@ -114,9 +125,7 @@ export class ProgressReporter {
   }
 
   private draw(s: ProgressSnapshot): void {
-    const line = renderProgressLine(s);
-    const width = this.out.columns ?? 120;
-    this.out.write(`\r\x1b[2K${line.length > width - 1 ? line.slice(0, width - 1) : line}`);
+    this.out.write(`\r\x1b[2K${fitLine(s, (this.out.columns ?? 120) - 1)}`);
     this.drawn = true;
   }
 

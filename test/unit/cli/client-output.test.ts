@@ -1,6 +1,6 @@
 import { csvLine } from '../../../src/api/export/presenter';
 import { RecordCounter } from '../../../src/client/commands/export';
-import { formatDuration, ProgressReporter, renderProgressLine } from '../../../src/client/progress';
+import { fitLine, formatDuration, ProgressReporter, renderProgressLine } from '../../../src/client/progress';
 import { jobSnapshot, RateWindow, type JobView } from '../../../src/client/watch';
 import { itemFromLabelStudioTask } from '../../../src/client/label-studio';
 
@@ -10,6 +10,11 @@ test('a progress line carries the bar, counts, rate, ETA, cost against the budge
   );
   expect(renderProgressLine({ label: 'import', done: 41000, total: null, fraction: 0.415, rate: 11834.2, status: 'importing' }, 4)).toBe('import [##--] 41% 41000 items · 11834 items/s · importing');
   expect(renderProgressLine({ label: 'export', done: 3, total: null })).toBe('export 3 items');
+  // A narrow terminal gets a shorter bar, then loses whole parts from the end, never half a number.
+  const wide = { label: 'import', done: 27000, total: null, fraction: 0.9, rate: 31070, etaSeconds: 0, status: 'importing', counts: { inserted: 27000 } };
+  expect(fitLine(wide, 200)).toBe(renderProgressLine(wide));
+  expect(fitLine(wide, 80)).toBe('import [###########-] 90% 27000 items · 31070 items/s · ETA 0:00 · importing');
+  expect(fitLine(wide, 40)).toBe('import [###########-] 90% 27000 items');
   expect(formatDuration(3725)).toBe('1:02:05');
   expect(formatDuration(59.6)).toBe('1:00');
 });
