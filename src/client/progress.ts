@@ -125,7 +125,8 @@ export class ProgressReporter {
   }
 
   private draw(s: ProgressSnapshot): void {
-    this.out.write(`\r\x1b[2K${fitLine(s, (this.out.columns ?? 120) - 1)}`);
+    // A pty without a size (script, some CI runners) says 0 columns.
+    this.out.write(`\r\x1b[2K${fitLine(s, (this.out.columns || 120) - 1)}`);
     this.drawn = true;
   }
 
