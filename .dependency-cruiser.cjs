@@ -125,10 +125,24 @@ module.exports = {
     },
     {
       name: 'only-the-cli-imports-processes',
-      comment: 'src/processes/ (dev, api, worker) are the top: only the CLI starts them, nothing imports them or the CLI.',
+      comment: 'src/processes/ (dev, api, worker) are the top: only the CLI (src/cli-server.ts, which src/cli.ts loads for the server commands) starts them, nothing imports them or the CLI.',
       severity: 'error',
-      from: { path: PRODUCTION, pathNot: '^src/(cli\\.ts$|processes/)' },
-      to: { path: '^src/(processes/|cli\\.ts$)' },
+      from: { path: PRODUCTION, pathNot: '^src/(cli\\.ts$|cli-server\\.ts$|processes/)' },
+      to: { path: '^src/(processes/|cli\\.ts$|cli-server\\.ts$)' },
+    },
+    {
+      name: 'client-talks-http-only',
+      comment: 'src/client/ (the CLI commands that call a running API) reaches the service over HTTP only: it imports no server room, only itself and the CLI\'s UsageError.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { dependencyTypes: ['local'], pathNot: ['^src/client/', '^src/cli-args\\.ts$'] },
+    },
+    {
+      name: 'only-the-cli-imports-the-client',
+      comment: 'The API client and its progress rendering serve the CLI; the server never imports them.',
+      severity: 'error',
+      from: { path: PRODUCTION, pathNot: '^src/(cli\\.ts$|client/)' },
+      to: { path: '^src/client/' },
     },
     {
       name: 'activities-not-to-edges',

@@ -15,6 +15,7 @@ import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '..
 import { loadProjectContext } from '../src/data/project-context';
 import { insertAiAnnotations, type AiAnnotationRow } from '../src/data/final-labels';
 import { providerBatchesOf, providerBatchSummary } from '../src/data/provider-batches';
+import { recordAudit } from '../src/data/audit';
 
 /** A third of the heartbeat timeout, at most a second: enough beats, few crossings into core. */
 function heartbeatEveryMs(timeoutMs: number | undefined): number {
@@ -272,14 +273,36 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       maxCostUsd?: string;
     }): Promise<void> {
       const pauseReason = input.status === 'paused' ? (input.reason ?? 'manual') : null;
-      await db('jobs')
-        .where({ id: input.jobId, tenant_id: input.tenantId })
-        .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-        .update({
-          status: input.status,
-          progress: db.raw("jsonb_set(progress, '{pause_reason}', ?::jsonb)", [JSON.stringify(pauseReason)]),
-          updated_at: db.fn.now(),
+      await db.transaction(async (trx) => {
+        const before = await trx('jobs')
+          .where({ id: input.jobId, tenant_id: input.tenantId })
+          .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+          .forUpdate()
+          .first('status', 'project_id', trx.raw("progress->>'pause_reason' AS pause_reason"));
+        if (!before) return;
+        await trx('jobs')
+          .where({ id: input.jobId, tenant_id: input.tenantId })
+          .update({
+            status: input.status,
+            progress: trx.raw("jsonb_set(progress, '{pause_reason}', ?::jsonb)", [JSON.stringify(pauseReason)]),
+            updated_at: trx.fn.now(),
+          });
+        // The workflow's decision, audited once: a retried activity finds the status already set.
+        if (before.status === input.status && (before.pause_reason ?? null) === pauseReason) return;
+        await recordAudit(trx, {
+          tenant_id: input.tenantId,
+          project_id: before.project_id,
+          actor: 'system',
+          action: input.status === 'paused' ? 'job.paused' : 'job.resumed',
+          entity_type: 'job',
+          entity_id: input.jobId,
+          details: {
+            job_type: PRE_ANNOTATION_JOB_TYPE,
+            ...(pauseReason ? { reason: pauseReason } : {}),
+            ...(input.reason === 'budget' ? { spent_usd: input.spentUsd ?? null, max_cost_usd: input.maxCostUsd ?? null } : {}),
+          },
         });
+      });
       if (input.reason === 'budget' && input.projectId) {
         await appendEvent(db, {
           tenantId: input.tenantId,

@@ -99,7 +99,7 @@ export interface DocumentedOperation {
   /** The body schema of each documented content type (NDJSON: one line's). */
   bodies: Record<string, ZodType>;
   /** Every documented status; `schema` undefined = no body documented. */
-  responses: Record<number, { schema?: ZodType; contentType: string }>;
+  responses: Record<number, { schema?: ZodType; contentType: string; alternatives?: Record<string, ZodType> }>;
   public: boolean;
   roles: Role[];
 }
@@ -113,6 +113,8 @@ export interface ResponseSpec {
   schema?: ZodType;
   /** Defaults to application/json. */
   contentType?: string;
+  /** Other content types the same status may answer with (an export's formats), each with its schema. */
+  alternatives?: Record<string, ZodType>;
 }
 
 export interface RouteSpec<S extends RequestSchemas> {
@@ -198,9 +200,11 @@ export function documentRoute<S extends RequestSchemas>(spec: RouteSpec<S>): voi
     responses[status] = {
       description: r.description,
       headers: headerRefs,
-      ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : {}),
+      ...(r.schema
+        ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema }, ...Object.fromEntries(Object.entries(r.alternatives ?? {}).map(([type, schema]) => [type, { schema }])) } }
+        : {}),
     };
-    shapes[Number(status)] = { schema: r.schema, contentType: r.contentType ?? 'application/json' };
+    shapes[Number(status)] = { schema: r.schema, contentType: r.contentType ?? 'application/json', ...(r.alternatives ? { alternatives: r.alternatives } : {}) };
   }
   for (const [status, description] of errorStatusesOf(spec)) {
     // A route's own entry without a schema (e.g. 503 "Not ready") still answers the error shape.

@@ -24,6 +24,7 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'GET /projects/:project_id': { id: 'getProject' },
   'POST /projects/:project_id/items': { id: 'importItems', errors: { 409: 'An item with this external id already exists' } },
   'GET /projects/:project_id/items': { id: 'listItems' },
+  'GET /projects/:project_id/export': { id: 'exportProject' },
   'POST /projects/:project_id/members': { id: 'upsertMember' },
   'GET /projects/:project_id/members': { id: 'listMembers' },
 
@@ -53,6 +54,7 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'POST /annotation/conflicts/resolve': { id: 'resolveConflict', errors: { 404: 'The conflict was not found', 409: STATE_CONFLICT } },
   'GET /annotation/conflicts/:project_id': { id: 'listConflicts' },
   'GET /annotation/progress/:project_id': { id: 'getTeamProgress' },
+  'GET /annotation/audit': { id: 'listAuditEntries', errors: { 404: 'The project was not found' } },
 
   'GET /annotation/engines': { id: 'listEngines' },
   'POST /annotation/engines': { id: 'createEngine', errors: { 409: 'An engine with this name already exists' } },

@@ -17,6 +17,8 @@ import { projectsRouter } from './projects/routes';
 import { wsStatsRouter } from '../ws/stats-route';
 import { qualityRouter } from './quality/routes';
 import { devSignInRouter } from './dev-sign-in/routes';
+import { exportRouter } from './export/routes';
+import { auditRouter } from './audit/routes';
 
 /**
  * Every resource router, mounted under /api/v1 in this order. Each is a module-level
@@ -41,6 +43,8 @@ export const RESOURCE_ROUTERS: Router<ApiState, ApiContextExtras>[] = [
   wsStatsRouter,
   qualityRouter,
   devSignInRouter,
+  exportRouter,
+  auditRouter,
 ];
 
 /** The /api/v1 router; `createApp` mounts its routes and allowed-methods handling. */

@@ -4,6 +4,7 @@ import { canonicalDecimal, compareDecimals } from '../annotation/budget';
 import type { JobRow } from '../db/models';
 import { cancelSignal, pauseSignal, resumeSignal, setBudgetSignal } from '../../workflows/pre-annotation';
 import { cancelStalledJob } from './end-stalled';
+import { recordAudit } from '../data/audit';
 import { currentProgress, type CurrentProgress } from './job-views';
 import { JobActionRefused, JobRequestRejected, OPEN_STATUSES, StartJobRejected } from './lifecycle';
 import { retryFailedPreAnnotation, type PreAnnotationSettings } from './start-pre-annotation';
@@ -27,6 +28,18 @@ export async function actOnPreAnnotationJob(db: Knex, client: Client, job: JobRo
   }
   refuseUnlessOpen(before);
   await signalOpenJob(client, job, (handle) => handle.signal(PRE_ANNOTATION_ACTIONS[action]));
+  // Who asked; the workflow's own entry (job.paused / job.resumed, actor system) says when it took effect.
+  await db.transaction((trx) =>
+    recordAudit(trx, {
+      tenant_id: job.tenant_id,
+      project_id: job.project_id,
+      actor,
+      action: `job.${action}_requested`,
+      entity_type: 'job',
+      entity_id: job.id,
+      details: { job_type: job.type, status_before: before.status },
+    }),
+  );
 }
 
 /**

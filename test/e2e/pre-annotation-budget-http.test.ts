@@ -133,6 +133,10 @@ test('a job pauses when its spend reaches the budget, makes no calls while pause
     expect(runs.length).toBeGreaterThanOrEqual(2);
     const events = await tdb.db('events').where({ project_id: projectId, type: 'job.progress' }).whereRaw("payload->>'reason' = 'budget_exhausted'").orderBy('id');
     expect(events.map((e) => e.payload.max_cost_usd)).toEqual([budget, second]);
+    // Each budget pause is in the audit trail as the workflow's decision, with the budget it hit.
+    const audit = await api.request(`/api/v1/annotation/audit?entity=job&entity_id=${job.job_id}&action=job.paused`, { token: manager });
+    const pauses = ((await audit.json()) as any).items.reverse();
+    expect(pauses.map((a: any) => [a.actor, a.details.reason, a.details.max_cost_usd])).toEqual([['system', 'budget', budget], ['system', 'budget', second]]);
 
     const raised = await setBudget({ max_cost_usd: '5.00' });
     expect(raised.status).toBe(202);

@@ -51,10 +51,11 @@ export function responseViolations(op: DocumentedOperation, answer: Answer): str
   if (!documented) return [`status ${answer.status} is not documented (documented: ${Object.keys(op.responses).join(', ')})`];
   const problems: string[] = [];
   if (documented.schema) {
-    const expectedType = documented.contentType.split(';')[0];
-    if (!answer.contentType.startsWith(expectedType)) problems.push(`${answer.status}: content type ${answer.contentType}, documented ${expectedType}`);
-    else if (expectedType === 'application/json') {
-      const r = documented.schema.safeParse(answer.body);
+    const types: [string, ZodType][] = [[documented.contentType, documented.schema], ...Object.entries(documented.alternatives ?? {})];
+    const matched = types.find(([type]) => answer.contentType.startsWith(type.split(';')[0]));
+    if (!matched) problems.push(`${answer.status}: content type ${answer.contentType}, documented ${types.map(([t]) => t.split(';')[0]).join(' or ')}`);
+    else if (matched[0].startsWith('application/json')) {
+      const r = matched[1].safeParse(answer.body);
       if (!r.success) problems.push(`${answer.status} body does not match its schema: ${r.error.issues.slice(0, 3).map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`);
     }
   }

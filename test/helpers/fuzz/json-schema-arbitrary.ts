@@ -68,9 +68,15 @@ export function arbitraryFor(schema: JsonSchema, opts: SchemaArbitraryOptions, n
   const replaced = name ? opts.replaceByName?.[name] : undefined;
   if (replaced) return replaced;
   const generated = fromSchema(schema, opts, depth, name);
-  // An array's name applies to its items (item_ids: ids from the item pool, as many as the schema asks).
-  const named = name && !isArray(schema, opts.root) ? opts.byName?.[name] : undefined;
+  // An array's name applies to its items (item_ids: ids from the item pool, as many as the schema asks);
+  // an enum already names its valid values (the export's `labels=final|all` is no label name).
+  const named = name && !isArray(schema, opts.root) && !isEnum(schema, opts.root) ? opts.byName?.[name] : undefined;
   return named ? fc.oneof(named, generated) : generated;
+}
+
+function isEnum(schema: JsonSchema, root: Record<string, unknown>): boolean {
+  const s = schema.$ref ? resolveRef(root, schema.$ref) : schema;
+  return Array.isArray(s.enum) || 'const' in s;
 }
 
 function isArray(schema: JsonSchema, root: Record<string, unknown>): boolean {

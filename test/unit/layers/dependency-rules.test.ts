@@ -66,11 +66,14 @@ const FILES: Record<string, string> = {
   'app/other.ts': 'export const y = 1;\n',
   'app/uses-service.ts': "export { FIXED_ID } from '../src/annotation/pure';\n",
   'src/api/uses-app.ts': "export { y } from '../../app/other';\n",
+  'src/client/uses-db.ts': "export { db } from '../db/thing';\n",
+  'src/api/uses-client.ts': "export { db } from '../client/uses-db';\n",
 };
 
 const EXPECTED = [
   ['activities-not-to-edges', 'activities/uses-api.ts', 'src/api/engine-guard.ts'],
   ['app-is-browser-code', 'app/uses-service.ts', 'src/annotation/pure.ts'],
+  ['client-talks-http-only', 'src/client/uses-db.ts', 'src/db/thing.ts'],
   ['data-access-below-commands', 'src/data/uses-api.ts', 'src/api/engine-guard.ts'],
   ['migrations-import-pure-only', 'migrations/20200102000000_second.ts', 'src/db/thing.ts'],
   ['no-runtime-cycles', 'src/jobs/cycle-a.ts', 'src/jobs/cycle-b.ts'],
@@ -78,6 +81,7 @@ const EXPECTED = [
   ['only-src-llm-talks-to-providers', 'src/api/calls-openai.ts', 'node_modules/openai/'],
   ['only-src-llm-talks-to-providers', 'src/api/uses-provider.ts', 'src/llm/providers/openai.ts'],
   ['only-the-cli-imports-processes', 'src/api/starts-a-process.ts', 'src/processes/api.ts'],
+  ['only-the-cli-imports-the-client', 'src/api/uses-client.ts', 'src/client/uses-db.ts'],
   ['only-the-migration-list-imports-migrations', 'src/jobs/uses-migration.ts', 'migrations/20200101000000_first.ts'],
   ['production-not-to-dev-deps', 'src/db/uses-dev-dep.ts', 'node_modules/yaml/'],
   ['production-not-to-test', 'src/ws/uses-test.ts', 'test/helper.ts'],
