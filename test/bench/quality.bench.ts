@@ -35,6 +35,8 @@ const { values } = parseArgs({
     conflicts: { type: 'boolean', default: false },
     /** conflict_max_per_validation of the project (--conflicts). */
     quota: { type: 'string', default: '1000' },
+    /** Validations in all (--conflicts), at most: the loop stops earlier once one opens nothing. */
+    'max-runs': { type: 'string', default: '12' },
     page: { type: 'string', default: '5000' },
     /** Cap the worker's V8 heap (MB): the job still finishing shows its memory does not grow with N. */
     'worker-heap-mb': { type: 'string' },
@@ -159,7 +161,7 @@ async function main() {
 
       /**
        * Waits for every conflict workflow's first step, then validates the unchanged project again,
-       * until a validation opens nothing (at most 12 runs).
+       * until a validation opens nothing (at most --max-runs validations in all).
        */
       async function repeatValidations(first: { conflicts_opened: number; conflicts_deferred?: number }) {
         const counts = async () => {
@@ -190,7 +192,7 @@ async function main() {
         let state = await settle();
         console.log(`conflicts opened             ${first.conflicts_opened}, deferred ${first.conflicts_deferred ?? 0} (quota ${values.quota} per validation)`);
         console.log(`conflict workflows settled   ${seconds(state.settledMs)} s after the validation: ${JSON.stringify({ ...state, settledMs: undefined })}`);
-        for (let run = 2; run <= 12; run++) {
+        for (let run = 2; run <= Number(values['max-runs']); run++) {
           const before = state;
           const t1 = performance.now();
           const again = await startValidation(db, env.client, config, { tenantId, userId: 'bench', projectId, trigger: 'validate', pageSize: PAGE });
