@@ -5,6 +5,7 @@ import { useApp, useLoad, useNow, useProjectEvents } from '../lib/hooks';
 import { itemsById, projectOf } from '../lib/items';
 import type { AnnotationValue, Decision, Suggestion, Task } from '../lib/types';
 import { ErrorNote, PageTitle } from './common';
+import { ItemHistory } from './item-history';
 
 interface Presence {
   user_id: string;
@@ -265,6 +266,7 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
         {status}
       </p>
       <ItemStrip ids={itemIds} index={index} decided={decided} onPick={setIndex} />
+      {itemId && <ItemHistory projectId={task.project_id} itemId={itemId} version={decided.size} />}
     </section>
   );
 }

@@ -134,6 +134,16 @@ describeWithBrowser('web app in a browser', () => {
     await managerPage.getByTestId('team-figures').filter({ hasText: '2 reviewed' }).waitFor();
     await pages.shot(managerPage, '1-manager-live');
 
+    // The item's history as the manager sees it: the final label with who decided, and the audit trail.
+    const history = await pages.open();
+    await pages.tokenSignIn(history, manager, `/tasks/${task.task_id}`);
+    await history.getByTestId('item-text').filter({ hasText: 'awful' }).waitFor();
+    await history.getByTestId('item-history').locator('summary').click();
+    await history.getByTestId('final-label').filter({ hasText: 'Final label: neutral — consensus (single) by consensus' }).waitFor();
+    await history.getByRole('list', { name: 'Audit trail' }).getByText('task.decision').first().waitFor();
+    await pages.shot(history, '1-item-history');
+    await history.context().close();
+
     const human = await tdb.db('annotations').where({ task_id: task.task_id, source: 'human' }).orderBy('created_at');
     expect(human.map((a) => [a.item_id, a.value.label, a.annotator_id, a.status])).toEqual([
       [itemIds[0], 'neutral', 'rita', expect.any(String)],

@@ -34,7 +34,13 @@ defineRoute(
     if (query.entity_id) base.where('entity_id', query.entity_id);
     if (query.item_id) {
       const itemId = query.item_id;
-      base.where((w) => w.where({ entity_type: 'item', entity_id: itemId }).orWhereRaw("details->>'item_id' = ?", [itemId]));
+      base.where((w) =>
+        w
+          .where({ entity_type: 'item', entity_id: itemId })
+          .orWhereRaw("details->>'item_id' = ?", [itemId])
+          // task decisions name their items in a list
+          .orWhereRaw("details->'item_ids' @> jsonb_build_array(?::text)", [itemId]),
+      );
     }
     if (query.actor) base.where('actor', query.actor);
     if (query.action) base.where('action', query.action);

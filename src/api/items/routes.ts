@@ -85,6 +85,7 @@ defineRoute(
     const project = await findProjectForPrincipal(ctx.deps.db, ctx.state.principal!, params.project_id);
     const base = Item.query(ctx.deps.db).where({ project_id: project.id, tenant_id: project.tenant_id });
     if (query.external_id) base.where('external_id', query.external_id);
+    if (query.id) base.where('id', query.id);
     const { rows, total } = await listModelPage(base, query, (q) =>
       q.select('id', 'project_id', 'external_id', 'data', 'gold_label', 'created_at').orderBy('seq'),
     );

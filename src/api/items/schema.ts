@@ -73,4 +73,5 @@ export const ItemResponse = z
 
 export const ListItemsQuery = paginationQuery.extend({
   external_id: z.string().min(1).max(512).optional().meta({ description: 'Only the item with this external_id' }),
+  id: z.uuid().optional().meta({ description: 'Only the item with this id (e.g. to read its current final label)' }),
 });
