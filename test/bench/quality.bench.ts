@@ -119,7 +119,12 @@ async function main() {
       sampling = false;
       const peakMb = rssMb(worker.pid!).peak;
 
-      const runs = (await env.client.workflow.getHandle(job.workflowId).query(validationProgressQuery)).runs + 1;
+      // A query of a closed run needs a worker to replay it; busy with thousands of conflict
+      // workflows (priority 1, ahead of it) the worker may not answer in time.
+      const runs = await env.client.workflow
+        .getHandle(job.workflowId)
+        .query(validationProgressQuery)
+        .then((p) => String(p.runs + 1), () => 'not answered (the worker is busy with conflict workflows)');
       // Time per activity type, from the run's history (scheduled → completed).
       const history = await env.client.workflow.getHandle(job.workflowId).fetchHistory();
       const scheduled = new Map<string, { name: string; at: number }>();
