@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
-import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
+import { thresholdsFrom } from '../src/annotation/routing';
 import { FairSemaphore } from '../src/annotation/fair-semaphore';
 import { Semaphore } from '../src/annotation/semaphore';
 import { canonicalDecimal } from '../src/annotation/budget';
@@ -13,7 +12,7 @@ import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { schedulingRunId } from './run-id';
 import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
 import { loadProjectContext } from '../src/data/project-context';
-import { insertAiAnnotations, type AiAnnotationRow } from '../src/data/final-labels';
+import { answeredRow, failedRow, insertAnnotation } from './ai-annotations';
 import { providerBatchesOf, providerBatchSummary } from '../src/data/provider-batches';
 import { recordAudit } from '../src/data/audit';
 
@@ -71,14 +70,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
   }
 
   async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem, signal: AbortSignal) {
-    const row = {
-      id: crypto.randomUUID(),
-      tenant_id: input.tenantId,
-      project_id: input.projectId,
-      item_id: item.item_id,
-      job_id: input.jobId,
-      source: 'ai',
-    };
+    const ref = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, itemId: item.item_id };
     try {
       const result = await switcher.generate({
         project,
@@ -89,29 +81,15 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         jobId: input.jobId,
         signal, // a cancelled or timed-out activity stops retrying (backoff waits included)
       });
-      await insertAnnotation(db, {
-        ...row,
-        annotator_id: result.engineId,
-        engine_id: result.engineId,
-        value: JSON.stringify(result.value),
-        confidence: result.confidence,
-        status: routeByConfidence(result.confidence, thresholdsFrom(project.routing)),
-      });
+      await insertAnnotation(db, answeredRow(ref, result.engineId, result, thresholdsFrom(project.routing)));
     } catch (err) {
       // Only a provider verdict makes an item `failed`; anything else (the database) retries.
       if (!(err instanceof AllEnginesFailedError)) throw err;
-      await insertAnnotation(db, {
-        ...row,
-        annotator_id: input.engineId,
-        engine_id: input.engineId,
-        value: null,
-        confidence: null,
-        status: 'failed',
-        // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
-        error: err.message.slice(0, 8000),
-      });
+      // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
+      await insertAnnotation(db, failedRow(ref, input.engineId, err.message));
     }
   }
+
 
   return {
     /** Marks the job running and says how many items it covers. */
@@ -345,13 +323,6 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
 export type PreAnnotationActivities = ReturnType<typeof createPreAnnotationActivities>;
 
-/**
- * The annotation writer of both modes: one row per (job, item), a repeat is a no-op; an accepted
- * AI label becomes the item's final label in the same statement where nothing above AI decides it.
- */
-export async function insertAnnotation(db: Knex, row: AiAnnotationRow | AiAnnotationRow[]): Promise<void> {
-  await insertAiAnnotations(db, Array.isArray(row) ? row : [row]);
-}
 
 /** The job's spend so far (jobs.cost_usd, equal to the sum of its ledger rows). */
 export async function jobSpend(db: Knex, tenantId: string, jobId: string): Promise<string> {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { JobCounters } from '../src/annotation/job-progress';
-import { routeByConfidence, thresholdsFrom } from '../src/annotation/routing';
+import { thresholdsFrom } from '../src/annotation/routing';
 import { compareDecimals } from '../src/annotation/budget';
 import { loadProjectContext } from '../src/data/project-context';
 import { ProviderBatch, type EngineRecord, type ProviderBatchRow } from '../src/db/models';
@@ -15,7 +15,8 @@ import { parseModelOutput } from '../src/llm/parse';
 import { buildMessages } from '../src/llm/prompt';
 import { ZERO_USAGE } from '../src/llm/batch';
 import { upperBoundCostUsd } from '../src/llm/write-ahead';
-import { batchCounters, insertAnnotation, itemText, jobSpend } from './pre-annotation';
+import { batchCounters, itemText, jobSpend } from './pre-annotation';
+import { answeredRow, failedRow, insertAnnotation } from './ai-annotations';
 import type { AiAnnotationRow } from '../src/data/final-labels';
 
 /**
@@ -322,6 +323,7 @@ export function createProviderBatchActivities(deps: ProviderBatchDeps) {
       const status = row.provider_batch_id ? (await rowById(input.tenantId, row.id)).status : 'not_submitted';
       const prices = batchPrices(engine);
       const thresholds = thresholdsFrom(project.routing);
+      const job = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId };
       const calls = await openedCalls(items.map((i) => callKeyOf(row.batch_key, i.item_id)));
       const annotations: AiAnnotationRow[] = [];
       const settles: { call: OpenedCall; settlement: Settlement }[] = [];
@@ -335,19 +337,7 @@ export function createProviderBatchActivities(deps: ProviderBatchDeps) {
           const costUsd = computeCostUsd(r.usage, prices);
           try {
             const parsed = parseModelOutput(r.text, project.labelSchema);
-            annotations.push({
-              id: crypto.randomUUID(),
-              tenant_id: input.tenantId,
-              project_id: input.projectId,
-              item_id: item.item_id,
-              job_id: input.jobId,
-              source: 'ai',
-              annotator_id: engine.id,
-              engine_id: engine.id,
-              value: JSON.stringify(parsed.value),
-              confidence: parsed.confidence,
-              status: routeByConfidence(parsed.confidence, thresholds),
-            });
+            annotations.push(answeredRow({ ...job, itemId: item.item_id }, engine.id, parsed, thresholds));
             settlement = { usage: r.usage, costUsd, latencyMs: 0, outcome: 'ok' };
             answered++;
           } catch (err) {
@@ -364,20 +354,9 @@ export function createProviderBatchActivities(deps: ProviderBatchDeps) {
         if (failure !== null) {
           failed++;
           if (input.finalAttempt) {
-            annotations.push({
-              id: crypto.randomUUID(),
-              tenant_id: input.tenantId,
-              project_id: input.projectId,
-              item_id: item.item_id,
-              job_id: input.jobId,
-              source: 'ai',
-              annotator_id: engine.id,
-              engine_id: engine.id,
-              value: null,
-              confidence: null,
-              status: 'failed',
-              error: `${engine.id} provider batch ${row.provider_batch_id ?? row.id} attempt ${row.attempt + 1}: ${failure}`.slice(0, 8000),
-            });
+            annotations.push(
+              failedRow({ ...job, itemId: item.item_id }, engine.id, `${engine.id} provider batch ${row.provider_batch_id ?? row.id} attempt ${row.attempt + 1}: ${failure}`),
+            );
           }
         }
       }

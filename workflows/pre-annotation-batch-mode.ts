@@ -1,5 +1,5 @@
 import { condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { PreAnnotationActivities } from '../activities/pre-annotation';
+import type { AnnotateBatchInput, PreAnnotationActivities } from '../activities/pre-annotation';
 import type { ProviderBatchActivities, ProviderBatchView } from '../activities/provider-batches';
 import { addCounters, ZERO_COUNTERS, type JobCounters } from '../src/annotation/job-progress';
 import { nextBatch } from '../src/annotation/batching';
@@ -12,14 +12,7 @@ import { pollDelayMs, subtractCounters, type ProviderBatchSettings } from '../sr
  * once. No activity stays open while the provider works: each poll is one short activity.
  * Called only for runs whose input says `mode: 'batch'`, so sync histories replay unchanged.
  */
-export interface BatchModeRun {
-  tenantId: string;
-  projectId: string;
-  jobId: string;
-  engineId: string;
-  fallbackEngineIds: string[];
-  concurrency: number;
-  instructions?: string;
+export interface BatchModeRun extends Pick<AnnotateBatchInput, 'tenantId' | 'projectId' | 'jobId' | 'engineId' | 'fallbackEngineIds' | 'concurrency' | 'instructions'> {
   llmTaskQueue: string;
   batchesPerRun: number;
   settings: ProviderBatchSettings;
