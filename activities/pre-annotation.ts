@@ -10,9 +10,11 @@ import { appendEvent } from '../src/events/outbox';
 import { PRE_ANNOTATION_JOB_TYPE } from '../src/jobs/job-types';
 import { finishJob, recordJobProgress } from '../src/jobs/lifecycle';
 import { schedulingRunId } from './run-id';
-import { AllEnginesFailedError, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
+import { AllEnginesFailedError, type CacheHint, type GenerateRequest, type LlmSwitcher, type ProjectContext } from '../src/llm/types';
+import { collectWrites } from '../src/llm/collected-writes';
 import { loadProjectContext } from '../src/data/project-context';
-import { answeredRow, failedRow, insertAnnotation } from './ai-annotations';
+import { answeredRow, createAnnotationWriter, failedRow } from './ai-annotations';
+import type { AiAnnotationRow } from '../src/data/final-labels';
 import { providerBatchesOf, providerBatchSummary } from '../src/data/provider-batches';
 import { recordAudit } from '../src/data/audit';
 
@@ -45,6 +47,18 @@ interface PendingItem {
   data: { text?: string } & Record<string, unknown>;
 }
 
+/** What the switcher is asked for one item of a batch. */
+function itemRequest(input: AnnotateBatchInput, project: ProjectContext, item: PendingItem): GenerateRequest {
+  return {
+    project,
+    engineId: input.engineId,
+    fallbackEngineIds: input.fallbackEngineIds,
+    item: { id: item.item_id, text: itemText(item.data) },
+    instructions: input.instructions,
+    jobId: input.jobId,
+  };
+}
+
 export function itemText(data: PendingItem['data']): string {
   return typeof data.text === 'string' ? data.text : JSON.stringify(data);
 }
@@ -69,27 +83,33 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     };
   }
 
-  async function annotateOne(input: AnnotateBatchInput, project: ProjectContext & { routing: Record<string, unknown> }, item: PendingItem, signal: AbortSignal) {
-    const ref = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, itemId: item.item_id };
-    try {
-      const result = await switcher.generate({
-        project,
-        engineId: input.engineId,
-        fallbackEngineIds: input.fallbackEngineIds,
-        item: { id: item.item_id, text: itemText(item.data) },
-        instructions: input.instructions,
-        jobId: input.jobId,
-        signal, // a cancelled or timed-out activity stops retrying (backoff waits included)
-      });
-      await insertAnnotation(db, answeredRow(ref, result.engineId, result, thresholdsFrom(project.routing)));
-    } catch (err) {
-      // Only a provider verdict makes an item `failed`; anything else (the database) retries.
-      if (!(err instanceof AllEnginesFailedError)) throw err;
-      // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
-      await insertAnnotation(db, failedRow(ref, input.engineId, err.message));
-    }
-  }
+  // Each item's annotation and its call's bookkeeping in one statement, shared by items finishing together.
+  const annotations = createAnnotationWriter(db);
 
+  async function annotateOne(
+    input: AnnotateBatchInput,
+    project: ProjectContext & { routing: Record<string, unknown> },
+    item: PendingItem,
+    cacheHint: CacheHint | undefined,
+    signal: AbortSignal,
+  ) {
+    const ref = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, itemId: item.item_id };
+    const writes = collectWrites();
+    let row: AiAnnotationRow;
+    try {
+      const result = await switcher.generate({ ...itemRequest(input, project, item), cacheHint, writes, signal }); // a cancelled or timed-out activity stops retrying
+      row = answeredRow(ref, result.engineId, result, thresholdsFrom(project.routing));
+    } catch (err) {
+      // Only a provider verdict makes an item `failed`; anything else (the database, a cancel) retries.
+      if (!(err instanceof AllEnginesFailedError)) {
+        await writes.store(db).catch(() => undefined); // what the attempts spent stays counted
+        throw err;
+      }
+      // Every attempt: engine, attempt number, outcome and message (see describeAttempts).
+      row = failedRow(ref, input.engineId, err.message);
+    }
+    await annotations.write(row, writes);
+  }
 
   return {
     /** Marks the job running and says how many items it covers. */
@@ -133,11 +153,13 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       beat();
       const heartbeats = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));
       try {
+        // The batch's cache entries in one read, not one per item.
+        const hints = (await switcher.lookUpCache?.(pending.map((item) => itemRequest(input, project, item)))) ?? [];
         await Promise.all(
-          pending.map((item) =>
+          pending.map((item, i) =>
             limiter.sem.use(() =>
               workerLimit.use({ tenantId: input.tenantId, jobId: input.jobId }, async () => {
-                await annotateOne(input, project, item, ctx.cancellationSignal);
+                await annotateOne(input, project, item, hints[i], ctx.cancellationSignal);
                 done++;
               }),
             ),

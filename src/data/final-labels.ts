@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { conflictLockKeys } from '../annotation/disagreement';
 import type { FinalLabelRow } from '../db/models';
+import { runCtes, type CteParts } from '../db/statement';
 import { decideFinalLabel, type FinalLabelDecision, type FinalLabelSources, type ResolutionSource } from '../quality/final-label';
 import { AI_ACCEPTED } from '../quality/report-accumulate';
 import { valueCategory } from '../quality/value-category';
@@ -225,37 +226,48 @@ export type AiAnnotationRow = Record<string, unknown> & { id: string; value: str
  */
 export async function insertAiAnnotations(db: Db, rows: AiAnnotationRow[]): Promise<number> {
   if (!rows.length) return 0;
+  const { rows: inserted } = (await runCtes(db, aiAnnotationCtes(rows), 'SELECT id FROM ai_rows')) as { rows: { id: string }[] };
+  return inserted.length;
+}
+
+/**
+ * insertAiAnnotations' writes as CTEs, for a caller that stores them with others in one statement
+ * (src/db/statement.ts); `ai_rows` holds the ids of the annotations inserted.
+ */
+export function aiAnnotationCtes(rows: AiAnnotationRow[]): CteParts {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const finals = rows.map((r) => {
     const label = r.value === null ? null : valueCategory(JSON.parse(r.value));
     return { id: r.id, label, accepted: label !== null && AI_ACCEPTED.includes(r.status) };
   });
   const values = rows.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ');
-  const { rows: inserted } = (await db.raw(
-    `WITH input AS (
-       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, label text, accepted boolean)
-     ), a AS (
-       INSERT INTO annotations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${values}
+  return {
+    ctes: [
+      { name: 'ai_input', sql: 'SELECT * FROM jsonb_to_recordset(CAST(? AS jsonb)) AS x(id uuid, label text, accepted boolean)' },
+      {
+        name: 'ai_rows',
+        sql: `INSERT INTO annotations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${values}
        ON CONFLICT (job_id, item_id) WHERE job_id IS NOT NULL DO NOTHING
-       RETURNING id, tenant_id, project_id, item_id, COALESCE(engine_id::text, annotator_id) AS engine_id, value, confidence, created_at
-     ), f AS (
-       INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at,
+       RETURNING id, tenant_id, project_id, item_id, COALESCE(engine_id::text, annotator_id) AS engine_id, value, confidence, created_at`,
+      },
+      {
+        name: 'ai_final',
+        sql: `INSERT INTO final_labels (item_id, tenant_id, project_id, status, label, value, source, method, decided_by, decided_at,
                                  annotation_id, engine_id, confidence, inputs)
        SELECT DISTINCT ON (a.item_id) a.item_id, a.tenant_id, a.project_id, 'labelled', i.label, a.value, 'ai', 'ai', a.engine_id, a.created_at,
               a.id, a.engine_id, a.confidence, jsonb_build_array(jsonb_build_object('annotation_id', a.id, 'engine_id', a.engine_id, 'label', i.label))
-         FROM a JOIN input i ON i.id = a.id
+         FROM ai_rows a JOIN ai_input i ON i.id = a.id
         WHERE i.accepted
         ORDER BY a.item_id, a.created_at DESC
        ON CONFLICT (item_id) DO UPDATE SET
          label = EXCLUDED.label, value = EXCLUDED.value, decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at,
          annotation_id = EXCLUDED.annotation_id, engine_id = EXCLUDED.engine_id, confidence = EXCLUDED.confidence,
          inputs = EXCLUDED.inputs, details = '{}', updated_at = now()
-       WHERE final_labels.source = 'ai' AND final_labels.decided_at <= EXCLUDED.decided_at
-     )
-     SELECT id FROM a`,
-    [JSON.stringify(finals), ...rows.flatMap((r) => columns.map((c) => (r[c] === undefined ? null : (r[c] as Knex.RawBinding))))],
-  )) as { rows: { id: string }[] };
-  return inserted.length;
+       WHERE final_labels.source = 'ai' AND final_labels.decided_at <= EXCLUDED.decided_at`,
+      },
+    ],
+    bindings: [JSON.stringify(finals), ...rows.flatMap((r) => columns.map((c) => (r[c] === undefined ? null : (r[c] as Knex.RawBinding))))],
+  };
 }
 
 /** The final labels of some items (for job results and exports), keyed by item id. */

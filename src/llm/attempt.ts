@@ -95,9 +95,11 @@ export async function attemptEngine(
   // 1. Cache.
   const cacheWriter = request.writes?.cache ?? ctx.cacheWriter;
   const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
-  const key = attemptCacheKey(ctx, engine, request, messages);
+  // A batch's lookup already read this engine's entry (a miss included): no second read.
+  const hint = request.cacheHint?.engineId === engine.id ? request.cacheHint : undefined;
+  const key = hint && ttl > 0 ? hint.key : attemptCacheKey(ctx, engine, request, messages);
   if (key) {
-    const hit = options.joined ?? (await readCache(ctx, key));
+    const hit = options.joined ?? (hint ? (hint.text ?? ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key) ?? null) : await readCache(ctx, key));
     const parsed = hit === null ? null : tryParse(hit, request);
     if (parsed) {
       const latencyMs = elapsed();
@@ -281,8 +283,7 @@ export async function openLedgerRow(
 /** Settles a call's row; retried until it succeeds or the process dies (then the sweeper settles it). */
 export async function settleLedgerRow(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, call: OpenedCall, s: Settlement): Promise<void> {
   countUsage(engine, { ...scopeOf(request, engine), ...s });
-  // A job's row moves jobs.cost_usd: only the switcher's writer settles it (never collected).
-  const ledger = call.jobId ? ctx.ledger : (request.writes?.ledger ?? ctx.ledger);
+  const ledger = request.writes?.ledger ?? ctx.ledger;
   await retryLedgerWrite(() => ledger.settle(call, s), {
     onFailure: (err, attempt) => ctx.logger?.error({ err, engineId: engine.id, outcome: s.outcome, attempt }, 'llm usage ledger settle failed; retrying'),
   });

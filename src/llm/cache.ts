@@ -63,6 +63,16 @@ export async function cacheGet(db: Knex, key: string): Promise<{ text: string; e
   return row ? { text: row.response_text, expiresAt: new Date(row.expires_at) } : null;
 }
 
+/** The cached answers of many keys in one statement (expired entries left out), by key. */
+export async function cacheGetMany(db: Knex, keys: string[]): Promise<Map<string, string>> {
+  if (!keys.length) return new Map();
+  const rows: { key: string; response_text: string }[] = await db('llm_cache')
+    .whereIn('key', [...new Set(keys)])
+    .andWhere('expires_at', '>', db.fn.now())
+    .select('key', 'response_text');
+  return new Map(rows.map((r) => [r.key, r.response_text]));
+}
+
 export interface CacheEntry {
   tenantId: string;
   engineId: string;

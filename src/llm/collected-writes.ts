@@ -1,15 +1,16 @@
 import type { Knex } from 'knex';
+import { cteOf, joinCtes, runCtes, type CteParts } from '../db/statement';
 import { cacheUpsert, type CachePut, type CacheWriter } from './cache';
 import { retryLedgerWrite } from './ledger-retry';
-import { settleUpdate, usageInsert, type DeferredLedger, type OpenedCall, type Settlement, type UsageEntry } from './ledger';
+import { ledgerCtes, settleUpdate, usageInsert, type DeferredLedger, type OpenedCall, type Settlement, type UsageEntry } from './ledger';
 
 /**
  * A call's bookkeeping — its ledger settlements and rows, and the cache entry of its answer — kept
- * for the caller to store with its own write in one statement (see `writeQueries`), instead of
- * written by the switcher as separate commits. The live suggestion path uses it: one commit per
- * suggestion. A provider call's in-flight row is still written before the call, by the switcher's
- * own writer (the write-ahead cannot wait); only its settlement is collected. Rows of a job cannot
- * be collected (they move `jobs.cost_usd`; see recordUsage).
+ * for the caller to store with its own write in one statement, instead of written by the switcher
+ * as separate commits. The live suggestion path stores them with its suggestion (`writeQueries`),
+ * pre-annotation with the item's annotation (`cteParts`, activities/annotation-writer.ts). A
+ * provider call's in-flight row is still written before the call, by the switcher's own writer
+ * (the write-ahead cannot wait); only its settlement is collected.
  */
 export interface CollectedWrites {
   /** Settled rows (cache hits). */
@@ -20,8 +21,13 @@ export interface CollectedWrites {
   /** Hand these to the switcher (GenerateRequest.writes). */
   readonly ledger: DeferredLedger;
   readonly cache: CacheWriter;
-  /** The writes storing what was collected, for the caller's statement (e.g. writeWithEvent). */
+  /**
+   * The writes as query builders, for a caller's statement that takes those (writeWithEvent).
+   * Rows of a job cannot go this way (they move `jobs.cost_usd`): use `cteParts`.
+   */
   writeQueries(db: Knex): Knex.QueryBuilder[];
+  /** The writes as CTEs (src/db/statement.ts), jobs' spend included. */
+  cteParts(db: Knex): CteParts;
   /**
    * Stores what was collected on its own, in one statement (all or nothing, so it may be retried):
    * when the caller has no write, or its write failed. Retried for up to `retryMs` (default 5 s);
@@ -39,6 +45,7 @@ export function collectWrites(): CollectedWrites {
     ...settles.map((s) => settleUpdate(db, s.call, s.settlement)),
     ...(cachePuts.length ? [cacheUpsert(db, cachePuts)] : []),
   ];
+  const cteParts = (db: Knex): CteParts => collectedCtes(db, { usage, settles, cachePuts });
   return {
     usage,
     settles,
@@ -48,7 +55,6 @@ export function collectWrites(): CollectedWrites {
         usage.push(entry);
       },
       settle: async (call, settlement) => {
-        if (call.jobId) throw new Error('collectWrites: rows of a job are settled by the switcher’s writer');
         settles.push({ call, settlement });
       },
     },
@@ -63,12 +69,16 @@ export function collectWrites(): CollectedWrites {
       flush: async () => undefined,
     },
     writeQueries,
+    cteParts,
     async store(db, retryMs = 5000) {
-      const queries = writeQueries(db).map((q) => q.toSQL());
-      if (!queries.length) return;
-      const sql = `WITH ${queries.map((q, i) => `write_${i} AS (${q.sql})`).join(', ')} SELECT 1`;
-      const bindings = queries.flatMap((q) => q.bindings as Knex.RawBinding[]);
-      await retryLedgerWrite(() => db.raw(sql, bindings), { giveUpAt: Date.now() + retryMs });
+      const parts = cteParts(db);
+      if (!parts.ctes.length) return;
+      await retryLedgerWrite(() => runCtes(db, parts), { giveUpAt: Date.now() + retryMs });
     },
   };
+}
+
+/** Collected writes (of one call or of many, merged) as CTEs: the ledger's, then the cache's. */
+export function collectedCtes(db: Knex, w: Pick<CollectedWrites, 'usage' | 'settles' | 'cachePuts'>): CteParts {
+  return joinCtes(ledgerCtes(db, w.usage, w.settles), ...(w.cachePuts.length ? [cteOf('cache_put', cacheUpsert(db, w.cachePuts))] : []));
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { groupCommit } from '../db/group-commit';
+import { cteOf, joinCtes, NO_CTES, runCtes, type CteParts } from '../db/statement';
 import type { TokenUsage } from './types';
 import { UUID_PATTERN } from '../formats';
 
@@ -76,9 +77,7 @@ export async function recordUsage(db: Knex, entry: UsageEntry): Promise<void> {
  * concurrent call of a job would otherwise queue on.
  */
 export async function recordUsageBatch(db: Knex, entries: UsageEntry[]): Promise<void> {
-  if (!entries.length) return;
-  const insert = db('llm_usage').insert(entries.map((e) => usageRow(db, e))).returning(['job_id', 'cost_usd']).toSQL();
-  await db.raw(`WITH rows AS (${insert.sql}), ${JOB_SPEND} ${ADD_SPEND}`, insert.bindings);
+  if (entries.length) await runCtes(db, ledgerCtes(db, entries, []));
 }
 
 /**
@@ -112,23 +111,53 @@ export async function openUsageBatch(db: Knex, calls: OpenCall[]): Promise<Opene
  * closed as `unknown` is corrected to what the call really was.
  */
 export async function settleUsageBatch(db: Knex, settles: { call: OpenedCall; settlement: Settlement }[]): Promise<void> {
-  if (!settles.length) return;
-  const values = settles.map(() => '(?::bigint, ?::int, ?::int, ?::int, ?::numeric(20,10), ?::int, ?::text, ?::text)').join(', ');
-  const bindings = settles.flatMap(({ call, settlement: s }) => [
-    call.id, int(s.usage.promptTokens), int(s.usage.completionTokens), int(s.usage.cachedTokens), s.costUsd, int(s.latencyMs), s.outcome, errorText(s.error),
-  ]);
-  await db.raw(
-    `WITH v (id, prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, outcome, error) AS (VALUES ${values}),
-          settled AS (
-            UPDATE llm_usage u SET state = 'settled', prompt_tokens = v.prompt_tokens, completion_tokens = v.completion_tokens,
-                   cached_tokens = v.cached_tokens, cost_usd = v.cost_usd, latency_ms = v.latency_ms, outcome = v.outcome,
-                   error = v.error, settled_at = now()
-              FROM v WHERE u.id = v.id AND u.state <> 'settled'
-            RETURNING u.job_id, u.cost_usd - u.cost_upper_usd AS delta),
-          spend AS (SELECT job_id, sum(delta) AS delta FROM settled WHERE job_id IS NOT NULL GROUP BY job_id)
-     UPDATE jobs SET cost_usd = jobs.cost_usd + spend.delta FROM spend WHERE jobs.id = spend.job_id AND spend.delta <> 0`,
-    bindings,
-  );
+  if (settles.length) await runCtes(db, ledgerCtes(db, [], settles));
+}
+
+/**
+ * The ledger's writes as CTEs for one statement (see src/db/statement.ts): settled rows inserted,
+ * opened rows settled (a row already settled is left alone; one the sweeper closed as `unknown`
+ * is corrected to what the call really was), and each job's `cost_usd` moved by the inserted
+ * rows' cost plus the settled rows' (real − upper bound) — one UPDATE per job, as the rows store
+ * their costs, so a job's spend stays exactly the sum of its rows. Rows without cost lock no job,
+ * which every concurrent call of a job would otherwise queue on.
+ */
+export function ledgerCtes(db: Knex, entries: UsageEntry[], settles: { call: OpenedCall; settlement: Settlement }[]): CteParts {
+  const parts: CteParts[] = [];
+  const deltas: string[] = [];
+  if (entries.length) {
+    parts.push(cteOf('ledger_rows', db('llm_usage').insert(entries.map((e) => usageRow(db, e))).returning(['job_id', 'cost_usd'])));
+    deltas.push('SELECT job_id, cost_usd AS delta FROM ledger_rows');
+  }
+  if (settles.length) {
+    const values = settles.map(() => '(CAST(? AS bigint), CAST(? AS int), CAST(? AS int), CAST(? AS int), CAST(? AS numeric(20,10)), CAST(? AS int), CAST(? AS text), CAST(? AS text))').join(', ');
+    parts.push({
+      ctes: [
+        { name: 'ledger_settles (id, prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, outcome, error)', sql: `VALUES ${values}` },
+        {
+          name: 'ledger_settled',
+          sql: `UPDATE llm_usage u SET state = 'settled', prompt_tokens = v.prompt_tokens, completion_tokens = v.completion_tokens,
+                       cached_tokens = v.cached_tokens, cost_usd = v.cost_usd, latency_ms = v.latency_ms, outcome = v.outcome,
+                       error = v.error, settled_at = now()
+                  FROM ledger_settles v WHERE u.id = v.id AND u.state <> 'settled'
+                RETURNING u.job_id, u.cost_usd - u.cost_upper_usd AS delta`,
+        },
+      ],
+      bindings: settles.flatMap(({ call, settlement: s }) => [
+        call.id, int(s.usage.promptTokens), int(s.usage.completionTokens), int(s.usage.cachedTokens), s.costUsd, int(s.latencyMs), s.outcome, errorText(s.error),
+      ]),
+    });
+    deltas.push('SELECT job_id, delta FROM ledger_settled');
+  }
+  if (!deltas.length) return NO_CTES;
+  parts.push({
+    ctes: [
+      { name: 'ledger_spend', sql: `SELECT job_id, sum(delta) AS delta FROM (${deltas.join(' UNION ALL ')}) d WHERE job_id IS NOT NULL GROUP BY job_id` },
+      { name: 'ledger_moved', sql: 'UPDATE jobs SET cost_usd = jobs.cost_usd + s.delta FROM ledger_spend s WHERE jobs.id = s.job_id AND s.delta <> 0' },
+    ],
+    bindings: [],
+  });
+  return joinCtes(...parts);
 }
 
 /** Adds the costs in `rows` (job_id, cost_usd) to their jobs; rows without cost lock no job. */

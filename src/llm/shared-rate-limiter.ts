@@ -35,6 +35,11 @@ export class SharedRateLimiter implements RateLimiter {
   private readonly ensured = new Set<string>();
   /** What this process knows of each engine's pause (epoch ms): its own 429s and what the buckets said. */
   private readonly pausedUntil = new Map<string, number>();
+  /** Engines this process saw with a tokens-per-minute limit: only their settles move a bucket. */
+  private readonly tokenLimited = new Set<string>();
+  /** Token corrections not yet written, summed per engine: one statement carries them all. */
+  private readonly corrections = new Map<string, number>();
+  private correcting = false;
 
   constructor(
     private readonly db: Knex,
@@ -45,6 +50,8 @@ export class SharedRateLimiter implements RateLimiter {
     if (signal?.aborted) throw abortReason(signal);
     const rpm = positiveLimit(limits?.rpm);
     const tpm = positiveLimit(limits?.tpm);
+    if (tpm) this.tokenLimited.add(engineId);
+    else this.tokenLimited.delete(engineId);
     if (!rpm && !tpm) {
       const paused = this.pausedForMs(engineId);
       if (paused > 0) await sleep(paused, signal);
@@ -69,10 +76,30 @@ export class SharedRateLimiter implements RateLimiter {
 
   settle(engineId: string, estimatedTokens: number, actualTokens: number): void {
     const delta = estimatedTokens - actualTokens;
-    if (delta === 0) return;
-    this.db
-      .raw('UPDATE llm_rate_buckets SET tokens = LEAST(tpm, tokens + ?) WHERE engine_id = ? AND tpm > 0', [delta, engineId])
-      .catch(this.onError);
+    if (delta === 0 || !this.tokenLimited.has(engineId)) return;
+    this.corrections.set(engineId, (this.corrections.get(engineId) ?? 0) + delta);
+    if (!this.correcting) void this.writeCorrections();
+  }
+
+  /** Corrections arriving while one statement runs go together in the next (group commit). */
+  private async writeCorrections(): Promise<void> {
+    this.correcting = true;
+    try {
+      while (this.corrections.size) {
+        const batch = [...this.corrections];
+        this.corrections.clear();
+        await this.db
+          .raw(
+            `UPDATE llm_rate_buckets b SET tokens = LEAST(b.tpm, b.tokens + c.delta)
+               FROM unnest(CAST(? AS text[]), CAST(? AS float8[])) AS c(engine_id, delta)
+              WHERE b.engine_id = c.engine_id AND b.tpm > 0`,
+            [batch.map(([id]) => id), batch.map(([, d]) => d)],
+          )
+          .catch(this.onError);
+      }
+    } finally {
+      this.correcting = false;
+    }
   }
 
   pause(engineId: string, seconds: number): void {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { attemptEngine, type AttemptContext, type AttemptOutcome, type SwitcherLogger } from './attempt';
+import { attemptCacheKey, attemptEngine, type AttemptContext, type AttemptOutcome, type SwitcherLogger } from './attempt';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { createCacheWriter } from './cache';
+import { cacheGetMany, createCacheWriter } from './cache';
 import { attemptWithRetries } from './engine-retry';
 import { createLedgerWriter } from './ledger';
 import type { EngineRecord } from '../db/models';
@@ -18,7 +18,7 @@ import { EngineRateLimiter, type RateLimiter } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { SingleFlight } from './single-flight';
 import { memoizedEngineLoader, preloadedEngineLoader, resolveRoute } from './route';
-import { AllEnginesFailedError, type EngineAttemptFailure, type GenerateRequest, type GenerateResult, type LlmSwitcher } from './types';
+import { AllEnginesFailedError, type CacheHint, type EngineAttemptFailure, type GenerateRequest, type GenerateResult, type LlmSwitcher } from './types';
 
 export type { SwitcherLogger } from './attempt';
 
@@ -124,6 +124,28 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
     throw new AllEnginesFailedError(failures);
   }
 
+  async function lookUpCache(requests: GenerateRequest[]): Promise<(CacheHint | undefined)[]> {
+    const first = requests[0];
+    if (!first) return [];
+    const load = first.engines ? preloadedEngineLoader(first.engines, loadEngines) : loadEngines;
+    const [step] = await resolveRoute(ctx.db, first.project.tenantId, first.engineId, first.fallbackEngineIds ?? [], load);
+    if (!step || 'skipReason' in step) return requests.map(() => undefined);
+    const engine = step.engine;
+    const keys = requests.map((r) =>
+      r.engineId === first.engineId && r.project.projectId === first.project.projectId
+        ? attemptCacheKey(ctx, engine, r, buildMessages({ project: r.project, item: r.item, instructions: r.instructions }))
+        : null,
+    );
+    let found: Map<string, string>;
+    try {
+      found = await cacheGetMany(ctx.db, keys.filter((k): k is string => k !== null));
+    } catch (err) {
+      ctx.logger?.warn({ err }, 'llm cache read failed; each call reads its own');
+      return requests.map(() => undefined);
+    }
+    return keys.map((key) => (key ? { engineId: engine.id, key, text: found.get(key) ?? null } : undefined));
+  }
+
   async function callAlone(engine: EngineRecord, request: Omit<GenerateRequest, 'engineId'>): Promise<AttemptOutcome> {
     const messages = buildMessages({ project: request.project, item: request.item, instructions: request.instructions });
     const uncached: AttemptContext = { ...ctx, cacheTtlSeconds: 0, memoryCache: undefined, cacheWriter: undefined };
@@ -132,6 +154,7 @@ export function createSwitcher(options: SwitcherOptions): Switcher {
 
   return {
     generate,
+    lookUpCache,
     probe: (engine, probeOptions) => probeCall(ctx, engine, probeOptions),
     callAlone,
     circuitBreaker: breaker,

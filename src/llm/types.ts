@@ -56,6 +56,8 @@ export interface GenerateRequest {
    * that stores them with its own write passes `collectWrites()` and must store what it collects.
    */
   writes?: Pick<CollectedWrites, 'ledger' | 'cache'>;
+  /** This request's cache entry, read ahead with its batch's (LlmSwitcher.lookUpCache): not read again. */
+  cacheHint?: CacheHint;
   signal?: AbortSignal;
   /**
    * Caps on retrying transient failures on one engine (see retry-policy.ts): the switcher's
@@ -113,6 +115,20 @@ export class AllEnginesFailedError extends Error {
   }
 }
 
+/** What the cache held for a request's first engine when its batch was looked up. */
+export interface CacheHint {
+  engineId: string;
+  key: string;
+  /** The cached answer, or null: there was none (a miss needs no second read). */
+  text: string | null;
+}
+
 export interface LlmSwitcher {
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Reads the cache entries of many requests (a batch's prompts, one engine and route) in one
+   * statement; pass each answer as its request's `cacheHint`. Undefined where nothing is cached
+   * (caching off, a local engine, an engine not available).
+   */
+  lookUpCache?(requests: GenerateRequest[]): Promise<(CacheHint | undefined)[]>;
 }

@@ -26,6 +26,7 @@ import { seedItems, seedProject, sentimentTexts } from '../helpers/seed';
 import { startTestTemporal } from '../helpers/temporal';
 import { rssMb, spawnWorkerProcess, stopProcess } from '../helpers/worker-process';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
+import { cpuMeter, descendantsNamed, namedCpuMs, treeCpuMs } from '../helpers/proc-cpu';
 import { writeWorkflowBundle } from '../../src/temporal/worker';
 
 const { values } = parseArgs({
@@ -113,6 +114,19 @@ async function main() {
       await env.client.workflow.getHandle(w.workflowId).result();
 
       fake.resetStats();
+      // CPU of each process over the job: the worker, PostgreSQL (every backend), the Temporal
+      // dev server, and this process (the fake provider and the client). The API is not in a
+      // job's path: a job is started once and then runs in the worker.
+      const temporalPids = descendantsNamed(process.pid, 'temporal');
+      const meter = cpuMeter({
+        worker: () => treeCpuMs(worker.pid!),
+        postgres: () => namedCpuMs('postgres'),
+        'temporal server': () => temporalPids.reduce((n, p) => n + treeCpuMs(p), 0),
+        'bench (fake provider)': () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; },
+      });
+      const commits = () => pgCommits(tdb.db);
+      const commits0 = await commits();
+      meter.start();
       const t0 = performance.now();
       sampling = true;
       const job = await startPreAnnotation(tdb.db, env.client, config, {
@@ -120,6 +134,8 @@ async function main() {
       });
       const result = await env.client.workflow.getHandle(job.workflowId).result();
       const jobMs = performance.now() - t0;
+      const cpu = meter.sample();
+      const commitCount = (await commits()) - commits0;
       sampling = false;
       const peakMb = rssMb(worker.pid!).peak;
 
@@ -142,6 +158,9 @@ async function main() {
       console.log(`largest history of any run   ${maxHistory} events`);
       console.log(`worker RSS during the job    ${jobRssMb.toFixed(0)} MB (max of samples every 100 ms)`);
       console.log(`worker peak RSS since start  ${peakMb.toFixed(0)} MB (whole life of the process)`);
+      console.log(`PostgreSQL commits per item  ${(commitCount / N).toFixed(2)} (${commitCount} in the job's span, every connection)`);
+      console.log('CPU ms per item              ' + Object.entries(cpu).map(([k, ms]) => `${k} ${(ms / N).toFixed(2)}`).join(', '));
+      console.log(`CPU cores busy (of ${os.cpus().length})        ` + (Object.values(cpu).reduce((a, b) => a + b, 0) / jobMs).toFixed(2));
     } finally {
       clearInterval(sampler);
       await stopProcess(worker);
@@ -192,6 +211,14 @@ async function scaleOut(
   console.log('');
   console.log(`workers  job time     throughput (N = ${N}, L = ${L} ms, C = ${C} per worker)`);
   for (const r of rows) console.log(r);
+}
+
+/** Transactions committed in the database so far (pg_stat_database; the statistics lag by up to a second). */
+async function pgCommits(db: Awaited<ReturnType<typeof createTestDatabase>>['db']): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1100)); // let the statistics collector catch up (stats_fetch_consistency)
+  await db.raw('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await db.raw('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()');
+  return Number(rows[0].xact_commit);
 }
 
 main().catch((err) => {
