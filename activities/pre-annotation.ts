@@ -92,12 +92,15 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     item: PendingItem,
     cacheHint: CacheHint | undefined,
     signal: AbortSignal,
+    withSlot: <T>(call: () => Promise<T>) => Promise<T>,
   ) {
     const ref = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, itemId: item.item_id };
     const writes = collectWrites();
     let row: AiAnnotationRow;
     try {
-      const result = await switcher.generate({ ...itemRequest(input, project, item), cacheHint, writes, signal }); // a cancelled or timed-out activity stops retrying
+      // The provider slot is held for the call only: the item's write below queues for the group
+      // commit without keeping a slot idle (at short provider latency that wait is most of an item).
+      const result = await withSlot(() => switcher.generate({ ...itemRequest(input, project, item), cacheHint, writes, signal })); // a cancelled or timed-out activity stops retrying
       row = answeredRow(ref, result.engineId, result, thresholdsFrom(project.routing));
     } catch (err) {
       // Only a provider verdict makes an item `failed`; anything else (the database, a cancel) retries.
@@ -155,15 +158,13 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       try {
         // The batch's cache entries in one read, not one per item.
         const hints = (await switcher.lookUpCache?.(pending.map((item) => itemRequest(input, project, item)))) ?? [];
+        const slotKey = { tenantId: input.tenantId, jobId: input.jobId };
+        const withSlot = <T>(call: () => Promise<T>) => limiter.sem.use(() => workerLimit.use(slotKey, call));
         await Promise.all(
-          pending.map((item, i) =>
-            limiter.sem.use(() =>
-              workerLimit.use({ tenantId: input.tenantId, jobId: input.jobId }, async () => {
-                await annotateOne(input, project, item, hints[i], ctx.cancellationSignal);
-                done++;
-              }),
-            ),
-          ),
+          pending.map(async (item, i) => {
+            await annotateOne(input, project, item, hints[i], ctx.cancellationSignal, withSlot);
+            done++;
+          }),
         );
       } finally {
         clearInterval(heartbeats);

@@ -68,8 +68,11 @@ export interface AttemptOptions {
 export function attemptCacheKey(ctx: AttemptContext, engine: EngineRecord, request: GenerateRequest, messages: ChatMessage[]): string | null {
   const cacheWriter = request.writes?.cache ?? ctx.cacheWriter;
   const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
+  if (ttl <= 0) return null;
+  // A batch's lookup computed this engine's key already (hashing the prompt is not free).
+  if (request.cacheHint?.engineId === engine.id) return request.cacheHint.key;
   const { project } = request;
-  return ttl > 0 ? cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema }) : null;
+  return cacheKey({ tenantId: project.tenantId, projectId: project.projectId, engine, messages, labelSchema: project.labelSchema });
 }
 
 /**
@@ -97,7 +100,7 @@ export async function attemptEngine(
   const ttl = cacheWriter ? cacheTtlSeconds(engine, ctx.cacheTtlSeconds) : 0;
   // A batch's lookup already read this engine's entry (a miss included): no second read.
   const hint = request.cacheHint?.engineId === engine.id ? request.cacheHint : undefined;
-  const key = hint && ttl > 0 ? hint.key : attemptCacheKey(ctx, engine, request, messages);
+  const key = attemptCacheKey(ctx, engine, request, messages);
   if (key) {
     const hit = options.joined ?? (hint ? (hint.text ?? ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key) ?? null) : await readCache(ctx, key));
     const parsed = hit === null ? null : tryParse(hit, request);

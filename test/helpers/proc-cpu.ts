@@ -17,9 +17,16 @@ function ownCpuMs(pid: number): number {
   }
 }
 
+/** Children of every thread of `pid`: the Temporal dev server, say, is spawned by a Rust thread, not node's main one. */
 function childrenOf(pid: number): number[] {
   try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    });
   } catch {
     return [];
   }
