@@ -105,6 +105,11 @@ export interface FakeOpenAI {
   /** Requests being handled right now, and the most at once since start (or `resetStats`). */
   readonly inFlight: number;
   readonly maxInFlight: number;
+  /** performance.now() of the first chat request and of the last answer written, since start or `resetStats` (NaN: none). */
+  readonly firstRequestAt: number;
+  readonly lastAnswerAt: number;
+  /** Milliseconds requests spent in this server (arrival of the body to the answer's end), summed. */
+  readonly handledMs: number;
   /** TCP connections accepted since start (keep-alive reuses them). */
   readonly connectionCount: number;
   setLatency(ms: number): void;
@@ -137,6 +142,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let answeredCount = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  let firstRequestAt = NaN;
+  let lastAnswerAt = NaN;
+  let handledMs = 0;
   let completionId = 0;
   const srv: FakeHttpServer = await startFakeHttpServer((req, res, raw) => route(req, res, raw));
   const files = new Map<string, { filename: string; purpose: string; content: Buffer }>();
@@ -173,6 +181,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (!body || !Array.isArray(body.messages)) {
         return sendJson(res, 400, { error: { message: "'messages' is required", type: 'invalid_request_error', code: null } });
       }
+      if (Number.isNaN(firstRequestAt)) firstRequestAt = performance.now();
       const request = describe(body, req.headers, requestCount++, options.labels ?? []);
       const nth = callsByText.get(request.lastUserText) ?? 0;
       callsByText.set(request.lastUserText, nth + 1);
@@ -181,15 +190,20 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (requests.length > maxLog) requests.splice(0, requests.length - maxLog);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      const arrivedAt = performance.now();
       let done = false;
       const finish = () => {
         if (!done) {
           done = true;
           inFlight--;
+          handledMs += performance.now() - arrivedAt;
         }
       };
       res.on('close', finish);
-      res.on('finish', () => answeredCount++);
+      res.on('finish', () => {
+        answeredCount++;
+        lastAnswerAt = performance.now();
+      });
       void handleChat(request, res).finally(() => {
         if (res.writableEnded) finish();
       });
@@ -394,6 +408,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     get maxInFlight() {
       return maxInFlight;
     },
+    get firstRequestAt() {
+      return firstRequestAt;
+    },
+    get lastAnswerAt() {
+      return lastAnswerAt;
+    },
+    get handledMs() {
+      return handledMs;
+    },
     get connectionCount() {
       return srv.connectionCount;
     },
@@ -415,6 +438,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       requestCount = 0;
       answeredCount = 0;
       maxInFlight = inFlight;
+      firstRequestAt = NaN;
+      lastAnswerAt = NaN;
+      handledMs = 0;
     },
     batches: batchStore,
     files,
