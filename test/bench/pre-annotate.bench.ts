@@ -6,6 +6,7 @@
  *   npm run bench:pre-annotate -- --items 10000 --latency 20 --concurrency 32 --batch 100
  *   npm run bench:pre-annotate -- --latency 200 --concurrency 64 --workers 1,2,3 --skip-plain
  *
+ * --worker-heap-mb: the worker's --max-old-space-size (default 192, as docker-compose.yml; 0: node's default).
  * --workers: run the job once per worker count (N worker processes on the same database and
  * Temporal, each with LLM concurrency C), a fresh project each time; prints throughput per count.
  */
@@ -38,12 +39,16 @@ const { values } = parseArgs({
     'batches-per-run': { type: 'string', default: '100' },
     'skip-plain': { type: 'boolean', default: false },
     workers: { type: 'string' },
+    // As docker-compose.yml runs workers (WORKER_MAX_OLD_SPACE_MB); 0: node's default heap.
+    'worker-heap-mb': { type: 'string', default: '192' },
   },
 });
 const N = Number(values.items);
 const L = Number(values.latency);
 const C = Number(values.concurrency);
 const B = Number(values.batch);
+const HEAP_MB = Number(values['worker-heap-mb']);
+const WORKER_NODE_ARGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -55,7 +60,7 @@ async function main() {
     const engineId = crypto.randomUUID();
     await tdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'fake', provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl });
     const texts = sentimentTexts(N);
-    console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}`);
+    console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}, worker heap ${HEAP_MB > 0 ? `${HEAP_MB} MB` : "node's default"}`);
     if (values.workers) {
       await scaleOut(tdb, env, engineId, tenantId, texts, values.workers.split(',').map(Number));
       return;
@@ -98,7 +103,7 @@ async function main() {
       LLM_CONCURRENCY: String(C),
       PRE_ANNOTATION_BATCHES_PER_RUN: values['batches-per-run']!,
       WORKFLOW_BUNDLE_PATH: bundlePath,
-    });
+    }, WORKER_NODE_ARGS);
     // Resident memory during the job (sampled) and the process's high-water mark since start.
     let jobRssMb = 0;
     let sampling = false;
@@ -190,7 +195,7 @@ async function scaleOut(
   const rows: string[] = [];
   for (const n of counts) {
     const workers = Array.from({ length: n }, () =>
-      spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url, LLM_CONCURRENCY: String(C), WORKFLOW_BUNDLE_PATH: bundlePath }),
+      spawnWorkerProcess({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: tdb.url, LLM_CONCURRENCY: String(C), WORKFLOW_BUNDLE_PATH: bundlePath }, WORKER_NODE_ARGS),
     );
     try {
       const warm = await seedProject(tdb.db, { tenantId });

@@ -5,12 +5,12 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 
 /** Starts `anno worker` as a separate process, as production runs it. */
-export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
+export function spawnWorkerProcess(env: Record<string, string>, extraNodeArgs: string[] = []): ChildProcess {
   // node with tsx as a loader (not the tsx launcher), so the pid is the worker itself and a
   // signal reaches it directly.
   // WORKER_FROM_BUILD=1 runs the compiled worker (npm run build), as a production image does.
   // WORKER_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
-  const nodeArgs = process.env.WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...extraNodeArgs, ...(process.env.WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const args = [...nodeArgs, ...(process.env.WORKER_FROM_BUILD ? ['dist/src/cli.js', 'worker'] : ['--import', 'tsx', 'src/cli.ts', 'worker'])];
   return spawn(process.execPath, args, {
     cwd: ROOT,

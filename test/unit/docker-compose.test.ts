@@ -200,6 +200,12 @@ describe('docker-compose.yml', () => {
     expect(services.worker.image).toBe(services.api.image);
   });
 
+  it("bounds the worker's JS heap and keeps source maps on", () => {
+    const options = String(envOf(services.worker).NODE_OPTIONS);
+    expect(options).toContain('--enable-source-maps');
+    expect(options).toMatch(/--max-old-space-size=\$\{WORKER_MAX_OLD_SPACE_MB:-\d+\}/);
+  });
+
   it('gives api and worker the same database and Temporal address, reachable inside the stack', () => {
     const api = envOf(services.api);
     const worker = envOf(services.worker);
@@ -216,9 +222,9 @@ describe('docker-compose.yml', () => {
     expect(worker.LLM_CONCURRENCY).toBeDefined();
   });
 
-  it('sets only settings that src/config.ts reads', () => {
+  it('sets only settings that src/config.ts reads (and NODE_OPTIONS, which node reads)', () => {
     for (const name of ['migrate', 'api', 'worker']) {
-      for (const key of Object.keys(envOf(services[name]))) {
+      for (const key of Object.keys(envOf(services[name])).filter((k) => k !== 'NODE_OPTIONS')) {
         const known = new RegExp(`\\b${key}\\s*:`).test(configSource);
         expect({ service: name, key, known }).toEqual({ service: name, key, known: true });
       }
