@@ -160,12 +160,16 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         const hints = (await switcher.lookUpCache?.(pending.map((item) => itemRequest(input, project, item)))) ?? [];
         const slotKey = { tenantId: input.tenantId, jobId: input.jobId };
         const withSlot = <T>(call: () => Promise<T>) => limiter.sem.use(() => workerLimit.use(slotKey, call));
-        await Promise.all(
+        // Every item finishes (its bookkeeping stored) before the activity ends, even when one
+        // fails or the activity is cancelled: no write of this attempt outlives it.
+        const outcomes = await Promise.allSettled(
           pending.map(async (item, i) => {
             await annotateOne(input, project, item, hints[i], ctx.cancellationSignal, withSlot);
             done++;
           }),
         );
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         clearInterval(heartbeats);
         limiter.done();
