@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { cteOf, joinCtes, runCtes, type CteParts } from '../db/statement';
 
 /** The channel API replicas LISTEN on; the payload is the event id. */
 export const EVENTS_CHANNEL = 'annotation_events';
@@ -43,25 +44,19 @@ export async function appendEvent(db: Knex, event: NewEvent): Promise<string | n
 }
 
 /**
- * Runs `writes` (inserts, updates or deletes) and appends `event` in ONE statement: one round
- * trip, and all or nothing (a failed write appends nothing). Returns the event id, or null for a
- * duplicate. A raw write (a statement knex cannot build) sees the snapshot before every write.
+ * Runs `writes` (inserts, updates or deletes: query builders, or CTE parts from
+ * src/db/statement.ts) and appends `event` in ONE statement: one round trip, and all or nothing
+ * (a failed write appends nothing). Returns the event id, or null for a duplicate. A raw write
+ * (a statement knex cannot build) sees the snapshot before every write.
  */
 export async function writeWithEvent(
   db: Knex,
-  writes: Knex.QueryBuilder | Knex.Raw | (Knex.QueryBuilder | Knex.Raw)[],
+  writes: CteParts | Knex.QueryBuilder | Knex.Raw | (Knex.QueryBuilder | Knex.Raw)[],
   event: NewEvent,
 ): Promise<string | null> {
-  const ctes: string[] = [];
-  const bindings: Knex.RawBinding[] = [];
-  for (const [i, write] of (Array.isArray(writes) ? writes : [writes]).entries()) {
-    const q = write.toSQL();
-    ctes.push(`write_${i} AS (${q.sql})`);
-    bindings.push(...(q.bindings as Knex.RawBinding[]));
-  }
+  const parts = 'ctes' in writes ? writes : joinCtes(...(Array.isArray(writes) ? writes : [writes]).map((w, i) => cteOf(`write_${i}`, w)));
   const call = appendEventCall(event);
-  const sql = ctes.length ? `WITH ${ctes.join(', ')} ${call.sql}` : call.sql;
-  return eventIdOf(await db.raw(sql, [...bindings, ...call.bindings]));
+  return eventIdOf(await runCtes(db, parts, call.sql, call.bindings));
 }
 
 function appendEventCall(event: NewEvent): { sql: string; bindings: Knex.RawBinding[] } {

@@ -189,35 +189,6 @@ export function createLedgerWriter(db: Knex, maxBatch = 200): LedgerWriter {
   };
 }
 
-/**
- * The insert of settled ledger rows without a job, to run inside the caller's own statement (e.g.
- * writeWithEvent). Rows of a job must go through recordUsage, which keeps `jobs.cost_usd` in step.
- */
-export function usageInsert(db: Knex, entries: UsageEntry[]): Knex.QueryBuilder {
-  if (!entries.length) throw new Error('usageInsert: no rows');
-  if (entries.some((e) => uuidOrNull(e.jobId))) throw new Error('usageInsert: rows of a job go through recordUsage');
-  return db('llm_usage').insert(entries.map((e) => usageRow(db, e)));
-}
-
-/** The settle of an opened row without a job, to run inside the caller's own statement. */
-export function settleUpdate(db: Knex, call: OpenedCall, s: Settlement): Knex.QueryBuilder {
-  if (call.jobId) throw new Error('settleUpdate: rows of a job go through settleUsageBatch');
-  return db('llm_usage')
-    .where('id', call.id)
-    .whereNot('state', 'settled')
-    .update({
-      state: 'settled',
-      prompt_tokens: int(s.usage.promptTokens),
-      completion_tokens: int(s.usage.completionTokens),
-      cached_tokens: int(s.usage.cachedTokens),
-      cost_usd: s.costUsd,
-      latency_ms: int(s.latencyMs),
-      outcome: s.outcome,
-      error: errorText(s.error),
-      settled_at: db.fn.now(),
-    });
-}
-
 function scope(entry: { tenantId: string; projectId?: string | null; jobId?: string | null; engineId: string; model: string }) {
   return {
     tenant_id: entry.tenantId,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { groupCommit } from '../db/group-commit';
 import { bucketWaitMs, positiveLimit, type RateLimiter, type RateLimits } from './rate-limiter';
 
 /**
@@ -37,9 +38,8 @@ export class SharedRateLimiter implements RateLimiter {
   private readonly pausedUntil = new Map<string, number>();
   /** Engines this process saw with a tokens-per-minute limit: only their settles move a bucket. */
   private readonly tokenLimited = new Set<string>();
-  /** Token corrections not yet written, summed per engine: one statement carries them all. */
-  private readonly corrections = new Map<string, number>();
-  private correcting = false;
+  /** Token corrections (estimate − actual): those arriving while one is written go together, summed per engine. */
+  private readonly corrections = groupCommit<{ engineId: string; delta: number }>((batch) => this.writeCorrections(batch));
 
   constructor(
     private readonly db: Knex,
@@ -77,29 +77,18 @@ export class SharedRateLimiter implements RateLimiter {
   settle(engineId: string, estimatedTokens: number, actualTokens: number): void {
     const delta = estimatedTokens - actualTokens;
     if (delta === 0 || !this.tokenLimited.has(engineId)) return;
-    this.corrections.set(engineId, (this.corrections.get(engineId) ?? 0) + delta);
-    if (!this.correcting) void this.writeCorrections();
+    void this.corrections.add({ engineId, delta }).catch(this.onError);
   }
 
-  /** Corrections arriving while one statement runs go together in the next (group commit). */
-  private async writeCorrections(): Promise<void> {
-    this.correcting = true;
-    try {
-      while (this.corrections.size) {
-        const batch = [...this.corrections];
-        this.corrections.clear();
-        await this.db
-          .raw(
-            `UPDATE llm_rate_buckets b SET tokens = LEAST(b.tpm, b.tokens + c.delta)
-               FROM unnest(CAST(? AS text[]), CAST(? AS float8[])) AS c(engine_id, delta)
-              WHERE b.engine_id = c.engine_id AND b.tpm > 0`,
-            [batch.map(([id]) => id), batch.map(([, d]) => d)],
-          )
-          .catch(this.onError);
-      }
-    } finally {
-      this.correcting = false;
-    }
+  private async writeCorrections(batch: { engineId: string; delta: number }[]): Promise<void> {
+    const sums = new Map<string, number>();
+    for (const c of batch) sums.set(c.engineId, (sums.get(c.engineId) ?? 0) + c.delta);
+    await this.db.raw(
+      `UPDATE llm_rate_buckets b SET tokens = LEAST(b.tpm, b.tokens + c.delta)
+         FROM unnest(CAST(? AS text[]), CAST(? AS float8[])) AS c(engine_id, delta)
+        WHERE b.engine_id = c.engine_id AND b.tpm > 0`,
+      [[...sums.keys()], [...sums.values()]],
+    );
   }
 
   pause(engineId: string, seconds: number): void {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { writeWithEvent } from '../../events/outbox';
-import type { CollectedWrites } from '../../llm/collected-writes';
+import { cteOf, joinCtes } from '../../db/statement';
+import { collectedCtes, type CollectedWrites } from '../../llm/collected-writes';
 import type { SuggestionRow } from '../../db/models';
 
 /** A suggestion as made, before any feedback. */
@@ -20,7 +21,7 @@ export async function recordSuggestion(db: Knex, row: NewSuggestion, writes: Col
     failed_attempts: JSON.stringify(row.failed_attempts),
   });
   try {
-    await writeWithEvent(db, [...writes.writeQueries(db), insert], {
+    await writeWithEvent(db, joinCtes(collectedCtes(db, writes), cteOf('suggestion', insert)), {
       tenantId: row.tenant_id,
       projectId: row.project_id,
       type: 'suggestion.ready',
