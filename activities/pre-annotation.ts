@@ -3,8 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { countersFromStatuses, type JobCounters, type JobStatus } from '../src/annotation/job-progress';
 import { thresholdsFrom } from '../src/annotation/routing';
-import { FairSemaphore } from '../src/annotation/fair-semaphore';
-import { Semaphore } from '../src/annotation/semaphore';
+import { ProviderSlots, type JobSlots } from '../src/annotation/provider-slots';
 import { canonicalDecimal } from '../src/annotation/budget';
 import { appendEvent } from '../src/events/outbox';
 import { PRE_ANNOTATION_JOB_TYPE } from '../src/jobs/job-types';
@@ -66,22 +65,9 @@ export function itemText(data: PendingItem['data']): string {
 /** Pre-annotation activities, built from their dependencies so tests pass real or fake ones. */
 export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
   const { db, switcher } = deps;
-  // The worker's provider slots, shared round robin between tenants and their jobs (not first come first served).
-  const workerLimit = new FairSemaphore(deps.llmConcurrency);
-  // One limiter per job in this process, so a job's `concurrency` holds across its batches.
-  const jobLimits = new Map<string, { sem: Semaphore; users: number }>();
-
-  function jobLimiter(jobId: string, concurrency: number) {
-    let entry = jobLimits.get(jobId);
-    if (!entry) jobLimits.set(jobId, (entry = { sem: new Semaphore(concurrency), users: 0 }));
-    entry.users++;
-    return {
-      sem: entry.sem,
-      done: () => {
-        if (--entry!.users === 0) jobLimits.delete(jobId);
-      },
-    };
-  }
+  // The worker's provider slots, shared round robin between tenants and their jobs (not first
+  // come first served), held for the provider call only (see ProviderSlots).
+  const slots = new ProviderSlots(deps.llmConcurrency);
 
   // Each item's annotation and its call's bookkeeping in one statement, shared by items finishing together.
   const annotations = createAnnotationWriter(db);
@@ -92,15 +78,16 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
     item: PendingItem,
     cacheHint: CacheHint | undefined,
     signal: AbortSignal,
-    withSlot: <T>(call: () => Promise<T>) => Promise<T>,
+    job: JobSlots,
   ) {
     const ref = { tenantId: input.tenantId, projectId: input.projectId, jobId: input.jobId, itemId: item.item_id };
     const writes = collectWrites();
     let row: AiAnnotationRow;
     try {
-      // The provider slot is held for the call only: the item's write below queues for the group
-      // commit without keeping a slot idle (at short provider latency that wait is most of an item).
-      const result = await withSlot(() => switcher.generate({ ...itemRequest(input, project, item), cacheHint, writes, signal })); // a cancelled or timed-out activity stops retrying
+      // The provider slot is held for the call only: neither the call's write-ahead row before it
+      // nor the item's write after it (queued for its group commit) keeps a slot idle.
+      const request = { ...itemRequest(input, project, item), cacheHint, writes, signal }; // a cancelled or timed-out activity stops retrying
+      const result = await job.run((callSlot) => switcher.generate({ ...request, callSlot }));
       row = answeredRow(ref, result.engineId, result, thresholdsFrom(project.routing));
     } catch (err) {
       // Only a provider verdict makes an item `failed`; anything else (the database, a cancel) retries.
@@ -148,7 +135,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
 
       // Every item in flight listens to the activity's cancellation (deadline, backoff, rate limiter).
       setMaxListeners(0, ctx.cancellationSignal);
-      const limiter = jobLimiter(input.jobId, input.concurrency);
+      const job = slots.forJob({ tenantId: input.tenantId, jobId: input.jobId }, input.concurrency);
       let done = 0;
       // Heartbeat on a timer, not per item: a slow LLM call (longer than the heartbeat timeout)
       // must not make a live batch look dead, and each heartbeat crosses into the SDK's core.
@@ -158,13 +145,11 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
       try {
         // The batch's cache entries in one read, not one per item.
         const hints = (await switcher.lookUpCache?.(pending.map((item) => itemRequest(input, project, item)))) ?? [];
-        const slotKey = { tenantId: input.tenantId, jobId: input.jobId };
-        const withSlot = <T>(call: () => Promise<T>) => limiter.sem.use(() => workerLimit.use(slotKey, call));
         // Every item finishes (its bookkeeping stored) before the activity ends, even when one
         // fails or the activity is cancelled: no write of this attempt outlives it.
         const outcomes = await Promise.allSettled(
           pending.map(async (item, i) => {
-            await annotateOne(input, project, item, hints[i], ctx.cancellationSignal, withSlot);
+            await annotateOne(input, project, item, hints[i], ctx.cancellationSignal, job);
             done++;
           }),
         );
@@ -172,7 +157,7 @@ export function createPreAnnotationActivities(deps: PreAnnotationDeps) {
         if (failed) throw failed.reason;
       } finally {
         clearInterval(heartbeats);
-        limiter.done();
+        job.done();
       }
       const [counters, spentUsd] = await Promise.all([batchCounters(db, input), jobSpend(db, input.tenantId, input.jobId)]);
       return { ...counters, spentUsd };

@@ -124,7 +124,8 @@ export async function attemptEngine(
 
   // 4. Ledger row ahead of the call, 5. provider, 6. parse, 7. settle the row.
   const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
-  const opened = await openLedgerRow(ctx, request, engine, messages, timeoutMs);
+  // A row opened ahead of its slot may wait about one call for it: its deadline allows for that.
+  const opened = await openLedgerRow(ctx, request, engine, messages, timeoutMs, request.callSlot ? timeoutMs : 0);
   if (!opened.ok) {
     ctx.breaker.release(engine.id);
     ctx.limiter.settle(engine.id, estimated, 0);
@@ -132,7 +133,8 @@ export async function attemptEngine(
     // The ledger could not take the row: a transient failure (the database), retried like one.
     return { ok: false, reason: opened.reason, outcome: 'error' };
   }
-  const call = await callProvider(ctx, provider, engine, request, messages, timeoutMs, opened.call.id);
+  const callOnce = () => callProvider(ctx, provider, engine, request, messages, timeoutMs, opened.call.id);
+  const call = await (request.callSlot ? request.callSlot(callOnce) : callOnce());
   const { usage, costUsd, latencyMs } = call;
   if (call.ok) {
     ctx.breaker.onSuccess(engine.id);
@@ -261,6 +263,8 @@ export async function openLedgerRow(
   engine: EngineRecord,
   messages: ChatMessage[],
   timeoutMs: number,
+  /** How long the call may wait after the write before it starts (for a slot). */
+  startWithinMs = 0,
 ): Promise<{ ok: true; call: OpenedCall } | { ok: false; reason: string }> {
   const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
   const margin = ctx.ledgerSettleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS;
@@ -268,7 +272,7 @@ export async function openLedgerRow(
     key: randomUUID(),
     ...scopeOf(request, engine),
     costUpperUsd: upperBoundCostUsd({ promptChars, messages: messages.length }, engine),
-    deadlineMs: settleDeadlineMs(timeoutMs, margin),
+    deadlineMs: settleDeadlineMs(startWithinMs + timeoutMs, margin),
   };
   try {
     const call = await retryLedgerWrite(() => ctx.ledger.open(open), {

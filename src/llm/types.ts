@@ -67,6 +67,12 @@ export interface GenerateRequest {
   retry?: { maxRetries?: number; maxBackoffMs?: number };
   /** Epoch ms: no retry (or backoff wait) starts that would end after it. */
   deadline?: number;
+  /**
+   * The caller's provider slot, held around each provider call only: the call's ledger row is
+   * opened before it, while the attempt waits for the slot, so a freed slot goes straight to a
+   * call whose write-ahead is done (pre-annotation's batches; the caller bounds how many wait).
+   */
+  callSlot?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 export interface TokenUsage {

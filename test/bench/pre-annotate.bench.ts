@@ -7,6 +7,7 @@
  *   npm run bench:pre-annotate -- --latency 200 --concurrency 64 --workers 1,2,3 --skip-plain
  *
  * --worker-heap-mb: the worker's --max-old-space-size (default 192, as docker-compose.yml; 0: node's default).
+ * --worker-semi-space-mb: the worker's --max-semi-space-size (default 32, as docker-compose.yml; 0: node's default).
  * --workers: run the job once per worker count (N worker processes on the same database and
  * Temporal, each with LLM concurrency C), a fresh project each time; prints throughput per count.
  */
@@ -41,6 +42,8 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     // As docker-compose.yml runs workers (WORKER_MAX_OLD_SPACE_MB); 0: node's default heap.
     'worker-heap-mb': { type: 'string', default: '192' },
+    // As docker-compose.yml (WORKER_SEMI_SPACE_MB); 0: node's default young generation.
+    'worker-semi-space-mb': { type: 'string', default: '32' },
   },
 });
 const N = Number(values.items);
@@ -48,7 +51,8 @@ const L = Number(values.latency);
 const C = Number(values.concurrency);
 const B = Number(values.batch);
 const HEAP_MB = Number(values['worker-heap-mb']);
-const WORKER_NODE_ARGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
+const SEMI_SPACE_MB = Number(values['worker-semi-space-mb']);
+const WORKER_NODE_ARGS = [...(HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : []), ...(SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [])];
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -60,7 +64,7 @@ async function main() {
     const engineId = crypto.randomUUID();
     await tdb.db('engines').insert({ id: engineId, tenant_id: tenantId, name: 'fake', provider: 'openai', model: 'fake-gpt', base_url: fake.baseUrl });
     const texts = sentimentTexts(N);
-    console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}, worker heap ${HEAP_MB > 0 ? `${HEAP_MB} MB` : "node's default"}`);
+    console.log(`bench: ${N} items, provider latency ${L} ms, LLM concurrency ${C}, batch size ${B}, worker heap ${HEAP_MB > 0 ? `${HEAP_MB} MB` : "node's default"}, young generation ${SEMI_SPACE_MB > 0 ? `${SEMI_SPACE_MB} MB semi-spaces` : "node's default"}`);
     if (values.workers) {
       await scaleOut(tdb, env, engineId, tenantId, texts, values.workers.split(',').map(Number));
       return;

@@ -89,6 +89,37 @@ test('the row is written in flight, at its upper bound and counted by the job, b
   expect(cost).toBe(sum); // the settle moved the job by (real − upper bound)
 });
 
+test("with a caller's call slot the row is written before the slot is taken, its deadline allowing a wait for it; the slot is held for the call only", async () => {
+  const jobId = await newJob();
+  const switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, cacheTtlSeconds: 0 });
+  const events: string[] = [];
+  let rowAtSlot: { state: string; deadline_at: Date; created_at: Date } | undefined;
+  const callSlot = async <T>(call: () => Promise<T>): Promise<T> => {
+    rowAtSlot = await tdb.db('llm_usage').where({ job_id: jobId }).first('state', 'deadline_at', 'created_at');
+    events.push('slot taken');
+    try {
+      return await call();
+    } finally {
+      events.push('slot freed');
+    }
+  };
+  fake.setFault(async () => {
+    events.push('provider called');
+    return null;
+  });
+  await switcher.generate(request(jobId, { callSlot }));
+
+  expect(events).toEqual(['slot taken', 'provider called', 'slot freed']);
+  expect(rowAtSlot?.state).toBe('in_flight'); // written ahead, while waiting for the slot
+  // The sweeper may settle it no sooner than a wait of one call, the call and the margin (30 s).
+  const deadlineAfterMs = rowAtSlot!.deadline_at.getTime() - rowAtSlot!.created_at.getTime();
+  expect(deadlineAfterMs).toBeGreaterThanOrEqual(2 * 5000 + 30_000 - 1000);
+  const { cost, sum, rows } = await jobSpend(jobId);
+  expect(rows).toHaveLength(1);
+  expect(rows[0].state).toBe('settled');
+  expect(cost).toBe(sum);
+});
+
 test('no row, no call: when the ledger cannot be written the provider is not called and the attempt fails', async () => {
   const db = createDatabase({ databaseUrl: proxy.via(tdb.url), dataDir: '.data' });
   try {

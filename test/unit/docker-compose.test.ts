@@ -200,10 +200,11 @@ describe('docker-compose.yml', () => {
     expect(services.worker.image).toBe(services.api.image);
   });
 
-  it("bounds the worker's JS heap and keeps source maps on", () => {
+  it("bounds the worker's JS heap, sizes its young generation and keeps source maps on", () => {
     const options = String(envOf(services.worker).NODE_OPTIONS);
     expect(options).toContain('--enable-source-maps');
     expect(options).toMatch(/--max-old-space-size=\$\{WORKER_MAX_OLD_SPACE_MB:-\d+\}/);
+    expect(options).toMatch(/--max-semi-space-size=\$\{WORKER_SEMI_SPACE_MB:-32\}/);
   });
 
   it('gives api and worker the same database and Temporal address, reachable inside the stack', () => {
