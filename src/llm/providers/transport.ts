@@ -2,17 +2,17 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import nodeFetch from 'node-fetch';
+import { httpFetch, type HttpFetchInit } from './http-fetch';
 import { addressesAllowed, hostDecision } from '../../net/host-policy';
 import { egressFromEnv, HostNotAllowedError, type Egress } from './egress';
 import type { ProviderRequest } from './types';
 
 /**
- * The fetch the provider SDKs (openai, @anthropic-ai/sdk) send their requests with: node-fetch
- * over node:http(s) with keep-alive agents — the transport the openai SDK itself used on Node
- * until v5. The global fetch (undici, with WHATWG streams) cost the API about twice the CPU per
- * provider call, and under load that CPU is the suggestion endpoint's queueing delay
- * (measured with `npm run bench:suggest`: cache-off CPU per request at 8 in flight 3.8 → 2.0 ms).
+ * The fetch the provider SDKs (openai, @anthropic-ai/sdk) send their requests with: node:http(s)
+ * with keep-alive agents, the answer buffered (./http-fetch.ts). The global fetch (undici, with
+ * WHATWG streams) cost the API about twice the CPU per provider call, and under load that CPU is
+ * the suggestion endpoint's queueing delay and pre-annotation's throughput (`npm run
+ * bench:suggest`, `bench:pre-annotate`).
  *
  * Every connection obeys the egress policy (ENGINE_ALLOWED_HOSTS): an IP literal is checked
  * before the request (sockets skip DNS for those), a name in the agents' `lookup`, which
@@ -60,29 +60,30 @@ export function providerFetchFor(egress: Egress): SdkFetch {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const { protocol, hostname } = new URL(url);
     if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
-    // Only an upload waits here: any other request goes out in this tick, as before.
-    const sent = typeof FormData !== 'undefined' && init?.body instanceof FormData ? await encodeFormData(init as RequestInit & { body: FormData }) : init;
-    return nodeFetch(url, {
-      ...(sent as object),
-      redirect: 'manual',
-      agent: (parsed: URL) => (parsed.protocol === 'https:' ? agents.https : agents.http),
-    }) as unknown as Promise<Response>;
+    // Only an upload (or a body that is not bytes yet) waits here: a chat request goes out in this tick.
+    const body = init?.body;
+    const sent: HttpFetchInit =
+      body == null || typeof body === 'string' || body instanceof Uint8Array
+        ? { method: init?.method, headers: init?.headers, body: body ?? null, signal: init?.signal }
+        : typeof FormData !== 'undefined' && body instanceof FormData
+          ? await encodeFormData(init as RequestInit & { body: FormData })
+          : { method: init?.method, headers: init?.headers, body: Buffer.from(await new Response(body).arrayBuffer()), signal: init?.signal };
+    return httpFetch(url, sent, agents);
   };
   fetches.set(egress, fetch);
   return fetch;
 }
 
 /**
- * node-fetch (v2) cannot send a WHATWG FormData (it would send "[object FormData]"), which is
- * what the SDKs build for uploads (OpenAI's files.create for batch input). Encode it with the
- * platform's own multipart encoder into bytes and its boundary's content-type.
+ * A WHATWG FormData, which the SDKs build for uploads (OpenAI's files.create for batch input),
+ * encoded with the platform's own multipart encoder into bytes and its boundary's content-type.
  */
-async function encodeFormData(init: RequestInit & { body: FormData }): Promise<RequestInit> {
+async function encodeFormData(init: RequestInit & { body: FormData }): Promise<HttpFetchInit> {
   const encoded = new Response(init.body);
   const headers = Object.fromEntries(new Headers(init.headers).entries());
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
   headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
-  return { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) as unknown as RequestInit['body'] };
+  return { method: init.method, headers, body: Buffer.from(await encoded.arrayBuffer()), signal: init.signal };
 }
 
 let envEgress: Egress | undefined;
