@@ -161,8 +161,8 @@ async function main() {
       console.log(`items annotated (distinct)   ${count} of ${N} (${result.counters.failed} failed)`);
       console.log(`job wall time                ${seconds(jobMs)} s`);
       console.log(`throughput                   ${(N / (jobMs / 1000)).toFixed(0)} items/s`);
-      console.log(`ideal N·L/C                  ${seconds(idealMs)} s   ratio ${(jobMs / idealMs).toFixed(2)}x`);
-      if (!Number.isNaN(plainMs)) console.log(`plain in-process loop        ${seconds(plainMs)} s   ratio ${(jobMs / plainMs).toFixed(2)}x`);
+      console.log(`ideal N·L/C                  ${seconds(idealMs)} s   ratio ${(jobMs / idealMs).toFixed(3)}x`);
+      if (!Number.isNaN(plainMs)) console.log(`plain in-process loop        ${seconds(plainMs)} s   ratio ${(jobMs / plainMs).toFixed(3)}x`);
       // Nominal: calls × L over the job; in the provider: the time calls really spent there (L plus its own delays).
       console.log(`provider calls in flight     max ${fake.maxInFlight}, mean ${((fake.requestCount * L) / jobMs).toFixed(1)} nominal, ${(fake.handledMs / jobMs).toFixed(1)} in the provider (of ${C})`);
       console.log(`start to first provider call ${seconds(fake.firstRequestAt - t0)} s; last answer to job end ${seconds(t1 - fake.lastAnswerAt)} s`);
