@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 test('sends the method, headers (a Headers or a record) and body; answers status, headers and JSON', async () => {
-  const res = await httpFetch(`${base}/json`, { method: 'POST', headers: new Headers({ 'content-type': 'application/json', authorization: 'Bearer k' }), body: '{"a":1}' }, agents);
+  const res = await httpFetch(new URL(`${base}/json`), { method: 'POST', headers: new Headers({ 'content-type': 'application/json', authorization: 'Bearer k' }), body: '{"a":1}' }, agents);
   expect(res.ok).toBe(true);
   expect(res.status).toBe(200);
   expect(res.headers.get('x-request-id')).toBe('req-1');
@@ -60,13 +60,13 @@ test('sends the method, headers (a Headers or a record) and body; answers status
   await expect(res.text()).rejects.toThrow(/already been read/);
   expect(seen.at(-1)).toMatchObject({ method: 'POST', body: '{"a":1}', headers: { authorization: 'Bearer k', 'content-length': '7' } });
 
-  const bytes = await httpFetch(`${base}/json`, { method: 'POST', headers: { 'x-a': 'b' }, body: Buffer.from('xyz') }, agents);
+  const bytes = await httpFetch(new URL(`${base}/json`), { method: 'POST', headers: { 'x-a': 'b' }, body: Buffer.from('xyz') }, agents);
   expect(((await bytes.json()) as { echo: string }).echo).toBe('xyz');
   expect(seen.at(-1)!.headers['x-a']).toBe('b');
 });
 
 test('an error answer is answered, not thrown; its body is read as text', async () => {
-  const res = await httpFetch(`${base}/busy`, {}, agents);
+  const res = await httpFetch(new URL(`${base}/busy`), {}, agents);
   expect(res.ok).toBe(false);
   expect(res.status).toBe(429);
   expect(res.headers.get('retry-after')).toBe('7');
@@ -74,21 +74,21 @@ test('an error answer is answered, not thrown; its body is read as text', async 
 });
 
 test('a compressed answer is decoded; a redirect is answered as is, never followed; a 204 has no body', async () => {
-  const zipped = await httpFetch(`${base}/gzip`, {}, agents);
+  const zipped = await httpFetch(new URL(`${base}/gzip`), {}, agents);
   expect(await zipped.json()).toEqual({ zipped: true });
   expect(zipped.headers.get('content-encoding')).toBeNull();
   const before = seen.length;
-  const redirect = await httpFetch(`${base}/redirect`, {}, agents);
+  const redirect = await httpFetch(new URL(`${base}/redirect`), {}, agents);
   expect(redirect.status).toBe(302);
   expect(redirect.headers.get('location')).toBe('/json');
   expect(seen.length).toBe(before + 1); // /json was not requested
-  const empty = await httpFetch(`${base}/no-content`, {}, agents);
+  const empty = await httpFetch(new URL(`${base}/no-content`), {}, agents);
   expect(empty.status).toBe(204);
   expect(await empty.text()).toBe('');
 });
 
 test('the body as a stream (what Anthropic batch results read)', async () => {
-  const res = await httpFetch(`${base}/json`, { method: 'POST', body: 'line' }, agents);
+  const res = await httpFetch(new URL(`${base}/json`), { method: 'POST', body: 'line' }, agents);
   const reader = res.body!.getReader();
   let text = '';
   for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString('utf8');
@@ -96,11 +96,11 @@ test('the body as a stream (what Anthropic batch results read)', async () => {
 });
 
 test('a connection cut before the end of the answer rejects; so does an abort, with its reason', async () => {
-  await expect(httpFetch(`${base}/cut`, {}, agents)).rejects.toMatchObject({ code: 'ECONNRESET' });
+  await expect(httpFetch(new URL(`${base}/cut`), {}, agents)).rejects.toMatchObject({ code: 'ECONNRESET' });
   const controller = new AbortController();
-  const pending = httpFetch(`${base}/slow`, { signal: controller.signal }, agents);
+  const pending = httpFetch(new URL(`${base}/slow`), { signal: controller.signal }, agents);
   setTimeout(() => controller.abort(), 50);
   await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   // Nothing listening: the connection error itself.
-  await expect(httpFetch('http://127.0.0.1:1/', {}, agents)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(httpFetch(new URL('http://127.0.0.1:1/'), {}, agents)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 });

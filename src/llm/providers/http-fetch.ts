@@ -28,8 +28,8 @@ export interface HttpFetchAgents {
   https: https.Agent;
 }
 
-export function httpFetch(url: string, init: HttpFetchInit, agents: HttpFetchAgents): Promise<Response> {
-  const target = new URL(url);
+/** `target` parsed once by the caller (the transport checks its host first). */
+export function httpFetch(target: URL, init: HttpFetchInit, agents: HttpFetchAgents): Promise<Response> {
   const transport = target.protocol === 'https:' ? https : http;
   const agent = target.protocol === 'https:' ? agents.https : agents.http;
   const headers = headerRecord(init.headers);
@@ -37,7 +37,8 @@ export function httpFetch(url: string, init: HttpFetchInit, agents: HttpFetchAge
   return new Promise<Response>((resolve, reject) => {
     const req = transport.request(target, { method: init.method ?? 'GET', headers, agent, signal: init.signal ?? undefined }, (res) => {
       const chunks: Buffer[] = [];
-      const body = decoded(res);
+      const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+      const body = decoded(res, encoding);
       body.on('data', (chunk: Buffer) => chunks.push(chunk));
       body.once('error', reject);
       res.once('error', reject);
@@ -46,15 +47,15 @@ export function httpFetch(url: string, init: HttpFetchInit, agents: HttpFetchAge
         if (res.complete) return;
         reject(init.signal?.aborted ? init.signal.reason : Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
       });
-      body.once('end', () => resolve(bufferedResponse(url, res, Buffer.concat(chunks))));
+      body.once('end', () => resolve(bufferedResponse(target.href, res, Buffer.concat(chunks), body !== res)));
     });
     req.once('error', reject);
     req.end(init.body ?? undefined);
   });
 }
 
-function decoded(res: http.IncomingMessage): NodeJS.ReadableStream {
-  switch (String(res.headers['content-encoding'] ?? '').trim().toLowerCase()) {
+function decoded(res: http.IncomingMessage, encoding: string): NodeJS.ReadableStream {
+  switch (encoding) {
     case 'gzip':
     case 'x-gzip':
       return res.pipe(zlib.createGunzip());
@@ -85,13 +86,13 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
 /** Statuses whose Response may not carry a body. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-function bufferedResponse(url: string, res: http.IncomingMessage, bytes: Buffer): Response {
+function bufferedResponse(url: string, res: http.IncomingMessage, bytes: Buffer, wasDecoded: boolean): Response {
   const status = res.statusCode ?? 0;
   const headers = new Headers();
   for (let i = 0; i < res.rawHeaders.length; i += 2) {
     const name = res.rawHeaders[i];
-    // The body is decoded already: its encoding and length no longer describe it.
-    if (!/^content-(encoding|length)$/i.test(name) || !res.headers['content-encoding']) headers.append(name, res.rawHeaders[i + 1]);
+    // A decoded body: its encoding and length no longer describe it.
+    if (!wasDecoded || !/^content-(encoding|length)$/i.test(name)) headers.append(name, res.rawHeaders[i + 1]);
   }
   let full: Response | undefined;
   const real = () => (full ??= new Response(NULL_BODY.has(status) ? null : bytes, { status, statusText: res.statusMessage, headers }));

@@ -57,21 +57,23 @@ export function providerFetchFor(egress: Egress): SdkFetch {
     https: new https.Agent({ keepAlive: true, lookup }),
   };
   fetch = async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const { protocol, hostname } = new URL(url);
-    if ((protocol !== 'http:' && protocol !== 'https:') || hostDecision(egress.policy, hostname) === 'refused') throw new HostNotAllowedError();
-    // Only an upload (or a body that is not bytes yet) waits here: a chat request goes out in this tick.
-    const body = init?.body;
-    const sent: HttpFetchInit =
-      body == null || typeof body === 'string' || body instanceof Uint8Array
-        ? { method: init?.method, headers: init?.headers, body: body ?? null, signal: init?.signal }
-        : typeof FormData !== 'undefined' && body instanceof FormData
-          ? await encodeFormData(init as RequestInit & { body: FormData })
-          : { method: init?.method, headers: init?.headers, body: Buffer.from(await new Response(body).arrayBuffer()), signal: init?.signal };
-    return httpFetch(url, sent, agents);
+    const target = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if ((target.protocol !== 'http:' && target.protocol !== 'https:') || hostDecision(egress.policy, target.hostname) === 'refused') throw new HostNotAllowedError();
+    return httpFetch(target, await sendable(init ?? {}), agents);
   };
   fetches.set(egress, fetch);
   return fetch;
+}
+
+/**
+ * The request as bytes. Only an upload (or a body that is not bytes yet) waits here: a chat
+ * request's body is a string and goes out in this tick.
+ */
+async function sendable(init: RequestInit): Promise<HttpFetchInit> {
+  const { method, headers, body, signal } = init;
+  if (body == null || typeof body === 'string' || body instanceof Uint8Array) return { method, headers, body: body ?? null, signal };
+  if (typeof FormData !== 'undefined' && body instanceof FormData) return encodeFormData(init as RequestInit & { body: FormData });
+  return { method, headers, body: Buffer.from(await new Response(body).arrayBuffer()), signal };
 }
 
 /**
