@@ -119,6 +119,12 @@ const envSchema = z.object({
   PROVIDER_BATCH_SYNC_RETRY_BELOW: int(20, 0, 100_000),
   /** Seconds without a heartbeat before a batch activity is retried on another worker. */
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3600),
+  /**
+   * How long a decision (POST .../decision, /submit with a task, /conflicts/resolve) waits for its
+   * workflow's verdict before answering 503 DECISION_PENDING. The decision is not dropped: sent
+   * again with the same idempotency_key it answers the first one's outcome.
+   */
+  DECISION_WAIT_MS: int(15_000, 100, 600_000),
   /** How often workers start the workflows of open conflicts whose start was cut off (a crash after commit). */
   CONFLICT_SWEEP_INTERVAL_MS: int(60_000, 1000, 3_600_000),
   /**

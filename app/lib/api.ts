@@ -48,6 +48,35 @@ function safeJson(text: string): unknown {
 
 export const post = <T>(path: string, json: unknown = {}) => api<T>(path, { method: 'POST', json });
 
+/** How long a decision is sent again while the API answers 503 or does not answer at all. */
+const DECISION_RETRY_FOR_MS = 120_000;
+
+/**
+ * POSTs a decision (a review decision, a submission, a conflict's resolution) with an
+ * idempotency key of its own, and sends it again with the same key while the API answers 503
+ * (e.g. DECISION_PENDING: not recorded yet) or cannot be reached: the workflow records it once
+ * and every retry answers that one outcome. `onWaiting` hears of each retry, for the page.
+ */
+export async function postDecision<T>(path: string, json: Record<string, unknown>, onWaiting: (attempt: number) => void = () => undefined): Promise<T> {
+  const body = { ...json, idempotency_key: newIdempotencyKey() };
+  const until = Date.now() + DECISION_RETRY_FOR_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await post<T>(path, body);
+    } catch (err) {
+      const retryable = err instanceof ApiFailure && (err.status === 503 || err.status === 0);
+      if (!retryable || Date.now() > until) throw err;
+      onWaiting(attempt);
+      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+    }
+  }
+}
+
+/** 32 hex characters; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
+function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** A message for the page: the API's message plus the fields it names. */
 export function describeFailure(err: unknown): string {
   if (err instanceof ApiFailure) {

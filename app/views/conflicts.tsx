@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { describeFailure, post } from '../lib/api';
+import { describeFailure, postDecision } from '../lib/api';
 import { short, valueText, when } from '../lib/format';
 import { useInterval, useLiveState, useLoad, useProjectEvents } from '../lib/hooks';
 import { itemsById, projectOf } from '../lib/items';
@@ -50,7 +50,7 @@ function ConflictCard({ conflict, project, item, onResolved }: { conflict: Confl
     setBusy(true);
     setError(null);
     try {
-      await post('/annotation/conflicts/resolve', {
+      await postDecision('/annotation/conflicts/resolve', {
         conflict_id: conflict.conflict_id,
         value: multi ? { labels: label } : { label: label[0] },
         ...(reason.trim() ? { reason: reason.trim() } : {}),

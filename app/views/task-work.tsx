@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, api, describeFailure, post } from '../lib/api';
+import { ApiFailure, api, describeFailure, post, postDecision } from '../lib/api';
 import { countdown, pct, sameValue, valueText } from '../lib/format';
 import { useApp, useLoad, useNow, useProjectEvents } from '../lib/hooks';
 import { itemsById, projectOf } from '../lib/items';
@@ -137,10 +137,13 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
         ...(decision === 'approve' ? { value: ai!.value } : decision === 'modify' ? { value } : {}),
       };
       // An annotate task takes labels through /submit (the workflow records a `submit`); a review task decides.
+      const waiting = () => setStatus('Still recording the decision…');
       const verdict =
         task.kind === 'annotate'
-          ? ((await post<{ verdict: Decision | null }>('/annotation/submit', { item_id: itemId, task_id: task.task_id, value: body.value ?? value, lead_time_ms: body.lead_time_ms })).verdict ?? { remaining: 0 })
-          : await post<Decision>(`/annotation/tasks/${task.task_id}/decision`, body);
+          ? ((await postDecision<{ verdict: Decision | null }>('/annotation/submit', { item_id: itemId, task_id: task.task_id, value: body.value ?? value, lead_time_ms: body.lead_time_ms }, waiting)).verdict ?? {
+              remaining: 0,
+            })
+          : await postDecision<Decision>(`/annotation/tasks/${task.task_id}/decision`, body, waiting);
       setDecided((m) => new Map(m).set(itemId, decision));
       setStatus(`${decisionWord(decision)}: item ${index + 1} of ${itemIds.length}. ${verdict.remaining} left.`);
       // The learning loop: the switcher learns from what happened to its suggestion.

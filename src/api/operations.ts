@@ -12,6 +12,8 @@ export interface OperationMeta {
 }
 
 const STATE_CONFLICT = 'The resource is not in a state that allows this (CONFLICT)';
+const DECISION_PENDING =
+  'DECISION_PENDING: the workflow did not record the decision within DECISION_WAIT_MS (Retry-After: 1); sent again with the same idempotency_key it answers the first outcome. SERVICE_UNAVAILABLE: Temporal or the database is down';
 
 export const OPERATIONS: Record<string, OperationMeta> = {
   'GET /health': { id: 'getHealth' },
@@ -45,13 +47,13 @@ export const OPERATIONS: Record<string, OperationMeta> = {
   'POST /annotation/tasks/assign': { id: 'assignTask', errors: { 404: 'The project or item was not found', 409: STATE_CONFLICT } },
   'POST /annotation/review-tasks': { id: 'createReviewTasks', errors: { 404: 'The project or an item was not found', 409: STATE_CONFLICT } },
   'GET /annotation/tasks/:task_id': { id: 'getTask' },
-  'POST /annotation/tasks/:task_id/decision': { id: 'decideReviewTask', errors: { 409: STATE_CONFLICT } },
+  'POST /annotation/tasks/:task_id/decision': { id: 'decideReviewTask', errors: { 409: STATE_CONFLICT, 503: DECISION_PENDING } },
   'POST /annotation/tasks/:task_id/claim': { id: 'claimTask', errors: { 409: STATE_CONFLICT } },
   'POST /annotation/tasks/:task_id/release': { id: 'releaseTask', errors: { 409: STATE_CONFLICT } },
   'POST /annotation/tasks/:task_id/reassign': { id: 'reassignTask', errors: { 409: STATE_CONFLICT } },
   'POST /annotation/tasks/:task_id/cancel': { id: 'cancelTask', errors: { 409: STATE_CONFLICT } },
-  'POST /annotation/submit': { id: 'submitAnnotation', errors: { 404: 'The project or item was not found', 409: STATE_CONFLICT } },
-  'POST /annotation/conflicts/resolve': { id: 'resolveConflict', errors: { 404: 'The conflict was not found', 409: STATE_CONFLICT } },
+  'POST /annotation/submit': { id: 'submitAnnotation', errors: { 404: 'The project or item was not found', 409: STATE_CONFLICT, 503: DECISION_PENDING } },
+  'POST /annotation/conflicts/resolve': { id: 'resolveConflict', errors: { 404: 'The conflict was not found', 409: STATE_CONFLICT, 503: DECISION_PENDING } },
   'GET /annotation/conflicts/:project_id': { id: 'listConflicts' },
   'GET /annotation/progress/:project_id': { id: 'getTeamProgress' },
   'GET /annotation/audit': { id: 'listAuditEntries', errors: { 404: 'The project was not found' } },

@@ -1,4 +1,5 @@
-import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { ApiDeps } from '../api/deps';
@@ -79,6 +80,8 @@ export interface ReviewDecisionRequest {
   /** Items the decision covers; default every item of the task still undecided. */
   item_ids?: string[];
   lead_time_ms?: number;
+  /** A retry with the same key (same user) answers the first decision's outcome. */
+  idempotency_key?: string;
 }
 
 export interface ReviewDecisionResult {
@@ -93,6 +96,47 @@ export interface ReviewDecisionResult {
   conflicts: { item_id: string; conflict_id: string; created: boolean }[];
 }
 
+/** Seconds a client waits before sending a pending decision again. */
+const DECISION_RETRY_AFTER_S = 1;
+
+/**
+ * Sends a decision to its workflow as an update and waits for the verdict, at most
+ * DECISION_WAIT_MS (a stalled workflow must not hold the request open without end). With an
+ * idempotency key the update id is derived from it and the user, so a retry joins the first
+ * update: Temporal answers an update id it has seen with that update's outcome, never runs it twice.
+ */
+async function decideThroughUpdate<Ret, Args extends [unknown, ...unknown[]]>(
+  deps: DecisionDeps,
+  principal: Principal,
+  workflowId: string,
+  update: UpdateDefinition<Ret, Args>,
+  idempotencyKey: string | undefined,
+  args: Args,
+): Promise<Ret> {
+  const { client } = deps.temporal;
+  const updateId = idempotencyKey ? `decision/${principal.userId}/${idempotencyKey}` : undefined;
+  try {
+    return await client.withDeadline(Date.now() + deps.config.DECISION_WAIT_MS, () =>
+      client.workflow.getHandle(workflowId).executeUpdate(update, { args, ...(updateId ? { updateId } : {}) }),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new ApiError(
+        503,
+        'DECISION_PENDING',
+        idempotencyKey
+          ? 'The decision was sent and is not recorded yet; send it again with the same idempotency_key for its outcome'
+          : 'The decision was sent and is not recorded yet; reload the task before deciding again (an idempotency_key makes a retry safe)',
+        [],
+        { 'Retry-After': String(DECISION_RETRY_AFTER_S) },
+      );
+    }
+    const mapped = rejectionToApiError(err);
+    if (mapped) throw mapped;
+    throw err;
+  }
+}
+
 /**
  * A decision on a task, delivered to its `reviewAssignment` workflow as the `submitReview`
  * update; the workflow's verdict is the answer, conflicts included (its activity opens them: this
@@ -105,7 +149,8 @@ export async function submitReviewDecision(deps: DecisionDeps, principal: Princi
   const { db } = deps;
   const task = await findTaskForPrincipal(db, principal, req.task_id);
   if (task.kind === 'expert') throw conflict('An expert task is resolved through POST /annotation/conflicts/resolve');
-  if (task.status === 'completed' || task.status === 'cancelled') throw conflict(`The task is already ${task.status}`);
+  // A keyed retry goes to the workflow even when the task has closed since: its first attempt may be what closed it.
+  if (!req.idempotency_key && (task.status === 'completed' || task.status === 'cancelled')) throw conflict(`The task is already ${task.status}`);
   const isManager = await isProjectManager(db, principal, task.project_id);
   if (!isManager && task.assignee_id !== principal.userId) throw forbidden('Only the assignee or a manager may decide this task');
   if (req.item_ids) {
@@ -119,16 +164,9 @@ export async function submitReviewDecision(deps: DecisionDeps, principal: Princi
     const problem = labelValueProblem(await labelSchemaOf(db, task.project_id), req.value);
     if (problem) throw validationFailed([{ field: 'value', message: problem }]);
   }
-  let verdict: ReviewVerdict;
-  try {
-    verdict = await deps.temporal.client.workflow.getHandle(task.workflow_id).executeUpdate(submitReviewUpdate, {
-      args: [{ userId: principal.userId, isManager, decision: req.decision, value: req.value ?? undefined, itemIds: req.item_ids, leadTimeMs: req.lead_time_ms }],
-    });
-  } catch (err) {
-    const mapped = rejectionToApiError(err);
-    if (mapped) throw mapped;
-    throw err;
-  }
+  const verdict: ReviewVerdict = await decideThroughUpdate(deps, principal, task.workflow_id, submitReviewUpdate, req.idempotency_key, [
+    { userId: principal.userId, isManager, decision: req.decision, value: req.value ?? undefined, itemIds: req.item_ids, leadTimeMs: req.lead_time_ms },
+  ]);
   // The activity that wrote the annotations opened the conflicts (and started their workflows).
   const conflicts: ReviewDecisionResult['conflicts'] = (verdict.conflicts ?? []).map((c) => ({ item_id: c.itemId, conflict_id: c.conflictId, created: c.created }));
   return {
@@ -158,11 +196,11 @@ export async function findConflictForPrincipal(db: Knex, principal: Principal, c
 export async function resolveConflictDecision(
   deps: DecisionDeps,
   principal: Principal,
-  req: { conflict_id: string; value: AnnotationValue; reason?: string | null },
+  req: { conflict_id: string; value: AnnotationValue; reason?: string | null; idempotency_key?: string },
 ): Promise<ConflictRow> {
   const { db } = deps;
   const row = await findConflictForPrincipal(db, principal, req.conflict_id);
-  if (row.status !== 'open') throw conflict(`The conflict is already ${row.status}`);
+  if (!req.idempotency_key && row.status !== 'open') throw conflict(`The conflict is already ${row.status}`);
   const isManager = await isProjectManager(db, principal, row.project_id);
   let assignee: string | null = null;
   if (row.task_id) assignee = (await Task.query(db).findById(row.task_id).select('assignee_id'))?.assignee_id ?? null;
@@ -170,16 +208,10 @@ export async function resolveConflictDecision(
   const problem = labelValueProblem(await labelSchemaOf(db, row.project_id), req.value);
   if (problem) throw validationFailed([{ field: 'value', message: problem }]);
   if (!row.workflow_id) throw conflict('The conflict has no resolution workflow');
-  try {
-    const _status: ConflictStatus = await deps.temporal.client.workflow
-      .getHandle(row.workflow_id)
-      .executeUpdate(resolveUpdate, { args: [{ userId: principal.userId, isManager, value: req.value, reason: req.reason ?? null }] });
-    void _status;
-  } catch (err) {
-    const mapped = rejectionToApiError(err);
-    if (mapped) throw mapped;
-    throw err;
-  }
+  const _status: ConflictStatus = await decideThroughUpdate(deps, principal, row.workflow_id, resolveUpdate, req.idempotency_key, [
+    { userId: principal.userId, isManager, value: req.value, reason: req.reason ?? null },
+  ]);
+  void _status;
   return (await Conflict.query(db).findById(row.id))!;
 }
 

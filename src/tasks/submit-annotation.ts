@@ -78,6 +78,8 @@ export interface HumanAnnotationRequest {
   task_id?: string;
   value: AnnotationValue;
   lead_time_ms?: number;
+  /** With a task: a retry with the same key answers the first submission's outcome. */
+  idempotency_key?: string;
 }
 
 export interface SubmittedAnnotation {
@@ -114,6 +116,8 @@ export async function submitHumanAnnotation(
   const problem = labelValueProblem(project.label_schema as LabelSchema, req.value);
   if (problem) throw validationFailed([{ field: 'value', message: problem }]);
   const submitted = { itemId: req.item_id, value: req.value, annotatorId: principal.userId };
+  // Only a task's workflow remembers a decision by its key; a free annotation has nothing to join.
+  if (req.idempotency_key && !req.task_id) throw validationFailed([{ field: 'idempotency_key', message: 'only with task_id' }]);
 
   if (req.task_id) {
     const task = await findTaskForPrincipal(db, principal, req.task_id);
@@ -125,6 +129,7 @@ export async function submitHumanAnnotation(
       value: req.value,
       item_ids: [req.item_id],
       lead_time_ms: req.lead_time_ms,
+      idempotency_key: req.idempotency_key,
     });
     const c = verdict.conflicts.find((x) => x.item_id === req.item_id);
     return {

@@ -29,6 +29,9 @@ export class AppPages {
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error('page error:', err.message));
     page.on('console', (msg) => msg.type() === 'error' && console.error('page console:', msg.text()));
+    // What a failed wait needs to be explained: the API's server-side failures and requests that got no answer.
+    page.on('response', (res) => res.status() >= 500 && console.error('page response:', res.request().method(), res.url(), res.status()));
+    page.on('requestfailed', (req) => console.error('page request failed:', req.method(), req.url(), req.failure()?.errorText));
     return page;
   }
 

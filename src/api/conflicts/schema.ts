@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { paginationQuery } from '../middleware/pagination';
 import { AnnotationValueSchema } from '../pre-annotation/schema';
 import { ProjectParams } from '../projects/schema';
+import { IdempotencyKey } from '../tasks/schema';
 
 export const CONFLICT_STATUSES = ['open', 'auto_resolved', 'resolved'] as const;
 
@@ -16,6 +17,7 @@ export const ResolveConflictBody = z
     conflict_id: z.uuid(),
     value: AnnotationValueSchema,
     reason: z.string().max(4000).optional(),
+    idempotency_key: IdempotencyKey.optional(),
   })
   .strict()
   .meta({ id: 'ResolveConflict' });

@@ -9,6 +9,17 @@ const MAX_DUE_IN_SECONDS = 30 * 24 * 3600;
 const userId = z.string().trim().min(1).max(256).regex(/\S/, 'must not be blank');
 const dueInSeconds = z.number().int().min(1).max(MAX_DUE_IN_SECONDS).meta({ description: 'Deadline of each assignment, seconds from assignment (default 24 h)' });
 
+/**
+ * A decision's idempotency key: sent again with the same key (after a 503 DECISION_PENDING, or an
+ * answer lost on the way), the decision answers the first one's outcome instead of deciding twice.
+ */
+export const IdempotencyKey = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only')
+  .meta({ description: 'Optional; a retry with the same key (same user) answers the first decision’s outcome. A UUID per decision is typical' });
+
 export const TaskParams = z.object({ task_id: z.uuid().meta({ description: 'Task id' }) });
 
 export const ListTasksQuery = paginationQuery.extend({
@@ -90,6 +101,7 @@ export const DecisionBody = z
     value: AnnotationValueSchema.optional(),
     item_ids: z.array(z.uuid()).min(1).max(MAX_TASK_ITEMS).optional().meta({ description: 'Default: every item still undecided' }),
     lead_time_ms: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+    idempotency_key: IdempotencyKey.optional(),
   })
   .strict()
   .meta({ id: 'ReviewDecision' });
@@ -114,6 +126,7 @@ export const SubmitBody = z
     task_id: z.uuid().optional(),
     value: AnnotationValueSchema,
     lead_time_ms: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+    idempotency_key: IdempotencyKey.optional().meta({ description: 'With `task_id`: a retry with the same key answers the first submission’s outcome' }),
   })
   .strict()
   .meta({ id: 'SubmitAnnotation' });
