@@ -6,14 +6,14 @@ import type { CircuitBreaker } from './circuit-breaker';
 import { computeCostUsd } from './cost';
 import type { EngineRecord } from '../db/models';
 import { asEngineCallError, EngineCallError, type FailureClass, type FailureOutcome } from './errors';
-import type { LedgerWriter, OpenedCall, Settlement, UsageEntry } from './ledger';
+import { openUsageUnlessCached, type LedgerWriter, type OpenCall, type OpenedCall, type Settlement, type UsageEntry } from './ledger';
 import { retryLedgerWrite } from './ledger-retry';
 import type { MemoryCache } from './memory-cache';
 import { parseModelOutput, type ParsedOutput } from './parse';
 import type { ChatMessage } from './prompt';
 import type { Provider } from './providers/types';
 import { ZERO_USAGE } from './providers/types';
-import { estimateTokens, type RateLimiter } from './rate-limiter';
+import { estimateTokens, positiveLimit, type RateLimiter } from './rate-limiter';
 import { withDeadline } from './deadline';
 import { settleDeadlineMs, upperBoundCostUsd } from './write-ahead';
 import { llmEngineLabels, metrics } from '../metrics';
@@ -101,31 +101,44 @@ export async function attemptEngine(
   // A batch's lookup already read this engine's entry (a miss included): no second read.
   const hint = request.cacheHint?.engineId === engine.id ? request.cacheHint : undefined;
   const key = attemptCacheKey(ctx, engine, request, messages);
+  const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
+  // A live call's cache read may open its ledger row on a miss in the same statement (opensOnMiss).
+  let preOpened: OpenedCall | undefined;
+  const callKey = randomUUID();
   if (key) {
-    const hit = options.joined ?? (hint ? (hint.text ?? ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key) ?? null) : await readCache(ctx, key));
+    let hit = options.joined ?? hint?.text ?? ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key) ?? null;
+    if (hit === null && !hint && options.joined === undefined) {
+      const read = opensOnMiss(ctx, engine, request) ? await readCacheOrOpen(ctx, request, engine, messages, key, timeoutMs, callKey) : { hit: await readCache(ctx, key) };
+      hit = read.hit;
+      preOpened = read.opened;
+    }
     const parsed = hit === null ? null : tryParse(hit, request);
     if (parsed) {
       const latencyMs = elapsed();
-      await recordCacheHit(ctx, request, engine, latencyMs, engineTimeout(engine, ctx.timeoutMs));
+      await recordCacheHit(ctx, request, engine, latencyMs, timeoutMs);
       return { ok: true, result: result(engine, parsed, { latencyMs, cached: true, usage: { ...ZERO_USAGE }, costUsd: '0' }), answer: hit! };
     }
   }
 
   // 2. Rate limiter (waits), 3. circuit breaker (refuses; checked first so nobody queues for an open circuit).
-  if (ctx.breaker.wouldRefuse(engine.id)) return { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' };
+  if (ctx.breaker.wouldRefuse(engine.id)) return notCalled(ctx, engine, preOpened, { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' });
   const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
   const maxAnswer = typeof engine.params?.max_tokens === 'number' ? Math.min(engine.params.max_tokens, 256) : 50;
   const estimated = engine.provider === 'local' ? 0 : estimateTokens(promptChars, maxAnswer);
-  await ctx.limiter.acquire(engine.id, engine.rate_limit, estimated, request.signal);
+  try {
+    await ctx.limiter.acquire(engine.id, engine.rate_limit, estimated, request.signal);
+  } catch (err) {
+    await notCalled(ctx, engine, preOpened, null);
+    throw err;
+  }
   if (!ctx.breaker.tryAcquire(engine.id)) {
     ctx.limiter.settle(engine.id, estimated, 0);
-    return { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' };
+    return notCalled(ctx, engine, preOpened, { ok: false, reason: circuitOpenReason(ctx, engine), outcome: 'circuit_open' });
   }
 
   // 4. Ledger row ahead of the call, 5. provider, 6. parse, 7. settle the row.
-  const timeoutMs = engineTimeout(engine, ctx.timeoutMs);
   // A row opened ahead of its slot may wait about one call for it: its deadline allows for that.
-  const opened = await openLedgerRow(ctx, request, engine, messages, timeoutMs, request.callSlot ? timeoutMs : 0);
+  const opened = preOpened ? { ok: true as const, call: preOpened } : await openLedgerRow(ctx, request, engine, messages, timeoutMs, request.callSlot ? timeoutMs : 0, callKey);
   if (!opened.ok) {
     ctx.breaker.release(engine.id);
     ctx.limiter.settle(engine.id, estimated, 0);
@@ -230,9 +243,8 @@ function tryParse(text: string, request: GenerateRequest): ParsedOutput | null {
   }
 }
 
+/** The cache table's entry (a hit is remembered in memory); a failed read is a miss. */
 async function readCache(ctx: AttemptContext, key: string): Promise<string | null> {
-  const remembered = ctx.memoryCache?.get(key) ?? ctx.cacheWriter?.pending(key);
-  if (remembered) return remembered;
   try {
     const hit = await cacheGet(ctx.db, key);
     if (hit) ctx.memoryCache?.set(key, hit.text, hit.expiresAt);
@@ -241,6 +253,69 @@ async function readCache(ctx: AttemptContext, key: string): Promise<string | nul
     ctx.logger?.warn({ err }, 'llm cache read failed; calling the engine');
     return null;
   }
+}
+
+/**
+ * Whether this attempt's cache read may open its ledger row on a miss (one statement, not two):
+ * a live call only (a batch's rows are opened by group commit), to an engine that would not wait
+ * between the read and the call (no rate limit, not paused, circuit closed).
+ */
+function opensOnMiss(ctx: AttemptContext, engine: EngineRecord, request: GenerateRequest): boolean {
+  if (request.callSlot || engine.provider === 'local') return false;
+  const limits = engine.rate_limit;
+  if (positiveLimit(limits?.rpm) || positiveLimit(limits?.tpm) || ctx.limiter.pausedForMs(engine.id) > 0) return false;
+  return !ctx.breaker.wouldRefuse(engine.id);
+}
+
+/**
+ * The cache read that opens the call's row when it misses (openUsageUnlessCached). If that
+ * statement fails, the entry is a miss and the row is opened on its own, later, with the same
+ * call key: a statement that did commit unseen is not opened twice.
+ */
+async function readCacheOrOpen(
+  ctx: AttemptContext,
+  request: GenerateRequest,
+  engine: EngineRecord,
+  messages: ChatMessage[],
+  key: string,
+  timeoutMs: number,
+  callKey: string,
+): Promise<{ hit: string | null; opened?: OpenedCall }> {
+  try {
+    const read = await openUsageUnlessCached(ctx.db, key, openCallOf(ctx, request, engine, messages, timeoutMs, 0, callKey));
+    if (read.opened) return { hit: null, opened: read.opened };
+    ctx.memoryCache?.set(key, read.hit.text, read.hit.expiresAt);
+    return { hit: read.hit.text };
+  } catch (err) {
+    ctx.logger?.warn({ err }, 'llm cache read failed; calling the engine');
+    return { hit: null };
+  }
+}
+
+/**
+ * A row opened with the cache read whose call is not made after all (the circuit opened, the
+ * caller aborted in the limiter): settled at no cost, so nothing stays in flight. Answers `outcome`.
+ */
+async function notCalled<T>(ctx: AttemptContext, engine: EngineRecord, opened: OpenedCall | undefined, outcome: T): Promise<T> {
+  if (opened) {
+    const settlement: Settlement = { usage: { ...ZERO_USAGE }, costUsd: '0', latencyMs: 0, outcome: 'error', error: 'not called' };
+    await retryLedgerWrite(() => ctx.ledger.settle(opened, settlement), {
+      onFailure: (err, attempt) => ctx.logger?.error({ err, engineId: engine.id, attempt }, 'llm usage ledger settle failed; retrying'),
+    });
+  }
+  return outcome;
+}
+
+/** The row a provider call opens before it is made: in flight at its upper-bound cost, with its deadline. */
+function openCallOf(ctx: AttemptContext, request: GenerateRequest, engine: EngineRecord, messages: ChatMessage[], timeoutMs: number, startWithinMs: number, callKey: string): OpenCall {
+  const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
+  const margin = ctx.ledgerSettleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS;
+  return {
+    key: callKey,
+    ...scopeOf(request, engine),
+    costUpperUsd: upperBoundCostUsd({ promptChars, messages: messages.length }, engine),
+    deadlineMs: settleDeadlineMs(startWithinMs + timeoutMs, margin),
+  };
 }
 
 function writeCache(ctx: AttemptContext, writer: CacheWriter, key: string, engine: EngineRecord, request: GenerateRequest, text: string, usage: TokenUsage, ttl: number): void {
@@ -265,15 +340,10 @@ export async function openLedgerRow(
   timeoutMs: number,
   /** How long the call may wait after the write before it starts (for a slot). */
   startWithinMs = 0,
+  /** The call's key: an open retried with the same key opens one row. */
+  callKey: string = randomUUID(),
 ): Promise<{ ok: true; call: OpenedCall } | { ok: false; reason: string }> {
-  const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
-  const margin = ctx.ledgerSettleMarginMs ?? DEFAULT_LEDGER_SETTLE_MARGIN_MS;
-  const open = {
-    key: randomUUID(),
-    ...scopeOf(request, engine),
-    costUpperUsd: upperBoundCostUsd({ promptChars, messages: messages.length }, engine),
-    deadlineMs: settleDeadlineMs(startWithinMs + timeoutMs, margin),
-  };
+  const open = openCallOf(ctx, request, engine, messages, timeoutMs, startWithinMs, callKey);
   try {
     const call = await retryLedgerWrite(() => ctx.ledger.open(open), {
       giveUpAt: Date.now() + timeoutMs,

@@ -106,6 +106,37 @@ export async function openUsageBatch(db: Knex, calls: OpenCall[]): Promise<Opene
 }
 
 /**
+ * A cache read and, only when it misses, the call's row opened, in ONE statement: a live call
+ * makes one round trip where a read and then an open would make two. Answers the entry (and
+ * opens nothing) or the opened row's handle. Idempotent by call key like openUsageBatch, and it
+ * moves the job's spend the same way (JOB_SPEND, ADD_SPEND).
+ */
+export async function openUsageUnlessCached(
+  db: Knex,
+  cacheKey: string,
+  call: OpenCall,
+): Promise<{ hit: { text: string; expiresAt: Date }; opened?: undefined } | { hit?: undefined; opened: OpenedCall }> {
+  const row = openRow(db, call);
+  // INSERT … SELECT (not VALUES) so the row can be conditional; each value cast to its column's type.
+  const result = await db.raw(
+    `WITH hit AS (SELECT response_text, expires_at FROM llm_cache WHERE key = ? AND expires_at > now()),
+          upserted AS (
+            INSERT INTO llm_usage (tenant_id, project_id, job_id, engine_id, model, call_key, cost_usd, cost_upper_usd, outcome, state, deadline_at)
+            SELECT ?, CAST(? AS uuid), CAST(? AS uuid), CAST(? AS uuid), ?, CAST(? AS uuid), CAST(? AS numeric), CAST(? AS numeric), ?, ?, now() + CAST(? AS int) * interval '1 millisecond'
+            WHERE NOT EXISTS (SELECT 1 FROM hit)
+            ON CONFLICT (call_key) WHERE state = 'in_flight' DO UPDATE SET call_key = EXCLUDED.call_key
+            RETURNING id, job_id, cost_usd, (xmax = 0) AS inserted),
+          rows AS (SELECT job_id, cost_usd FROM upserted WHERE inserted), ${JOB_SPEND}, moved AS (${ADD_SPEND})
+     SELECT (SELECT response_text FROM hit) AS response_text, (SELECT expires_at FROM hit) AS expires_at, (SELECT id FROM upserted) AS id`,
+    [cacheKey, row.tenant_id, row.project_id, row.job_id, row.engine_id, row.model, row.call_key, row.cost_usd, row.cost_upper_usd, row.outcome, row.state, int(call.deadlineMs)],
+  );
+  const answer = result.rows[0] as { response_text: string | null; expires_at: Date | string | null; id: string | number | null };
+  if (answer.response_text !== null) return { hit: { text: answer.response_text, expiresAt: new Date(answer.expires_at!) } };
+  if (answer.id === null) throw new Error(`openUsageUnlessCached: no row for call ${call.key}`);
+  return { opened: { id: String(answer.id), jobId: row.job_id } };
+}
+
+/**
  * Settles opened rows (real usage, cost, outcome, latency) and moves each job's `cost_usd` by
  * (real − upper bound), in ONE statement. A row already settled is left alone; one the sweeper
  * closed as `unknown` is corrected to what the call really was.

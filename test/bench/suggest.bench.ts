@@ -86,14 +86,14 @@ function spawnRole(args: string[], nodeArgs: string[] = []) {
  * Serves until stdin says `exit`; `count` answers a figure (the fake provider's request count, the
  * API's memory), `cpu` the CPU time this process has used, in ms.
  */
-async function serve(ready: Record<string, unknown>, count: () => number | string, close: () => Promise<void>): Promise<void> {
+async function serve(ready: Record<string, unknown>, count: () => number | string, close: () => Promise<void>, statements: () => number = () => 0): Promise<void> {
   console.log(JSON.stringify(ready));
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const cmd = line.trim();
     if (cmd === 'count') console.log(JSON.stringify({ count: count() }));
     if (cmd === 'cpu') {
       const { user, system } = process.cpuUsage();
-      console.log(JSON.stringify({ cpuMs: (user + system) / 1000 }));
+      console.log(JSON.stringify({ cpuMs: (user + system) / 1000, statements: statements() }));
     }
     if (cmd === 'exit') break;
   }
@@ -116,10 +116,22 @@ async function serveApi(): Promise<void> {
   const db = createDatabase({ databaseUrl: values['database-url']!, dataDir: '.data' });
   // The API's per-user rate limit would throttle the load generator (one user).
   const api = await startTestApi({ db, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
-  await serve({ url: api.baseUrl }, heapAfterGcMb, async () => {
-    await api.close();
-    await db.destroy();
+  // Each statement is a round trip to PostgreSQL (BEGIN and COMMIT included): on a small machine
+  // the wake-ups they cost are much of a request's CPU. BENCH_PRINT_SQL=1 prints each to stderr.
+  let statements = 0;
+  db.on('query', (q: { sql: string }) => {
+    statements++;
+    if (process.env.BENCH_PRINT_SQL) process.stderr.write(`sql: ${q.sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
   });
+  await serve(
+    { url: api.baseUrl },
+    heapAfterGcMb,
+    async () => {
+      await api.close();
+      await db.destroy();
+    },
+    () => statements,
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -266,18 +278,19 @@ async function main() {
     let run = 0;
     for (const C of LEVELS) {
       // 1. Cache off: every text distinct, so every request calls the provider.
-      const cpu = async () => (await apiProcess.reply('cpu')).cpuMs as number;
-      const cpu0 = await cpu();
+      const usage = async () => (await apiProcess.reply('cpu')) as { cpuMs: number; statements: number };
+      const u0 = await usage();
       const t1 = performance.now();
       const misses = await load(N, C, (i) => suggest(`distinct text ${run}-${i}: the parcel was ${['great', 'awful', 'okay'][i % 3]}`));
       const missWall = performance.now() - t1;
       run++;
-      const cpu1 = await cpu();
+      const u1 = await usage();
       // 2. Cache hits: the one text answered before, repeated.
       const t2 = performance.now();
       const hits = await load(N, C, () => suggest('the very same text, positive'));
       const hitWall = performance.now() - t2;
-      const cpu2 = await cpu();
+      const u2 = await usage();
+      const [cpu0, cpu1, cpu2] = [u0.cpuMs, u1.cpuMs, u2.cpuMs];
 
       console.log(`\nconcurrency ${C}:`);
       console.log(summary('  cache off: endpoint latency', misses.map((m) => m.ms)));
@@ -290,6 +303,7 @@ async function main() {
           `distinct texts answered from cache: ${misses.filter((m) => m.cached).length}; repeats not from cache: ${hits.filter((h) => !h.cached).length}`,
       );
       console.log(`  API process CPU per request: cache off ${((cpu1 - cpu0) / N).toFixed(2)} ms, cache hit ${((cpu2 - cpu1) / N).toFixed(2)} ms`);
+      console.log(`  PostgreSQL statements per request: cache off ${((u1.statements - u0.statements) / N).toFixed(2)}, cache hit ${((u2.statements - u1.statements) / N).toFixed(2)}`);
       // The machine's floor at the same concurrency: a bare SELECT 1, a bare one-row INSERT
       // (a durable commit), and the two in sequence (one read and one durable write, what a cache
       // hit needs at the least); the suggestion's figures as multiples of it.

@@ -3,7 +3,7 @@ import { createDatabase } from '../../src/db/knex';
 import { budgetReached, canonicalDecimal } from '../../src/annotation/budget';
 import { collectWrites } from '../../src/llm/collected-writes';
 import { computeCostUsd, sumDecimals } from '../../src/llm/cost';
-import { openUsageBatch, settleUsageBatch, type OpenCall } from '../../src/llm/ledger';
+import { openUsageBatch, openUsageUnlessCached, settleUsageBatch, type OpenCall } from '../../src/llm/ledger';
 import { sweepUnsettledUsage, UNSETTLED_ERROR } from '../../src/llm/ledger-sweep';
 import { loadVisibleEngines } from '../../src/llm/engine-store';
 import { createSwitcher } from '../../src/llm/switcher';
@@ -120,7 +120,10 @@ test("with a caller's call slot the row is written before the slot is taken, its
   expect(cost).toBe(sum);
 });
 
-test('no row, no call: when the ledger cannot be written the provider is not called and the attempt fails', async () => {
+test.each([
+  ['cache off', 0],
+  ['cache on: the read that would open the row fails too', 3600],
+])('no row, no call (%s): when the ledger cannot be written the provider is not called and the attempt fails', async (_name, cacheTtlSeconds) => {
   const db = createDatabase({ databaseUrl: proxy.via(tdb.url), dataDir: '.data' });
   try {
     await db.raw('select 1'); // a pooled connection, then cut under it
@@ -128,7 +131,7 @@ test('no row, no call: when the ledger cannot be written the provider is not cal
     const before = fake.requestCount;
     const refusedBefore = proxy.refused;
     // The failure is transient: the switcher retries the engine (2 retries here), each time without a call.
-    const switcher = createSwitcher({ db, timeoutMs: 800, cacheTtlSeconds: 0, retry: { maxRetries: 2 } });
+    const switcher = createSwitcher({ db, timeoutMs: 800, cacheTtlSeconds, retry: { maxRetries: 2 } });
     // The route's engine row was read before the outage: only the ledger write meets it.
     const engines = await loadVisibleEngines(tdb.db, tenantId, [engineId]);
     const started = Date.now();
@@ -243,4 +246,85 @@ test('a collected call (the suggestion path) has its in-flight row before the pr
   const row = await tdb.db('llm_usage').where({ id }).first();
   expect(row).toMatchObject({ state: 'settled', outcome: 'ok', prompt_tokens: result.usage.promptTokens });
   expect(canonicalDecimal(row.cost_usd)).toBe(computeCostUsd(result.usage, PRICES));
+});
+
+/** Statements the switcher sends while `fn` runs, by what they touch. */
+async function statementsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+  const sql: string[] = [];
+  const listen = (q: { sql: string }) => sql.push(q.sql);
+  tdb.db.on('query', listen);
+  try {
+    return { result: await fn(), sql };
+  } finally {
+    tdb.db.off('query', listen);
+  }
+}
+
+test('a live cache miss reads the cache and opens its row in ONE statement, the row in flight before the call; a hit from the table opens none', async () => {
+  const jobId = await newJob();
+  let stateAtCall: string | undefined;
+  fake.setFault(async (req) => {
+    const id = String(req.headers['x-client-request-id']).replace('anno-usage-', '');
+    stateAtCall = (await tdb.db('llm_usage').where({ id }).first())?.state;
+    return null;
+  });
+  const switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000 });
+  const asked = request(jobId);
+  const miss = await statementsDuring(() => switcher.generate(asked));
+  expect(miss.result.cached).toBe(false);
+  expect(stateAtCall).toBe('in_flight');
+  const cacheReads = miss.sql.filter((q) => /from "?llm_cache"?/i.test(q));
+  expect(cacheReads).toHaveLength(1);
+  expect(cacheReads[0]).toMatch(/INSERT INTO llm_usage/); // the read is the open
+  expect(miss.sql.filter((q) => /insert into "llm_usage"/i.test(q) && !/ledger_settles/.test(q))).toHaveLength(0);
+
+  await switcher.flush(); // the entry is in the table: the next read finds it there
+  fake.setFault(null);
+  const hit = await switcher.generate(asked);
+  expect(hit.cached).toBe(true);
+  const { cost, sum, rows } = await jobSpend(jobId);
+  expect(rows.map((r) => [r.state, r.cached])).toEqual([
+    ['settled', false],
+    ['settled', true],
+  ]);
+  expect(cost).toBe(computeCostUsd(miss.result.usage, PRICES));
+  expect(cost).toBe(sum);
+});
+
+test('read-and-open answered twice for one call key (its first answer lost) opens one row, and a later open by that key finds it', async () => {
+  const jobId = await newJob();
+  const open: OpenCall = { key: crypto.randomUUID(), tenantId, projectId: project.projectId, jobId, engineId, model: 'fake-gpt', costUpperUsd: '0.5', deadlineMs: 60_000 };
+  const first = await openUsageUnlessCached(tdb.db, `no-such-entry-${open.key}`, open);
+  const again = await openUsageUnlessCached(tdb.db, `no-such-entry-${open.key}`, open);
+  const [byBatch] = await openUsageBatch(tdb.db, [open]);
+  expect(first.opened?.id).toBeDefined();
+  expect(again.opened?.id).toBe(first.opened?.id);
+  expect(byBatch.id).toBe(first.opened?.id);
+  const { cost, sum, rows } = await jobSpend(jobId);
+  expect(rows).toHaveLength(1);
+  expect(cost).toBe('0.5');
+  expect(cost).toBe(sum);
+});
+
+test('a circuit that opens while the read-and-open waits on a held lock: no call, the row settled at no cost, nothing left in flight', async () => {
+  const jobId = await newJob();
+  const switcher = createSwitcher({ db: tdb.db, timeoutMs: 5000, circuitBreaker: { failureThreshold: 1 } });
+  const held = await tdb.db.transaction();
+  await held.raw('LOCK TABLE llm_usage IN EXCLUSIVE MODE');
+  const before = fake.requestCount;
+  const pending = switcher.generate(request(jobId));
+  try {
+    // The statement is waiting on the lock; meanwhile another call's failure opens the circuit.
+    await new Promise((r) => setTimeout(r, 300));
+    switcher.circuitBreaker.onFailure(engineId);
+    expect(switcher.circuitBreaker.wouldRefuse(engineId)).toBe(true);
+  } finally {
+    await held.rollback();
+  }
+  await expect(pending).rejects.toBeInstanceOf(AllEnginesFailedError);
+  expect(fake.requestCount).toBe(before);
+  const { cost, sum, rows } = await jobSpend(jobId);
+  expect(rows.map((r) => [r.state, r.outcome, r.error])).toEqual([['settled', 'error', 'not called']]);
+  expect(cost).toBe('0');
+  expect(cost).toBe(sum);
 });
