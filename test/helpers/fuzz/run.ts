@@ -22,6 +22,11 @@ export interface FuzzReport {
    * and points them at a closed port, so a provider being down is part of the world it makes.
    */
   providersDown: number;
+  /**
+   * Documented 503 DECISION_PENDING: a decision its workflow did not record within DECISION_WAIT_MS
+   * (a worker swamped by the fuzzer's own jobs); a transient with a retry contract, not a crash.
+   */
+  decisionsPending: number;
   /** Undocumented statuses, bodies off their schema, document-valid requests refused for their shape. */
   contractViolations: FuzzFailure[];
   /** Document-valid requests refused only by a refinement (a rule the document states in words). */
@@ -62,7 +67,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // Interleave operations so writes and reads of the same rows meet.
   const order = shuffle(queue, opts.seed);
 
-  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], providersDown: 0, contractViolations: [], refinementRefusals: 0, refinementRules: new Set(), byStatus: {}, byOperation: {} };
+  const report: FuzzReport = { requests: 0, seed: opts.seed, serverErrors: [], providersDown: 0, decisionsPending: 0, contractViolations: [], refinementRefusals: 0, refinementRules: new Set(), byStatus: {}, byOperation: {} };
   let next = 0;
   const worker = async () => {
     while (next < order.length) {
@@ -115,6 +120,7 @@ async function exchange(opts: FuzzOptions, op: DocumentedOperation, req: FuzzReq
     stats.refusals[key] = (stats.refusals[key] ?? 0) + 1;
   }
   if (isProvidersDown(answer)) report.providersDown++;
+  else if (isDecisionPending(answer)) report.decisionsPending++;
   else if (answer.status >= 500) report.serverErrors.push({ request: req, status: answer.status, problems: [`${answer.status}`], body: answer.body });
   const after = responseViolations(op, answer);
   if (after.length) report.contractViolations.push({ request: req, status: answer.status, problems: after, body: answer.body });
@@ -123,6 +129,10 @@ async function exchange(opts: FuzzOptions, op: DocumentedOperation, req: FuzzReq
 function isProvidersDown(answer: Answer): boolean {
   const e = (answer.body as { error?: { code?: string; details?: { field: string }[] } })?.error;
   return answer.status === 503 && e?.code === 'SERVICE_UNAVAILABLE' && Boolean(e.details?.length) && e.details!.every((d) => d.field.startsWith('engines.'));
+}
+
+function isDecisionPending(answer: Answer): boolean {
+  return answer.status === 503 && (answer.body as { error?: { code?: string } })?.error?.code === 'DECISION_PENDING' && answer.headers['retry-after'] === '1';
 }
 
 function safeJson(text: string): unknown {
@@ -149,7 +159,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
 export function summarize(report: FuzzReport, show = 8): string {
   const lines = [
     `fuzz: ${report.requests} requests (seed ${report.seed}), ${report.serverErrors.length} server errors, ${report.contractViolations.length} contract violations` +
-      `, ${report.providersDown} documented 503s with every engine down` +
+      `, ${report.providersDown} documented 503s with every engine down, ${report.decisionsPending} decisions pending (503 DECISION_PENDING)` +
       ` (${report.refinementRefusals} document-valid requests met a rule stated only in words)`,
     `statuses: ${Object.entries(report.byStatus).map(([s, n]) => `${s}×${n}`).join(' ')}`,
   ];
