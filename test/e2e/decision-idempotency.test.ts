@@ -1,3 +1,4 @@
+import { reviewDecisionMessage } from '../../src/tasks/ws-handlers';
 import { tokenFor, type TestApi } from '../helpers/api';
 import type { TestDatabase } from '../helpers/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -110,4 +111,18 @@ test('an idempotency_key is validated, and a free annotation (no task) refuses o
   expect(free.status).toBe(422);
   expect(free.body.error.details[0]).toMatchObject({ field: 'idempotency_key', message: 'only with task_id' });
   expect(await tdb.db('annotations').where({ item_id: itemIds[0], source: 'human' }).count({ n: '*' })).toEqual([{ n: '0' }]);
+});
+
+test('the WebSocket review_decision takes the same key: its retry answers the first verdict, the REST twin with that key too', async () => {
+  const { taskId } = await reviewTask(1);
+  const ctx = { deps: api.deps, principal: { userId: 'rita', tenantId: TENANT, roles: ['reviewer' as const] } };
+  const message = { task_id: taskId, decision: 'modify', value: { label: 'positive' }, idempotency_key: 'socket-decision-01' };
+  const first = await reviewDecisionMessage(ctx, message);
+  const again = await reviewDecisionMessage(ctx, message);
+  expect(again.annotation_ids).toEqual(first.annotation_ids);
+  const rest = await post(`/annotation/tasks/${taskId}/decision`, { decision: 'modify', value: { label: 'positive' }, idempotency_key: 'socket-decision-01' }, rita);
+  expect(rest.status).toBe(200);
+  expect(rest.body.annotation_ids).toEqual(first.annotation_ids);
+  await expect(reviewDecisionMessage(ctx, { ...message, idempotency_key: 'bad key' })).rejects.toMatchObject({ status: 422 });
+  expect((await decisionsOf(taskId)).length).toBe(1);
 });
