@@ -227,8 +227,14 @@ test('conflicts: opened once under concurrent submissions; majority; tie rule; e
   expect(audit.details.inputs).toHaveLength(3);
   await waitFor(() => get(`/annotation/tasks/${withTask.task_id}`), (r) => r.body.status === 'completed');
   // The expert settles the tie of item 2.
-  const settled = await post('/annotation/conflicts/resolve', { conflict_id: tieId, value: { label: 'neutral' } }, tok('boss', ['reviewer']));
+  const settle = { conflict_id: tieId, value: { label: 'neutral' }, idempotency_key: 'settle-the-tie-01' };
+  const settled = await post('/annotation/conflicts/resolve', settle, tok('boss', ['reviewer']));
   expect(settled.body).toMatchObject({ status: 'resolved', method: 'expert', resolved_value: { label: 'neutral' } });
+  // Sent again with its key (an answer lost on the way): the same resolution, not a 409; another key is a 409.
+  const resent = await post('/annotation/conflicts/resolve', settle, tok('boss', ['reviewer']));
+  expect(resent.status).toBe(200);
+  expect(resent.body).toEqual(settled.body);
+  expect((await post('/annotation/conflicts/resolve', { ...settle, idempotency_key: 'settle-the-tie-02' }, tok('boss', ['reviewer']))).status).toBe(409);
   await waitFor(() => get(`/annotation/tasks/${tied.task_id}`), (r) => r.body.status === 'completed');
 
   const list = await get(`/annotation/conflicts/${projectId}?status=auto_resolved`);
