@@ -37,6 +37,8 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
   const [picked, setPicked] = useState<Map<string, AnnotationValue>>(new Map());
   const [presence, setPresence] = useState<Map<string, Presence>>(new Map());
   const [gone, setGone] = useState<string | null>(null);
+  /** A decision of this page is being sent (a ref: the event handler must see it at once). */
+  const deciding = useRef(false);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -88,7 +90,8 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
       setGone(`This task was reassigned to ${String(p.assignee_id ?? 'someone else')}${p.reason ? ` (${String(p.reason)})` : ''}.`);
     } else if (e.event === 'review.completed' && p.status === 'cancelled') {
       setGone('This task was cancelled.');
-    } else if (e.event === 'review.completed' && !done) {
+    } else if (e.event === 'review.completed' && !done && !deciding.current) {
+      // (While this page's own decision is in flight, its answer says what happened, not this event.)
       setGone(`This task was ${String(p.status)} elsewhere.`);
     }
   });
@@ -127,6 +130,7 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
       return;
     }
     setBusy(true);
+    deciding.current = true;
     setError(null);
     try {
       // Approve sends the suggestion shown, so the recorded label is the one the reviewer saw.
@@ -157,6 +161,7 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
       if (err instanceof ApiFailure && err.status === 409) void loaded.reload();
       setError(describeFailure(err));
     } finally {
+      deciding.current = false;
       setBusy(false);
     }
   };

@@ -28,6 +28,8 @@ const describeWithBrowser = executablePath ? describe : describe.skip;
 const TENANT = 'acme-web';
 const manager = tokenFor({ tenantId: TENANT, sub: 'mia', roles: ['manager'] });
 const LABELS = ['positive', 'negative', 'neutral'];
+/** Short, so one test can make a decision wait past it (the API answers 503 DECISION_PENDING and the page sends it again). */
+const DECISION_WAIT_MS = 2000;
 
 let stack: TestStack;
 let api: TestApi;
@@ -38,7 +40,7 @@ let pages: AppPages;
 
 describeWithBrowser('web app in a browser', () => {
   beforeAll(async () => {
-    [stack, fake, browser] = await Promise.all([startTestStack({}, { devSignIn: true }), startFakeOpenAI({ latencyMs: 0 }), launchChromium(executablePath!)]);
+    [stack, fake, browser] = await Promise.all([startTestStack({ DECISION_WAIT_MS: String(DECISION_WAIT_MS) }, { devSignIn: true }), startFakeOpenAI({ latencyMs: 0 }), launchChromium(executablePath!)]);
     ({ api, tdb } = stack);
     pages = new AppPages(browser, api.baseUrl, TENANT, 'web-app');
   });
@@ -191,6 +193,33 @@ describeWithBrowser('web app in a browser', () => {
     await pages.shot(managerPage, '1b-manager-job-routed');
     await reviewer.context().close();
     await managerPage.context().close();
+  });
+
+  test('a decision its workflow cannot record at once: the page says it is still recording, sends it again with its key, and it lands once', async () => {
+    const { itemIds, projectId } = await project('Slow decision', [['rita', 'reviewer']], ['a wonderful, positive experience']);
+    const task = await call('POST', '/annotation/tasks/assign', { project_id: projectId, item_ids: itemIds, kind: 'review', assignee_id: 'rita' });
+    const reviewer = await pages.open();
+    await pages.devSignIn(reviewer, 'rita', ['reviewer']);
+    await reviewer.goto(`${api.baseUrl}/app/tasks/${task.task_id}`);
+    await reviewer.getByTestId('item-text').filter({ hasText: 'wonderful' }).waitFor();
+    await reviewer.getByTestId('suggestion').getByText('confidence').waitFor();
+    // The decision's activity cannot write its annotation while the test holds the table.
+    const held = await tdb.db.transaction();
+    await held.raw('LOCK TABLE annotations IN EXCLUSIVE MODE');
+    try {
+      await reviewer.keyboard.press('3');
+      await expect(reviewer.getByTestId('label-neutral').getAttribute('aria-pressed')).resolves.toBe('true');
+      await reviewer.keyboard.press('Enter');
+      await reviewer.getByTestId('work-status').filter({ hasText: 'Still recording the decision' }).waitFor({ timeout: 4 * DECISION_WAIT_MS });
+    } finally {
+      await held.rollback();
+    }
+    await reviewer.getByTestId('task-done').waitFor({ timeout: 20_000 });
+    const human = await tdb.db('annotations').where({ task_id: task.task_id, source: 'human' });
+    expect(human.map((a) => a.value.label)).toEqual(['neutral']);
+    const decisions = await tdb.db('audit_log').where({ entity_type: 'task', entity_id: task.task_id, action: 'task.decision' }).count({ n: '*' });
+    expect(decisions).toEqual([{ n: '1' }]);
+    await reviewer.context().close();
   });
 
   test('a reassigned task leaves the reviewer’s screen live', async () => {
