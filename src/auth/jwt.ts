@@ -51,7 +51,9 @@ export function createTokenVerifier(
   }
   const secret = config.jwtSecret;
   if (!secret) throw new Error('createTokenVerifier: neither JWT_SECRET nor JWT_JWKS_URL is configured');
-  return async (token) => toPrincipal(await verifyHs256(token, secret, expect));
+  // Imported once: given the raw bytes, jose imports a key on every verification.
+  const key = crypto.webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  return async (token) => toPrincipal(await verifyWith(token, await key, ['HS256'], expect));
 }
 
 export function toPrincipal(payload: unknown): Principal {
@@ -132,7 +134,7 @@ function jwksVerifier(url: string, expect: Expectations): (token: string) => Pro
 
 async function verifyWith(
   token: string,
-  key: Uint8Array | ReturnType<typeof jose.createRemoteJWKSet>,
+  key: Uint8Array | crypto.webcrypto.CryptoKey | ReturnType<typeof jose.createRemoteJWKSet>,
   algorithms: string[],
   expect: Expectations,
 ): Promise<Record<string, unknown>> {
@@ -145,7 +147,7 @@ async function verifyWith(
     requiredClaims: ['exp'],
   };
   try {
-    const { payload } = key instanceof Uint8Array ? await jose.jwtVerify(token, key, options) : await jose.jwtVerify(token, key, options);
+    const { payload } = typeof key === 'function' ? await jose.jwtVerify(token, key, options) : await jose.jwtVerify(token, key, options);
     return payload as Record<string, unknown>;
   } catch (err) {
     throw new InvalidTokenError(joseReason(err));
