@@ -129,7 +129,7 @@ export async function openUsageUnlessCached(
           rows AS (SELECT job_id, cost_usd FROM upserted WHERE inserted), ${JOB_SPEND}, moved AS (${ADD_SPEND})
      SELECT (SELECT response_text FROM hit) AS response_text, (SELECT expires_at FROM hit) AS expires_at, (SELECT id FROM upserted) AS id`,
     [cacheKey, row.tenant_id, row.project_id, row.job_id, row.engine_id, row.model, row.call_key, row.cost_usd, row.cost_upper_usd, row.outcome, row.state, int(call.deadlineMs)],
-  );
+  ).options({ name: 'llm_read_cache_or_open_usage' }); // fixed text: prepared once per connection
   const answer = result.rows[0] as { response_text: string | null; expires_at: Date | string | null; id: string | number | null };
   if (answer.response_text !== null) return { hit: { text: answer.response_text, expiresAt: new Date(answer.expires_at!) } };
   if (answer.id === null) throw new Error(`openUsageUnlessCached: no row for call ${call.key}`);
