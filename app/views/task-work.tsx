@@ -34,7 +34,15 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
   const [index, setIndex] = useState(0);
   const [decided, setDecided] = useState<Map<string, Outcome>>(new Map());
   const [suggestions, setSuggestions] = useState<Map<string, Suggestion | string>>(new Map());
-  const [picked, setPicked] = useState<Map<string, AnnotationValue>>(new Map());
+  const [picked, setPickedState] = useState<Map<string, AnnotationValue>>(new Map());
+  // The picks as of the last key press, not the last render: the key handler is re-registered by
+  // an effect, after paint, so a quick "3 then Enter" may meet the handler of the render before
+  // the pick. decide() reads this, never a render's `picked`.
+  const pickedNow = useRef(picked);
+  const setPicked = (update: (m: Map<string, AnnotationValue>) => Map<string, AnnotationValue>) => {
+    pickedNow.current = update(pickedNow.current);
+    setPickedState(pickedNow.current);
+  };
   const [presence, setPresence] = useState<Map<string, Presence>>(new Map());
   const [gone, setGone] = useState<string | null>(null);
   /** A decision of this page is being sent (a ref: the event handler must see it at once). */
@@ -116,9 +124,9 @@ export function TaskWorkView({ taskId }: { taskId: string }) {
   };
 
   const decide = async (outcome: Outcome | 'submit') => {
-    if (!task || !itemId || busy || decided.has(itemId) || gone) return;
+    if (!task || !itemId || deciding.current || decided.has(itemId) || gone) return;
     const ai = typeof suggestion === 'object' ? suggestion : undefined;
-    const value = picked.get(itemId);
+    const value = pickedNow.current.get(itemId);
     const decision: Outcome = outcome === 'submit' ? (ai && sameValue(value, ai.value) ? 'approve' : 'modify') : outcome;
     if (decision === 'modify' && (!value || ('labels' in value && !value.labels.length))) {
       setError('Pick a label first (keys 1–9).');
