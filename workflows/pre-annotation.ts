@@ -122,6 +122,7 @@ const dbLocal = proxyLocalActivities<PreAnnotationActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 export const PROGRESS_AS_ACTIVITIES = 'pre-annotation-progress-as-activities';
+export const PAUSE_RECORDED_AT_ONCE = 'pre-annotation-pause-recorded-at-once';
 
 /**
  * Pre-annotates a job's items with an LLM engine, a batch per activity, keeping a bounded
@@ -305,6 +306,12 @@ export async function preAnnotation(input: PreAnnotationInput): Promise<PreAnnot
     while (!cancelled) {
       const hold = holdReason();
       if (hold) {
+        // A manual pause is recorded at once, so the job row (what GET progress falls back to when
+        // the live query cannot be answered) says `paused` as soon as the query does.
+        if (hold === 'manual' && recordedHold !== hold && patched(PAUSE_RECORDED_AT_ONCE)) {
+          await statusActivities.setPreAnnotationStatus({ tenantId: input.tenantId, jobId, status: 'paused' });
+          recordedHold = hold;
+        }
         // Let running batches finish, record the pause, then wait for resume, a budget or cancel.
         await Promise.all(inFlight.values());
         // The finishing batches may settle a budget hold (the last items were among them).
