@@ -1,4 +1,5 @@
-import { callProvider, engineTimeout, openLedgerRow, settleLedgerRow, unsupportedReason, type AttemptContext } from './attempt';
+import { callProvider, engineTimeout, unsupportedReason, type AttemptContext } from './attempt';
+import { openLedgerRow, settleLedgerRow } from './attempt-ledger';
 import type { EngineRecord } from '../db/models';
 import { buildMessages } from './prompt';
 import type { GenerateRequest } from './types';
