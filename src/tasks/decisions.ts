@@ -8,7 +8,7 @@ import { labelValueProblem } from '../annotation/label-value';
 import { canAccessProject, type Principal } from '../auth/jwt';
 import { Conflict, Project, ProjectMember, Task, type ConflictRow, type TaskRow } from '../db/models';
 import type { AnnotationValue, LabelSchema } from '../llm/types';
-import { resolveUpdate, type ConflictStatus } from '../../workflows/conflict-resolution';
+import { resolveUpdate } from '../../workflows/conflict-resolution';
 import {
   REJECTIONS,
   cancelSignal,
@@ -208,10 +208,10 @@ export async function resolveConflictDecision(
   const problem = labelValueProblem(await labelSchemaOf(db, row.project_id), req.value);
   if (problem) throw validationFailed([{ field: 'value', message: problem }]);
   if (!row.workflow_id) throw conflict('The conflict has no resolution workflow');
-  const _status: ConflictStatus = await decideThroughUpdate(deps, principal, row.workflow_id, resolveUpdate, req.idempotency_key, [
+  // The update answers the workflow's status; the row, which its activity wrote, is the answer.
+  await decideThroughUpdate(deps, principal, row.workflow_id, resolveUpdate, req.idempotency_key, [
     { userId: principal.userId, isManager, value: req.value, reason: req.reason ?? null },
   ]);
-  void _status;
   return (await Conflict.query(db).findById(row.id))!;
 }
 
