@@ -35,6 +35,7 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
+  await switcher?.flush(); // cache entries are written behind the answer: store them before the database goes
   await fake?.close();
   await tdb?.drop();
 });
@@ -128,6 +129,7 @@ describe('what is not retried', () => {
     expect(result.engineId).toBe(ids.b);
     expect(models()).toEqual(['model-a', 'model-b']);
     expect(result.failedAttempts.map((f) => [f.attempt, f.outcome])).toEqual([[1, 'error'], [2, 'circuit_open']]);
+    await tripped.flush();
   });
 });
 

@@ -48,6 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await switcher?.flush(); // cache entries are written behind the answer: store them before the database goes
   await Promise.all([openai?.close(), anthropic?.close()]);
   await tdb?.drop();
 });

@@ -74,6 +74,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await switcher?.flush(); // cache entries are written behind the answer: store them before the database goes
   await fake?.close();
   await tdb?.drop();
 });
